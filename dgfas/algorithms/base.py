@@ -1,0 +1,80 @@
+"""The narrow algorithm contract every method implements (as in DomainBed).
+
+The trainer hands ``update`` one balanced batch per source domain and asks
+``predict`` for liveness scores; everything else (optimizers, meta-train /
+meta-test splits, auxiliary losses) stays inside the algorithm, so the
+trainer, MLflow and protocols never reach into a method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+#: Pixel maps an algorithm may ask the trainer to supply with each batch.
+MAP_NAMES = ("depth", "parsing", "reflection")
+
+
+@dataclass
+class Batch:
+    """One domain's training batch.
+
+    Attributes:
+        image: (B, 3, H, W) float, normalized with ImageNet statistics.
+        label: (B,) float, 1 = live, 0 = spoof.
+        depth: (B, 1, H, W) float in [0, 1], zeros for spoofs; only if requested.
+        parsing: (B, H, W) int64 class ids; only if requested.
+        reflection: (B, 3, H, W) float, zeros for lives; only if requested.
+    """
+
+    image: torch.Tensor
+    label: torch.Tensor
+    depth: torch.Tensor | None = None
+    parsing: torch.Tensor | None = None
+    reflection: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> "Batch":
+        moved = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            moved[field.name] = None if value is None else value.to(device, non_blocking=True)
+        return Batch(**moved)
+
+
+class Algorithm(nn.Module):
+    """Base class: a model plus the rule that trains it.
+
+    Subclasses set ``Config`` (a dataclass of hyper-parameters with defaults)
+    and ``maps`` (the ground-truth maps they need), build their networks and
+    optimizers in ``__init__``, and implement ``update`` and ``scores``.
+    """
+
+    Config: ClassVar[type]
+    maps: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config, model_config, domains: list[str]) -> None:
+        super().__init__()
+        self.config = config
+        self.model_config = model_config
+        self.domains = list(domains)
+
+    def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
+        """One training step; returns the losses to log, by name."""
+        raise NotImplementedError
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,) liveness scores for a batch of images, higher = more live."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Liveness scores in eval mode; the caller's train/eval mode is restored."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.scores(x)
+        finally:
+            self.train(was_training)

@@ -1,0 +1,247 @@
+"""The ``dgfas`` command line; ``main(argv)`` runs in-process for tests.
+
+Every user-facing failure is a :class:`DgfasError` and comes out as one line,
+``dgfas: error: ...``, with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dgfas.errors import DgfasError
+
+
+def _csv_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _split_overrides(items: list[str]) -> dict[str, dict[str, str]]:
+    """``algorithm.lr=1e-4`` -> {"algorithm": {"lr": "1e-4"}}; the group must be named."""
+    from dgfas.config import parse_assignments
+
+    groups: dict[str, dict[str, str]] = {"algorithm": {}, "model": {}, "trainer": {}}
+    for key, value in parse_assignments(items).items():
+        group, dot, name = key.partition(".")
+        if not dot or group not in groups:
+            raise DgfasError(f"override {key!r} must start with one of {sorted(groups)} (e.g. algorithm.lr=1e-4)")
+        groups[group][name] = value
+    return groups
+
+
+def _specs(args: argparse.Namespace, protocols: list[str], methods: list[str], seeds: list[int]) -> list:
+    from dgfas.trainer import RunSpec
+
+    overrides = _split_overrides(args.set)
+    return [
+        RunSpec(
+            protocol=protocol,
+            method=method,
+            seed=seed,
+            preset=args.preset,
+            data_source=args.data,
+            algorithm_overrides=overrides["algorithm"],
+            model_overrides=overrides["model"],
+            trainer_overrides=overrides["trainer"],
+        )
+        for protocol in protocols
+        for method in methods
+        for seed in seeds
+    ]
+
+
+def _validate_names(protocols: list[str], methods: list[str], preset: str, data: str) -> None:
+    """Fail on a bad name before any data is generated or any run starts."""
+    from dgfas.algorithms import get_algorithm
+    from dgfas.data.sources import DATA_SOURCES
+    from dgfas.presets import get_preset
+    from dgfas.protocols import get_protocol
+
+    get_preset(preset)
+    DATA_SOURCES.get(data)
+    for method in methods:
+        get_algorithm(method)
+    for protocol in protocols:
+        get_protocol(protocol)
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from dgfas.algorithms import ALGORITHMS
+    from dgfas.benchmark import run_benchmark
+    from dgfas.protocols import LEAVE_ONE_OUT
+
+    protocols = _csv_list(args.protocols) if args.protocols else list(LEAVE_ONE_OUT)
+    methods = _csv_list(args.methods) if args.methods else ALGORITHMS.names()
+    seeds = [int(s) for s in _csv_list(args.seeds)]
+    _validate_names(protocols, methods, args.preset, args.data)
+    run_benchmark(
+        _specs(args, protocols, methods, seeds),
+        cache_dir=args.cache,
+        runs_dir=args.runs_dir,
+        leaderboard_dir=args.leaderboard_dir,
+        workers=args.workers,
+        progress=not args.no_progress,
+    )
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dgfas.benchmark import run_job
+
+    _validate_names([args.protocol], [args.method], args.preset, args.data)
+    (spec,) = _specs(args, [args.protocol], [args.method], [args.seed])
+    outcome = run_job(spec, cache_dir=args.cache, runs_dir=args.runs_dir, workers=args.workers,
+                      progress=not args.no_progress)
+    print(json.dumps({"run_key": outcome.run_key, "status": outcome.status, **outcome.metrics}, indent=1))
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from dgfas.scores import evaluate_score_file, format_report
+
+    result = evaluate_score_file(args.scores, level=args.level, dev_path=args.dev, threshold=args.threshold)
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from dgfas.tracking.leaderboard import write_leaderboard
+
+    paths = write_leaderboard(args.suite, args.out, threshold_rule=args.threshold_rule, level=args.level)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _data_options(args: argparse.Namespace):
+    from dgfas.data.registry import DataOptions
+    from dgfas.presets import get_preset
+
+    preset = get_preset(args.preset)
+    return DataOptions(
+        cache_dir=args.cache,
+        image_size=args.size or preset.image_size,
+        scale=args.scale or preset.data_scale,
+        seed=args.data_seed,
+        workers=args.workers,
+        progress=not args.no_progress,
+    )
+
+
+def cmd_data_generate(args: argparse.Namespace) -> int:
+    from dgfas.data.synthetic.generate import SYNTHETIC_DOMAINS, build_synthetic
+
+    for name, path in build_synthetic(list(SYNTHETIC_DOMAINS), _data_options(args)).items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_data_audit(args: argparse.Namespace) -> int:
+    from dgfas.data.synthetic.audit import run_shortcut_audit
+
+    result = run_shortcut_audit(_data_options(args))
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from dgfas.algorithms import ALGORITHMS
+    from dgfas.data.registry import DATASETS
+    from dgfas.data.sources import DATA_SOURCES
+    from dgfas.models import MODELS
+    from dgfas.presets import PRESETS
+    from dgfas.protocols import PROTOCOLS
+    from dgfas.selection import SELECTION_RULES, THRESHOLD_RULES
+    import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
+
+    for registry in (PROTOCOLS, ALGORITHMS, MODELS, DATASETS, DATA_SOURCES, PRESETS, SELECTION_RULES, THRESHOLD_RULES):
+        print(f"{registry.kind}s: {', '.join(registry.names())}")
+    return 0
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    from dgfas.benchmark import default_cache_dir, default_runs_dir
+
+    parser.add_argument("--preset", default="quick", help="tiny, quick or paper (default: quick)")
+    parser.add_argument("--data", default="synthetic", help="data source binding domain letters to datasets")
+    parser.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
+                        help="override a hyper-parameter, e.g. algorithm.lr=1e-4, model.width=1.0, trainer.steps=50")
+    parser.add_argument("--cache", type=Path, default=default_cache_dir(), help="frame cache (default .dgfas/cache)")
+    parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(), help="score files (default .dgfas/runs)")
+    parser.add_argument("--workers", type=int, default=2, help="processes for building data caches")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dgfas.benchmark import default_cache_dir
+
+    parser = argparse.ArgumentParser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    bench = commands.add_parser("benchmark", help="run protocols x methods x seeds into MLflow and write the leaderboard")
+    bench.add_argument("--protocols", default="", help="comma-separated protocol names (default: the four leave-one-out)")
+    bench.add_argument("--methods", default="", help="comma-separated methods (default: every registered one)")
+    bench.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    bench.add_argument("--leaderboard-dir", type=Path, default=Path("leaderboards"))
+    _add_run_options(bench)
+    bench.set_defaults(handler=cmd_benchmark)
+
+    train = commands.add_parser("train", help="one run: a method on a protocol")
+    train.add_argument("--protocol", required=True, help="protocol name or .toml path")
+    train.add_argument("--method", required=True)
+    train.add_argument("--seed", type=int, default=0)
+    _add_run_options(train)
+    train.set_defaults(handler=cmd_train)
+
+    metrics = commands.add_parser("metrics", help="HTER, EER, AUC, APCER/BPCER/ACER of a score file")
+    metrics.add_argument("scores", help="CSV with video_id,frame,label,score[,attack_type,domain]")
+    rule = metrics.add_mutually_exclusive_group()
+    rule.add_argument("--dev", help="dev score file: use its EER threshold (classical PAD rule)")
+    rule.add_argument("--threshold", type=float, help="a fixed threshold")
+    metrics.add_argument("--level", choices=("frame", "video"), default="video")
+    metrics.add_argument("--json", action="store_true", help="print one JSON object")
+    metrics.set_defaults(handler=cmd_metrics)
+
+    board = commands.add_parser("leaderboard", help="write leaderboards/<suite>.md and .csv from MLflow runs")
+    board.add_argument("--suite", default="synthetic-quick")
+    board.add_argument("--out", type=Path, default=Path("leaderboards"))
+    board.add_argument("--threshold-rule", choices=("dev_eer", "oracle_eer"), default="dev_eer")
+    board.add_argument("--level", choices=("frame", "video"), default="video")
+    board.set_defaults(handler=cmd_leaderboard)
+
+    data = commands.add_parser("data", help="data caches").add_subparsers(dest="data_command", required=True)
+    for name, handler, text in (
+        ("generate", cmd_data_generate, "build the synthetic domains' cache"),
+        ("audit", cmd_data_audit, "shortcut audit: can global image statistics tell live from spoof across domains?"),
+    ):
+        sub = data.add_parser(name, help=text)
+        sub.add_argument("--preset", default="quick", help="takes image size and scale from this preset")
+        sub.add_argument("--scale", default="", help="dataset size: tiny, quick or paper (default: the preset's)")
+        sub.add_argument("--size", type=int, default=0, help="image side in pixels (default: the preset's)")
+        sub.add_argument("--data-seed", type=int, default=0)
+        sub.add_argument("--cache", type=Path, default=default_cache_dir())
+        sub.add_argument("--workers", type=int, default=2)
+        sub.add_argument("--no-progress", action="store_true")
+        sub.set_defaults(handler=handler)
+
+    listing = commands.add_parser("list", help="every registered protocol, method, model, dataset, rule")
+    listing.set_defaults(handler=cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except DgfasError as err:
+        print(f"dgfas: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dgfas: interrupted; finished runs are kept, the next run resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The dataset registry: name -> loader returning a :class:`FrameSet`.
+
+A loader is a callable ``loader(split, *, options: DataOptions) -> FrameSet``.
+Synthetic domains and (later) real corpora register here under their own
+names; protocols never name datasets directly but domain letters, bound to
+datasets by a data source (see :mod:`dgfas.data.sources`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from dgfas.data.frames import FrameSet
+from dgfas.registry import Registry
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """What a loader needs beyond the split: where to cache and how big.
+
+    Attributes:
+        cache_dir: root of the frame cache (outside git).
+        image_size: side of the square face crops, in pixels.
+        scale: named dataset size, e.g. ``tiny`` (tests), ``quick``, ``paper``.
+        seed: generation seed for synthetic data (ignored by real corpora).
+        workers: processes used to build a missing cache.
+        progress: show a progress bar while building a cache.
+    """
+
+    cache_dir: Path
+    image_size: int = 64
+    scale: str = "quick"
+    seed: int = 0
+    workers: int = 2
+    progress: bool = True
+
+
+DatasetLoader = Callable[..., FrameSet]
+
+DATASETS: Registry[DatasetLoader] = Registry("dataset")
+register_dataset = DATASETS.register
+get_dataset = DATASETS.get

@@ -1,0 +1,183 @@
+"""The capture pipeline: what a domain's camera does to the light in front of it.
+
+Lives and spoofs go through exactly the same pipeline with settings drawn from
+the same distribution, so nothing here can tell them apart: optics blur,
+sensor resolution, vignetting, white balance, auto-exposure, sensor noise,
+tone curve, sharpening and JPEG are nuisance factors, not liveness cues. What
+differs between domains is the distribution (a low-resolution webcam versus a
+phone camera), which is what a model can overfit.
+
+Scenes arrive at twice the output resolution so that fine medium patterns
+(halftone dots, display sub-pixels) alias into moiré the way they do on a real
+sensor before being averaged down.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+#: Rec. 601 luma weights, used for auto-exposure.
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A camera model: ranges every per-video setting is drawn from.
+
+    Attributes:
+        name: e.g. ``nexus5-front``.
+        resolution: effective sensor resolution relative to the output crop,
+            drawn uniformly; below 1 the face was captured with fewer pixels
+            than the crop has (low-resolution webcams, distant faces).
+        blur: optics/defocus Gaussian sigma, in output pixels.
+        read_noise: signal-independent noise std.
+        shot_noise: signal-dependent noise variance factor.
+        jpeg_quality: JPEG quality range.
+        white_balance: mean (r, g, b) gains, the camera's colour bias.
+        white_balance_jitter: std of the log gains around that bias.
+        saturation: colour saturation factor range.
+        gamma: tone-curve exponent range (output = x ** (1 / gamma)).
+        contrast: S-curve strength range (0 = linear).
+        sharpen: unsharp-mask amount range.
+        vignette: corner darkening range.
+        exposure: auto-exposure target for the mean luma of the centre.
+        auto_white_balance: strength of grey-world white balance (0 = none,
+            1 = full), before the camera's own colour bias.
+        black_offset: black point: negative lifts blacks (lens flare, a
+            cheap sensor's offset), positive crushes them.
+    """
+
+    name: str
+    resolution: tuple[float, float] = (1.0, 1.0)
+    blur: tuple[float, float] = (0.3, 0.6)
+    read_noise: tuple[float, float] = (0.005, 0.015)
+    shot_noise: tuple[float, float] = (0.0005, 0.002)
+    jpeg_quality: tuple[int, int] = (80, 95)
+    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    white_balance_jitter: float = 0.04
+    saturation: tuple[float, float] = (0.9, 1.1)
+    gamma: tuple[float, float] = (0.9, 1.1)
+    contrast: tuple[float, float] = (0.0, 0.2)
+    sharpen: tuple[float, float] = (0.0, 0.3)
+    vignette: tuple[float, float] = (0.0, 0.15)
+    exposure: tuple[float, float] = (0.38, 0.52)
+    auto_white_balance: tuple[float, float] = (0.5, 0.9)
+    black_offset: tuple[float, float] = (-0.06, 0.04)
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """One video's camera settings (fixed over its frames)."""
+
+    resolution: float
+    blur: float
+    read_noise: float
+    shot_noise: float
+    jpeg_quality: int
+    gains: tuple[float, float, float]
+    saturation: float
+    gamma: float
+    contrast: float
+    sharpen: float
+    vignette: float
+    exposure: float
+    auto_white_balance: float
+    black_offset: float
+
+
+def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(rng.uniform(bounds[0], bounds[1]))
+
+
+def draw_settings(rng: np.random.Generator, camera: Camera) -> CaptureSettings:
+    """Draw one video's settings; called identically for lives and spoofs."""
+    gains = np.asarray(camera.white_balance) * np.exp(rng.normal(0.0, camera.white_balance_jitter, 3))
+    return CaptureSettings(
+        resolution=min(1.0, _uniform(rng, camera.resolution)),
+        blur=_uniform(rng, camera.blur),
+        read_noise=_uniform(rng, camera.read_noise),
+        shot_noise=_uniform(rng, camera.shot_noise),
+        jpeg_quality=int(rng.integers(camera.jpeg_quality[0], camera.jpeg_quality[1] + 1)),
+        gains=tuple(float(g) for g in gains / gains[1]),
+        saturation=_uniform(rng, camera.saturation),
+        gamma=_uniform(rng, camera.gamma),
+        contrast=_uniform(rng, camera.contrast),
+        sharpen=_uniform(rng, camera.sharpen),
+        vignette=_uniform(rng, camera.vignette),
+        exposure=_uniform(rng, camera.exposure),
+        auto_white_balance=_uniform(rng, camera.auto_white_balance),
+        black_offset=_uniform(rng, camera.black_offset),
+    )
+
+
+def resize(image: np.ndarray, size: int, *, smooth: bool = True) -> np.ndarray:
+    """Resize a float (H, W[, C]) image to (size, size[, C]).
+
+    Box filtering when shrinking (what a sensor's pixels do), bilinear when
+    enlarging; ``smooth=False`` is nearest neighbour, for label maps.
+    """
+    if image.shape[0] == size and image.shape[1] == size:
+        return image
+    if not smooth:
+        rows = ((np.arange(size) + 0.5) * image.shape[0] / size).astype(int)
+        cols = ((np.arange(size) + 0.5) * image.shape[1] / size).astype(int)
+        return image[rows][:, cols]
+    shrinking = size < image.shape[0]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    channels = image[..., None] if image.ndim == 2 else image
+    out = np.stack(
+        [np.asarray(Image.fromarray(channels[..., c].astype(np.float32), mode="F").resize((size, size), method))
+         for c in range(channels.shape[-1])],
+        axis=-1,
+    )
+    return out[..., 0] if image.ndim == 2 else out
+
+
+def capture(scene: np.ndarray, settings: CaptureSettings, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Turn a (2*size, 2*size, 3) float scene in [0, 1] into a (size, size, 3) uint8 frame.
+
+    ``rng`` only draws this frame's sensor noise, so consecutive frames of a
+    video differ by noise and motion, not by camera settings.
+    """
+    image = ndimage.gaussian_filter(scene, sigma=(2.0 * settings.blur, 2.0 * settings.blur, 0), mode="nearest")
+    image = resize(image, size)
+    if settings.resolution < 0.999:
+        native = max(8, int(round(size * settings.resolution)))
+        image = resize(resize(image, native), size)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    radius2 = ((xx - size / 2 + 0.5) ** 2 + (yy - size / 2 + 0.5) ** 2) / (size / 2) ** 2
+    image = image * (1.0 - settings.vignette * radius2 / 2.0)[..., None]
+    channel_means = np.maximum(image.reshape(-1, 3).mean(axis=0), 1e-3)
+    grey_world = (channel_means.mean() / channel_means) ** settings.auto_white_balance
+    image = image * (grey_world * np.asarray(settings.gains)).astype(np.float32)
+    luma = image @ LUMA
+    image = luma[..., None] + settings.saturation * (image - luma[..., None])
+    centre = luma[size // 4 : size - size // 4, size // 4 : size - size // 4]
+    # (auto-exposure) the centre is the face for lives and spoofs alike, so the
+    # overall brightness of a medium is normalised away just as on a phone.
+    gain = np.clip(settings.exposure / max(float(centre.mean()), 1e-3), 0.3, 4.0)
+    image = np.clip(image * gain, 0.0, None)
+    image = (image - settings.black_offset) / (1.0 - settings.black_offset)
+    noise_std = np.sqrt(settings.read_noise**2 + settings.shot_noise * np.clip(image, 0.0, 1.0))
+    image = image + noise_std * rng.standard_normal(image.shape).astype(np.float32)
+    image = np.clip(image, 0.0, 1.0) ** (1.0 / settings.gamma)
+    # (S-curve) blend with smoothstep; contrast 0 leaves the image linear.
+    image = (1.0 - settings.contrast) * image + settings.contrast * image * image * (3.0 - 2.0 * image)
+    if settings.sharpen > 0:
+        blurred = ndimage.gaussian_filter(image, sigma=(0.8, 0.8, 0), mode="nearest")
+        image = image + settings.sharpen * (image - blurred)
+    frame = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return jpeg(frame, settings.jpeg_quality)
+
+
+def jpeg(frame: np.ndarray, quality: int) -> np.ndarray:
+    """Round-trip a uint8 RGB frame through JPEG at ``quality``."""
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    return np.asarray(Image.open(buffer).convert("RGB"))

@@ -1,0 +1,429 @@
+"""Attack media: a printed photo or a display, held as a sheet in front of the camera.
+
+A spoof frame is a render of the subject (the "source photo/video", its own
+pose and light) that goes through the medium and is then filmed by the
+domain's camera like a live face. The medium leaves the liveness cues:
+
+* print: gamut compression (paper white, ink black, duller colours),
+  halftone dot screens, paper texture, optional gloss glare, bending
+  (CASIA's warped photos) and eye holes (CASIA's cut photos);
+* display: pixel grid with RGB sub-pixel stripes that alias into moiré,
+  pixelation on low-resolution screens, display gamma and white point,
+  a black level lifted by the room, viewing-angle falloff, screen glare;
+* both: the sheet is flat, so it is lit as a plane (one normal, no face
+  relief) and moves as a plane (perspective warp, hand-held jitter).
+
+Geometry is in "crop units": the output crop is [0, 1]^2, a medium's content
+is a square [0, 1]^2 in (u, v), and ``SheetPose`` says where one lands on the
+other. The same geometry also places a plain panel (poster, picture frame,
+monitor) behind live faces, so straight edges are not a spoof cue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from dgfas.data.synthetic.render import Lighting
+from dgfas.data.synthetic.scene import smooth_noise
+
+
+@dataclass(frozen=True)
+class PrintMedium:
+    """A printer + paper; every field is a range drawn per video.
+
+    Attributes:
+        name: e.g. ``laser-a4``.
+        halftone_period: dot-screen period in output pixels; kept at 2-4 px
+            so the screen survives a 64 px crop (real screens are finer).
+        halftone_strength: how binary the dots are (0 = continuous tone).
+        contrast: reflectance range between ink black and paper white.
+        tone: midtone exponent of the printer (dot gain darkens: > 1).
+        saturation: colour saturation of the print (gamut).
+        black: ink black reflectance.
+        paper: paper white tint (r, g, b).
+        texture: paper grain amplitude.
+        gloss: probability that the paper shows a specular glare.
+        glare: glare strength range.
+        bend: curvature of a bent sheet, radians per crop width (0 = flat).
+        cut_eyes: eye holes through which the attacker's live eyes show.
+        margin: white margin around the photo, fraction of its width.
+    """
+
+    name: str
+    halftone_period: tuple[float, float] = (2.2, 3.2)
+    halftone_strength: tuple[float, float] = (0.2, 0.45)
+    contrast: tuple[float, float] = (0.75, 0.9)
+    tone: tuple[float, float] = (0.9, 1.2)
+    saturation: tuple[float, float] = (0.7, 0.95)
+    black: tuple[float, float] = (0.03, 0.08)
+    paper: tuple[float, float, float] = (1.0, 0.98, 0.94)
+    texture: tuple[float, float] = (0.02, 0.05)
+    gloss: float = 0.3
+    glare: tuple[float, float] = (0.08, 0.25)
+    bend: tuple[float, float] = (0.0, 0.0)
+    cut_eyes: bool = False
+    margin: tuple[float, float] = (0.0, 0.1)
+
+
+@dataclass(frozen=True)
+class DisplayMedium:
+    """A screen replaying the source; every field is a range drawn per video.
+
+    Attributes:
+        name: e.g. ``ipad-air``.
+        pixel_pitch: screen pixel pitch in output pixels; near one pixel it
+            aliases against the sensor into moiré.
+        subpixel: strength of the RGB stripe pattern.
+        row_gap: strength of the dark gaps between pixel rows.
+        pixelate: whether the screen's pixels are coarse enough to make the
+            content blocky (low-resolution phones and first tablets).
+        gamma: display gamma relative to the source's.
+        white_point: (r, g, b) of the display's white.
+        black_level: black glow plus room light reflected by the glass.
+        view_falloff: brightness lost per unit of (1 - cos viewing angle).
+        glare: glare strength range (screens are glossy: always some).
+        glare_probability: probability of a visible glare.
+        bezel: bezel width, fraction of the screen width.
+        bezel_colour: (r, g, b) reflectance of the bezel.
+    """
+
+    name: str
+    pixel_pitch: tuple[float, float] = (0.9, 1.6)
+    subpixel: tuple[float, float] = (0.2, 0.45)
+    row_gap: tuple[float, float] = (0.05, 0.2)
+    pixelate: bool = False
+    gamma: tuple[float, float] = (0.85, 1.15)
+    white_point: tuple[float, float, float] = (0.95, 1.0, 1.08)
+    black_level: tuple[float, float] = (0.03, 0.08)
+    view_falloff: tuple[float, float] = (0.3, 0.8)
+    glare: tuple[float, float] = (0.1, 0.35)
+    glare_probability: float = 0.6
+    bezel: tuple[float, float] = (0.04, 0.12)
+    bezel_colour: tuple[float, float, float] = (0.06, 0.06, 0.07)
+
+
+Medium = PrintMedium | DisplayMedium
+
+
+@dataclass(frozen=True)
+class SheetPose:
+    """Where a flat (or bent) sheet is, relative to the camera.
+
+    Attributes:
+        tilt_x: rotation about the horizontal axis, degrees.
+        tilt_y: rotation about the vertical axis, degrees.
+        roll: in-plane rotation, degrees.
+        shift: (dx, dy) of the face point from the crop centre, crop units.
+        width: width of the content square in crop units at zero tilt.
+        distance: camera distance in crop units (perspective strength).
+        bend: curvature, radians per crop unit (0 = flat).
+    """
+
+    tilt_x: float
+    tilt_y: float
+    roll: float
+    shift: tuple[float, float]
+    width: float
+    distance: float
+    bend: float = 0.0
+
+    def jittered(self, rng: np.random.Generator, amount: float) -> "SheetPose":
+        """The pose one frame later: ``amount`` 1 is a hand, ~0.05 a stand."""
+        return SheetPose(
+            tilt_x=self.tilt_x + amount * rng.normal(0.0, 2.0),
+            tilt_y=self.tilt_y + amount * rng.normal(0.0, 2.0),
+            roll=self.roll + amount * rng.normal(0.0, 1.5),
+            shift=(self.shift[0] + amount * rng.normal(0.0, 0.012), self.shift[1] + amount * rng.normal(0.0, 0.012)),
+            width=self.width * (1.0 + amount * rng.normal(0.0, 0.02)),
+            distance=self.distance,
+            bend=self.bend,
+        )
+
+
+@dataclass
+class SheetMap:
+    """Per capture pixel: where on the sheet it looks, and the sheet's normal there.
+
+    Attributes:
+        u, v: (R, R) content coordinates (content square is [0, 1]^2).
+        normal: (R, R, 3) unit normal, x right, y up, z towards the camera.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    normal: np.ndarray
+
+    def inside(self, margin_u: float = 0.0, margin_v: float = 0.0) -> np.ndarray:
+        """(R, R) bool: on the content square grown by the given margins."""
+        return (self.u > -margin_u) & (self.u < 1 + margin_u) & (self.v > -margin_v) & (self.v < 1 + margin_v)
+
+
+def _rotation(tilt_x: float, tilt_y: float, roll: float) -> np.ndarray:
+    ax, ay, az = np.radians([tilt_x, tilt_y, roll])
+    rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
+    ry = np.array([[np.cos(ay), 0, np.sin(ay)], [0, 1, 0], [-np.sin(ay), 0, np.cos(ay)]])
+    rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
+    return rx @ ry @ rz
+
+
+def sheet_map(pose: SheetPose, face_uv: tuple[float, float], res: int) -> SheetMap:
+    """Map every pixel of a (res, res) capture to content coordinates.
+
+    The camera looks along +Z (image y down) from the origin; the sheet's
+    face point ``face_uv`` sits at (shift, distance). A flat sheet is a
+    homography; a bent one is a cylinder about the vertical axis through the
+    face point, inverted in closed form along u.
+    """
+    rot = _rotation(pose.tilt_x, pose.tilt_y, pose.roll)
+    d = pose.distance
+    plane = np.column_stack([rot[:, 0], rot[:, 1], [pose.shift[0], pose.shift[1], d]])
+    intrinsics = np.array([[d, 0.0, 0.5], [0.0, d, 0.5], [0.0, 0.0, 1.0]])
+    inverse = np.linalg.inv(intrinsics @ plane)
+    coords = (np.arange(res, dtype=np.float64) + 0.5) / res
+    xx, yy = np.meshgrid(coords, coords)
+    pixels = np.stack([xx, yy, np.ones_like(xx)], axis=-1) @ inverse.T
+    # (res, res) flat-sheet coordinates of each pixel, crop units from the face point
+    a = pixels[..., 0] / pixels[..., 2]
+    b = pixels[..., 1] / pixels[..., 2]
+    theta = np.zeros_like(a)
+    if pose.bend > 1e-6:
+        k = pose.bend
+        folded = np.abs(k * a) >= 1.0
+        a_arc = np.arcsin(np.clip(k * a, -1.0, 1.0)) / k
+        # points bent away from the camera look smaller: undo that along v
+        b = b * (1.0 + (1.0 - np.cos(k * a_arc)) / k / d)
+        a = np.where(folded, -1e3, a_arc)
+        theta = np.where(folded, 0.0, k * a_arc)
+    u = face_uv[0] + a / pose.width
+    v = face_uv[1] + b / pose.width
+    local = np.stack([np.sin(theta), np.zeros_like(theta), -np.cos(theta)], axis=-1)
+    normal = local @ rot.T
+    # camera frame (x right, y down, z forward) -> lighting frame (y up, z towards camera)
+    normal = normal * np.array([1.0, -1.0, -1.0])
+    return SheetMap(u=u.astype(np.float32), v=v.astype(np.float32), normal=normal.astype(np.float32))
+
+
+def sample(image: np.ndarray, smap: SheetMap, *, nearest: bool = False) -> np.ndarray:
+    """Sample a content-space (Rm, Rm[, C]) array at the sheet map's (u, v)."""
+    size = image.shape[0]
+    rows = np.nan_to_num(smap.v * size - 0.5, posinf=-10.0, neginf=-10.0)
+    cols = np.nan_to_num(smap.u * size - 0.5, posinf=-10.0, neginf=-10.0)
+    order = 0 if nearest else 1
+    if image.ndim == 2:
+        return ndimage.map_coordinates(image, [rows, cols], order=order, mode="nearest")
+    return np.stack(
+        [ndimage.map_coordinates(image[..., c], [rows, cols], order=order, mode="nearest") for c in range(image.shape[2])],
+        axis=-1,
+    )
+
+
+def flat_shading(smap: SheetMap, lighting: Lighting) -> np.ndarray:
+    """(R, R, 3) light falling on the sheet: one plane, no relief."""
+    light = np.asarray(lighting.direction, dtype=np.float32)
+    light = light / np.linalg.norm(light)
+    lambert = np.clip(smap.normal @ light, 0.0, 1.0)
+    return (lighting.ambient + lighting.diffuse * lambert)[..., None] * np.asarray(lighting.colour, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Look:
+    """One video's draw of a medium's ranges (see :class:`PrintMedium`, :class:`DisplayMedium`)."""
+
+    medium: Medium
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+def draw_look(rng: np.random.Generator, medium: Medium) -> Look:
+    """Draw every range of ``medium`` once for a video."""
+    values = {}
+    for name, value in vars(medium).items():
+        if isinstance(value, tuple) and len(value) == 2 and all(isinstance(x, (int, float)) for x in value):
+            values[name] = float(rng.uniform(value[0], value[1]))
+    if isinstance(medium, PrintMedium):
+        values["has_glare"] = bool(rng.random() < medium.gloss)
+        values["angles"] = rng.uniform(0.0, np.pi / 2) + np.array([np.radians(15), np.radians(75), 0.0])
+        values["aspect"] = float(rng.uniform(0.0, 0.25))
+    else:
+        values["has_glare"] = bool(rng.random() < medium.glare_probability)
+        values["aspect"] = float(rng.uniform(0.0, 0.35))
+    values["glare_kind"] = int(rng.integers(0, 2))
+    values["glare_centre"] = rng.uniform(0.0, 1.0, 2)
+    values["glare_size"] = float(rng.uniform(0.12, 0.35))
+    values["glare_angle"] = float(rng.uniform(0.0, np.pi))
+    return Look(medium=medium, values=values)
+
+
+def band_extent(look: Look) -> tuple[float, float]:
+    """(margin_u, margin_v): the paper margin or bezel around the content square."""
+    width = look["margin"] if isinstance(look.medium, PrintMedium) else look["bezel"]
+    # rectangular media: the band is wider along one axis (portrait sheets, landscape tablets)
+    return width, width + look["aspect"] / 2
+
+
+def band_reflectance(look: Look) -> np.ndarray:
+    """(3,) colour of the band: paper white or bezel."""
+    if isinstance(look.medium, PrintMedium):
+        return np.asarray(look.medium.paper, dtype=np.float32)
+    return np.asarray(look.medium.bezel_colour, dtype=np.float32)
+
+
+def print_content(content: np.ndarray, look: Look, rng: np.random.Generator) -> np.ndarray:
+    """Content (Rm, Rm, 3) as a reflectance on paper: gamut and grain, before halftoning."""
+    medium = look.medium
+    luma = content.mean(axis=-1, keepdims=True)
+    saturated = luma + look["saturation"] * (content - luma)
+    reflectance = look["black"] + look["contrast"] * np.clip(saturated, 0.0, 1.0) ** look["tone"]
+    size = content.shape[0]
+    grain = look["texture"] * (0.6 * smooth_noise(rng, size, size // 4) + 0.4 * rng.standard_normal((size, size)))
+    return (reflectance * np.asarray(medium.paper, dtype=np.float32) * (1.0 + grain[..., None])).astype(np.float32)
+
+
+def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit: float) -> np.ndarray:
+    """Apply rotated CMY dot screens, evaluated at each capture pixel's (u, v).
+
+    Evaluating the screen analytically where the camera samples it (instead
+    of on the content grid) makes it alias into moiré like a real one.
+    """
+    ink = 1.0 - np.clip(reflectance, 0.0, 1.0)
+    screened = np.empty_like(ink)
+    for c, angle in enumerate(look["angles"]):
+        p = smap.u * np.cos(angle) + smap.v * np.sin(angle)
+        q = -smap.u * np.sin(angle) + smap.v * np.cos(angle)
+        threshold = 0.5 + 0.25 * (np.cos(2 * np.pi * p * dots_per_unit) + np.cos(2 * np.pi * q * dots_per_unit))
+        screened[..., c] = 1.0 / (1.0 + np.exp(-12.0 * (ink[..., c] - threshold)))
+    strength = look["halftone_strength"]
+    return 1.0 - ((1.0 - strength) * ink + strength * screened)
+
+
+def display_content(content: np.ndarray, look: Look) -> np.ndarray:
+    """Content (Rm, Rm, 3) as the display emits it: gamma and white point."""
+    emitted = np.clip(content, 0.0, 1.0) ** look["gamma"] * np.asarray(look.medium.white_point, dtype=np.float32)
+    return emitted.astype(np.float32)
+
+
+def pixel_grid(smap: SheetMap, look: Look, pixels_per_unit: float) -> np.ndarray:
+    """(R, R, 3) multiplicative RGB sub-pixel stripes and row gaps, mean 1."""
+    phase_u = smap.u * pixels_per_unit
+    phase_v = smap.v * pixels_per_unit
+    rows = 1.0 - look["row_gap"] + look["row_gap"] * (1.0 + np.cos(2 * np.pi * phase_v))
+    stripes = np.stack(
+        [1.0 - look["subpixel"] + look["subpixel"] * (1.0 + np.cos(2 * np.pi * (phase_u - c / 3.0))) for c in range(3)],
+        axis=-1,
+    )
+    return (stripes * rows[..., None]).astype(np.float32)
+
+
+def glare_layer(smap: SheetMap, on_sheet: np.ndarray, look: Look, lighting: Lighting) -> np.ndarray:
+    """(R, R, 3) additive reflection of a lamp or window on the sheet; zeros if none."""
+    if not look["has_glare"]:
+        return np.zeros(smap.u.shape + (3,), dtype=np.float32)
+    du = np.nan_to_num(smap.u - look["glare_centre"][0], posinf=9.0, neginf=9.0)
+    dv = np.nan_to_num(smap.v - look["glare_centre"][1], posinf=9.0, neginf=9.0)
+    size = look["glare_size"]
+    if look["glare_kind"] == 0:
+        blob = np.exp(-(du**2 + dv**2) / (2 * size**2))
+    else:
+        across = -du * np.sin(look["glare_angle"]) + dv * np.cos(look["glare_angle"])
+        blob = 1.0 / (1.0 + np.exp(np.clip((np.abs(across) - size / 2) / (0.2 * size), -30.0, 30.0)))
+    strength = look["glare"] * blob * on_sheet
+    return (strength[..., None] * np.asarray(lighting.colour, dtype=np.float32)).astype(np.float32)
+
+
+def compose_medium(
+    background: np.ndarray,
+    content: np.ndarray,
+    content_parsing: np.ndarray,
+    look: Look,
+    smap: SheetMap,
+    pose: SheetPose,
+    lighting: Lighting,
+    out_size: int,
+    rng: np.random.Generator,
+    behind: np.ndarray | None = None,
+    behind_parsing: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Film-ready scene of a medium in front of ``background``.
+
+    Args:
+        background: (R, R, 3) the room behind the sheet, already lit.
+        content: (Rm, Rm, 3) the source photo/video frame.
+        content_parsing: (Rm, Rm) its face parsing.
+        look: this video's medium draw.
+        smap: the sheet map at R.
+        pose: the sheet pose (for the pattern scale).
+        lighting: the capture room's light.
+        out_size: output crop side S, which sets pattern periods.
+        rng: draws paper grain.
+        behind: (Rm, Rm, 3) the attacker's face behind a cut print, aligned
+            with the content and lit by the room; shown through eye holes.
+        behind_parsing: (Rm, Rm) its parsing.
+
+    Returns:
+        scene (R, R, 3) float32, parsing (R, R) uint8 of the face as it
+        appears, reflection (R, R, 3) float32 glare layer (also in scene).
+    """
+    margin_u, margin_v = band_extent(look)
+    in_content = smap.inside()
+    on_sheet = smap.inside(margin_u, margin_v)
+    shading = flat_shading(smap, lighting)
+    units = pose.width * out_size
+    if isinstance(look.medium, PrintMedium):
+        reflectance = sample(print_content(content, look, rng), smap)
+        reflectance = halftone(reflectance, smap, look, units / look["halftone_period"])
+        face = reflectance * shading
+        band = band_reflectance(look) * shading
+    else:
+        pixels_per_unit = units / look["pixel_pitch"]
+        emitted = display_content(content, look)
+        if look.medium.pixelate:
+            quantised = SheetMap(
+                u=(np.floor(smap.u * pixels_per_unit) + 0.5) / pixels_per_unit,
+                v=(np.floor(smap.v * pixels_per_unit) + 0.5) / pixels_per_unit,
+                normal=smap.normal,
+            )
+            emitted = sample(emitted, quantised)
+        else:
+            emitted = sample(emitted, smap)
+        facing = np.clip(smap.normal[..., 2:3], 0.0, 1.0)
+        emitted = emitted * pixel_grid(smap, look, pixels_per_unit) * (1.0 - look["view_falloff"] * (1.0 - facing))
+        # the glass reflects the room: a lifted, room-coloured black level
+        face = emitted + look["black_level"] * shading
+        band = band_reflectance(look) * shading
+    parsing = np.where(in_content, sample(content_parsing, smap, nearest=True), 0).astype(np.uint8)
+    if behind is not None and behind_parsing is not None:
+        holes = sample(ndimage.binary_dilation(content_parsing == 3, iterations=2).astype(np.float32), smap) > 0.5
+        holes &= in_content
+        face = np.where(holes[..., None], sample(behind, smap), face)
+        parsing = np.where(holes, sample(behind_parsing, smap, nearest=True), parsing).astype(np.uint8)
+    sheet = np.where(in_content[..., None], face, band)
+    reflection = glare_layer(smap, on_sheet, look, lighting)
+    scene = np.where(on_sheet[..., None], sheet, background) + reflection
+    return scene.astype(np.float32), parsing, reflection
+
+
+def compose_panel(
+    background: np.ndarray,
+    panel: np.ndarray,
+    look: Look,
+    smap: SheetMap,
+    lighting: Lighting,
+) -> np.ndarray:
+    """A background with a flat panel (poster, frame, monitor) where a medium could be.
+
+    Lives get this with the same geometry and band colours as the domain's
+    media, so a straight edge or a white/black band in the frame says nothing
+    about liveness.
+    """
+    margin_u, margin_v = band_extent(look)
+    shading = flat_shading(smap, lighting)
+    inner = sample(panel, smap) * shading
+    band = band_reflectance(look) * shading
+    sheet = np.where(smap.inside()[..., None], inner, band)
+    return np.where(smap.inside(margin_u, margin_v)[..., None], sheet, background).astype(np.float32)

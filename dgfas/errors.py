@@ -1,0 +1,9 @@
+"""The one exception type the CLI turns into a one-line message."""
+
+
+class DgfasError(Exception):
+    """A user-facing error: bad input, unknown name, unusable file.
+
+    The CLI prints ``dgfas: error: <message>`` and exits non-zero, so the
+    message must name the thing at fault (file, key, name) on one line.
+    """

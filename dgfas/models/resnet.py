@@ -1,0 +1,98 @@
+"""ResNet-18 backbone from torchvision, with a width multiplier for CPU presets.
+
+Width 1.0 is exactly torchvision's ``resnet18`` (same module names and shapes),
+so an ImageNet state dict loads into it; narrower widths keep the topology and
+only scale the channel counts, which is what makes the quick preset fit two
+CPU cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock, ResNet
+
+from dgfas.errors import DgfasError
+from dgfas.models.registry import register_model
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    """Attributes:
+    width: channel multiplier of every stage (1.0 = torchvision resnet18).
+    weights: path to a torchvision resnet18 state dict (e.g. ImageNet); empty = random init.
+    """
+
+    width: float = 1.0
+    weights: str = ""
+
+
+class ResNetBackbone(ResNet):
+    """torchvision's ResNet with scaled stage widths and no classifier.
+
+    ``forward`` returns pooled features (B, ``out_features``); ``stages`` returns
+    the four stage outputs so dense heads (depth, parsing) can tap them.
+    """
+
+    def __init__(self, width: float = 1.0, layers: tuple[int, ...] = (2, 2, 2, 2)) -> None:
+        # torchvision's ResNet.__init__ hard-codes 64..512 channels; we build the
+        # same modules with the same names through its own _make_layer.
+        nn.Module.__init__(self)
+        channels = [max(8, int(round(c * width))) for c in (64, 128, 256, 512)]
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes, self.dilation, self.groups, self.base_width = channels[0], 1, 1, 64
+        self.conv1 = nn.Conv2d(3, channels[0], kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels[0])
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(BasicBlock, channels[0], layers[0])
+        self.layer2 = self._make_layer(BasicBlock, channels[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(BasicBlock, channels[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(BasicBlock, channels[3], layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.stage_channels = tuple(channels)
+        self.out_features = channels[3]
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+
+    def stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of layer1..layer4: strides 4, 8, 16, 32 of the input."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        out = []
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            x = layer(x)
+            out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.avgpool(self.stages(x)[-1]), 1)
+
+
+def load_torchvision_weights(model: ResNetBackbone, path: str) -> None:
+    """Load a torchvision resnet18 state dict, dropping its ImageNet classifier."""
+    file = Path(path)
+    if not file.is_file():
+        raise DgfasError(f"{file}: weights file not found")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a bad file
+        raise DgfasError(f"{file}: cannot read weights: {err}") from None
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatch: a checkpoint of another width
+        raise DgfasError(f"{file}: not a resnet18 state dict of this width ({str(err).splitlines()[-1].strip()})") from None
+    if missing or unexpected:
+        raise DgfasError(f"{file}: not a resnet18 state dict of this width (missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+@register_model("resnet18", ResNetConfig)
+def build_resnet18(config: ResNetConfig) -> ResNetBackbone:
+    model = ResNetBackbone(width=config.width)
+    if config.weights:
+        load_torchvision_weights(model, config.weights)
+    return model

@@ -1,0 +1,362 @@
+"""MLflow as the run store: the trainer writes runs here, the leaderboard reads them back.
+
+The layout of a run (experiment = suite, params, ``dgfas.*`` tags, final metrics named
+``{role}.{level}.{name}[.{rule}]``) is the MLflow run contract in the project notes; this
+module is the only place that talks to MLflow, and it imports MLflow inside functions so
+that the dgfas core (torch and numpy only) never pays MLflow's import time.
+
+We use ``MlflowClient`` rather than the fluent ``mlflow.start_run`` API: the client keeps
+no process-global "active run", so a launcher that trains several jobs in one process, or
+a test that opens a second store, cannot log into the wrong run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import warnings
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+from dgfas.errors import DgfasError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+    from mlflow.tracking import MlflowClient
+
+DEFAULT_STORE_DIR = ".dgfas"
+"""Folder (under the current directory) of the default SQLite store and its artifacts."""
+
+# MLflow refuses a param value over 6000 characters and a batch of over 100 params or
+# 1000 metrics (mlflow.utils.validation); we stay under those limits ourselves.
+MAX_PARAM_VALUE_LENGTH = 6000
+_PARAMS_PER_BATCH = 100
+_METRICS_PER_BATCH = 1000
+_TRUNCATION_MARK = "...[truncated; full value in params.json]"
+
+RECORD_ID_COLUMNS = ("method", "protocol", "seed", "data_source", "preset", "selection_rule")
+"""Columns of ``load_run_records`` that identify a run; the rest are its final metrics."""
+
+FINAL_METRIC_ROLES = ("source_val", "target_test")
+"""Metric name prefixes of final (evaluation) metrics; ``train.*`` curves are not records."""
+
+_TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
+_RUN_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def tracking_uri() -> str:
+    """The MLflow tracking URI dgfas reads and writes.
+
+    ``MLFLOW_TRACKING_URI`` wins so a team can point every machine at one server;
+    otherwise a SQLite file in ``./.dgfas`` keeps a laptop benchmark self-contained
+    (MLflow 3 deprecates its plain-file store, and SQLite supports the tag searches
+    that ``find_finished_run`` needs).
+    """
+    configured = os.environ.get("MLFLOW_TRACKING_URI")
+    if configured:
+        return configured
+    store_dir = Path.cwd() / DEFAULT_STORE_DIR
+    store_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
+
+
+def _artifact_root(uri: str) -> Path | None:
+    """Where artifacts of a SQLite store go, or None to leave it to the tracking server.
+
+    MLflow's default artifact root for a database store is ``./mlruns`` relative to
+    whatever the current directory happens to be, which scatters artifacts; we keep
+    them next to the database instead (``.dgfas/mlartifacts`` for the default store).
+    """
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///"))
+    if database.name == "mlflow.db" and database.parent.name == DEFAULT_STORE_DIR:
+        return database.parent / "mlartifacts"
+    return database.parent / f"{database.stem}-artifacts"
+
+
+def _quiet_mlflow() -> None:
+    """Silence MLflow's per-call INFO chatter so benchmark logs show our own progress.
+
+    A new SQLite store logs "Creating initial MLflow database tables..." and alembic
+    migration lines, and SQLAlchemy 2 warns about a loader strategy MLflow still uses;
+    none of it is actionable for a dgfas user. Real warnings and errors still show.
+    """
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy is deprecated")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _client(uri: str | None = None) -> MlflowClient:
+    # Importing mlflow configures its loggers, so quiet them after the import.
+    from mlflow.tracking import MlflowClient
+
+    _quiet_mlflow()
+    return MlflowClient(tracking_uri=uri or tracking_uri())
+
+
+def _experiment_id(client: MlflowClient, suite: str, *, create: bool) -> str | None:
+    """Id of the experiment named ``suite``; created on demand when ``create``."""
+    from mlflow.exceptions import MlflowException
+
+    experiment = client.get_experiment_by_name(suite)
+    if experiment is not None:
+        return experiment.experiment_id
+    if not create:
+        return None
+    root = _artifact_root(client.tracking_uri)
+    location = (root / suite).resolve().as_uri() if root is not None else None
+    try:
+        return client.create_experiment(suite, artifact_location=location)
+    except MlflowException:
+        # Another launcher process created it between our lookup and create.
+        experiment = client.get_experiment_by_name(suite)
+        if experiment is None:
+            raise
+        return experiment.experiment_id
+
+
+def _param_value(value: Any) -> str:
+    text = str(value)
+    if len(text) <= MAX_PARAM_VALUE_LENGTH:
+        return text
+    return text[: MAX_PARAM_VALUE_LENGTH - len(_TRUNCATION_MARK)] + _TRUNCATION_MARK
+
+
+class TrackedRun:
+    """One MLflow run of the trainer, ended with a status even when training raises.
+
+    Use as a context manager so a crash ends the run as FAILED (and Ctrl-C as KILLED)
+    instead of leaving it RUNNING forever; only FINISHED runs count as done for
+    ``find_finished_run`` and as records for the leaderboard::
+
+        with TrackedRun.start(suite, run_name, params, tags) as run:
+            run.log_metrics({"train.loss": 0.7}, step=10)
+            run.log_metrics(final_metrics)
+
+    Attributes:
+        client: The MLflow client the run logs through.
+        run_id: MLflow's id of the run.
+        suite: Experiment (suite) name the run belongs to.
+    """
+
+    def __init__(self, client: MlflowClient, run_id: str, suite: str) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.suite = suite
+        self._ended = False
+
+    @classmethod
+    def start(
+        cls,
+        suite: str,
+        run_name: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any],
+    ) -> TrackedRun:
+        """Create the suite's experiment if missing and open a run in it.
+
+        Args:
+            suite: Experiment name, ``f"{data_source}-{preset}"`` by the run contract.
+            run_name: Human-readable name shown in the MLflow UI.
+            params: Params to log; values are stringified, and any value longer than
+                MLflow's 6000-character limit is truncated with a marker. The full,
+                untruncated params always go to the ``params.json`` artifact.
+            tags: Tags to set (``dgfas.run_key`` among them); ``dgfas.suite`` is
+                added when absent.
+
+        Returns:
+            The open run.
+        """
+        from mlflow.entities import Param
+
+        client = _client()
+        experiment_id = _experiment_id(client, suite, create=True)
+        run_tags = {key: str(value) for key, value in tags.items()}
+        run_tags.setdefault("dgfas.suite", suite)
+        run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
+        tracked = cls(client, run.info.run_id, suite)
+        entries = [Param(key, _param_value(value)) for key, value in params.items()]
+        for begin in range(0, len(entries), _PARAMS_PER_BATCH):
+            client.log_batch(tracked.run_id, params=entries[begin : begin + _PARAMS_PER_BATCH])
+        tracked.log_dict({key: _jsonable(value) for key, value in params.items()}, "params.json")
+        return tracked
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Log named scalar metrics, at ``step`` for curves or step 0 for final values."""
+        from mlflow.entities import Metric
+
+        timestamp = int(time.time() * 1000)
+        entries = [Metric(key, float(value), timestamp, step or 0) for key, value in metrics.items()]
+        for begin in range(0, len(entries), _METRICS_PER_BATCH):
+            self.client.log_batch(self.run_id, metrics=entries[begin : begin + _METRICS_PER_BATCH])
+
+    def log_artifact(self, path: str | os.PathLike[str]) -> None:
+        """Copy a local file (a score CSV, a checkpoint) into the run's artifacts."""
+        self.client.log_artifact(self.run_id, str(path))
+
+    def log_dict(self, obj: Any, name: str) -> None:
+        """Store a JSON- or YAML-serializable object as artifact ``name`` (by its suffix)."""
+        self.client.log_dict(self.run_id, obj, name)
+
+    def log_figure(self, fig: Figure, name: str) -> None:
+        """Store a matplotlib figure as image artifact ``name`` (e.g. ``roc/target_test.png``)."""
+        self.client.log_figure(self.run_id, fig, name)
+
+    def end(self, status: str = "FINISHED") -> None:
+        """End the run with FINISHED, FAILED or KILLED; ending twice is a no-op."""
+        if status not in _TERMINAL_STATUSES:
+            raise DgfasError(f"unknown run status '{status}'; valid: {list(_TERMINAL_STATUSES)}")
+        if self._ended:
+            return
+        self.client.set_terminated(self.run_id, status)
+        self._ended = True
+
+    def __enter__(self) -> TrackedRun:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.end("FINISHED")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end("KILLED")
+        else:
+            self.end("FAILED")
+
+
+def _jsonable(value: Any) -> Any:
+    """Params as JSON: numbers, strings, bools and lists kept, anything else as its str."""
+    try:
+        json.dumps(value)
+    except TypeError:
+        return str(value)
+    return value
+
+
+def find_finished_run(suite: str, run_key: str) -> str | None:
+    """Id of the newest FINISHED run of ``suite`` tagged ``dgfas.run_key = run_key``, if any.
+
+    A benchmark that is run again uses this to skip jobs already done; failed,
+    killed and still-running runs are ignored so they are retried.
+    """
+    if not _RUN_KEY_PATTERN.match(run_key):
+        raise DgfasError(f"run key '{run_key}' has characters outside [A-Za-z0-9_.:-]")
+    client = _client()
+    experiment_id = _experiment_id(client, suite, create=False)
+    if experiment_id is None:
+        return None
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`dgfas.run_key` = '{run_key}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def load_run_records(suite: str) -> pd.DataFrame:
+    """The "load" step of the leaderboard: one row per FINISHED run of ``suite``.
+
+    Columns are ``RECORD_ID_COLUMNS`` (from params, falling back to ``dgfas.*`` tags;
+    ``seed`` as int), then ``run_id``, ``run_key`` and ``start_time`` (ms since the
+    epoch, to pick the newest of repeated runs), then every final metric
+    (``source_val.*``, ``target_test.*``) in sorted order. A metric a run lacks is NaN.
+
+    Raises:
+        DgfasError: If the tracking store has no experiment named ``suite``.
+    """
+    import pandas as pd
+
+    client = _client()
+    experiment_id = _experiment_id(client, suite, create=False)
+    if experiment_id is None:
+        names = sorted(experiment.name for experiment in client.search_experiments())
+        raise DgfasError(
+            f"no MLflow experiment '{suite}' at {client.tracking_uri}; suites there: {names}"
+        )
+    rows = []
+    page_token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            filter_string="attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time ASC"],
+            max_results=1000,
+            page_token=page_token,
+        )
+        rows.extend(_record(run) for run in page)
+        page_token = page.token
+        if not page_token:
+            break
+    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time"]
+    records = pd.DataFrame(rows, columns=None if rows else id_columns)
+    metric_columns = sorted(column for column in records.columns if column not in id_columns)
+    records = records.reindex(columns=[*id_columns, *metric_columns])
+    if rows:
+        records["seed"] = records["seed"].astype(int)
+    return records
+
+
+def _record(run: Any) -> dict[str, Any]:
+    params, tags = run.data.params, run.data.tags
+    record: dict[str, Any] = {}
+    for column in RECORD_ID_COLUMNS:
+        value = params.get(column, tags.get(f"dgfas.{column}"))
+        if value is None:
+            raise DgfasError(
+                f"MLflow run {run.info.run_id} has neither param '{column}' nor tag 'dgfas.{column}'"
+            )
+        record[column] = value
+    record["run_id"] = run.info.run_id
+    record["run_key"] = tags.get("dgfas.run_key", "")
+    record["start_time"] = run.info.start_time
+    for name, value in run.data.metrics.items():
+        if name.split(".", 1)[0] in FINAL_METRIC_ROLES:
+            record[name] = value
+    return record
+
+
+def roc_figure(label: np.ndarray, score: np.ndarray, title: str) -> Figure:
+    """ROC curve of live-vs-spoof scores, for the trainer to log with ``log_figure``.
+
+    Live (label 1) is the positive class and a higher score means more live, so the
+    x axis is the rate of spoofs accepted (FAR, APCER) and the y axis the rate of live
+    faces accepted (1 - FRR, 1 - BPCER). The figure is built on the Agg canvas without
+    pyplot, so it needs no display and leaves pyplot's global figure list alone.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    label = np.asarray(label).ravel()
+    score = np.asarray(score, dtype=np.float64).ravel()
+    if set(np.unique(label).tolist()) != {0, 1}:
+        raise DgfasError(f"ROC '{title}' needs both live (1) and spoof (0) labels")
+    far, live_accept, _ = roc_curve(label, score, pos_label=1)
+    auc = roc_auc_score(label, score)
+    figure = Figure(figsize=(4.0, 4.0), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.plot(far, live_accept, label=f"AUC = {100 * auc:.2f}%")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("spoofs accepted (FAR)")
+    axes.set_ylabel("live accepted (1 - FRR)")
+    axes.set_title(title)
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    return figure

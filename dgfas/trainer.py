@@ -1,0 +1,399 @@
+"""Train one method on one protocol, select a checkpoint, score and log it.
+
+The trainer is the only place that knows about protocols, data and MLflow at
+once: it draws balanced live/spoof batches per source domain, calls the
+algorithm's ``update``, evaluates on source validation and target test at
+fixed intervals, keeps the checkpoint a named selection rule prefers, and
+writes frame- and video-level score files.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+import dgfas
+from dgfas.algorithms import Algorithm, Batch, get_algorithm
+from dgfas.config import with_overrides
+from dgfas.data.frames import FrameSet
+from dgfas.data.registry import DataOptions, get_dataset
+from dgfas.data.sources import bind_domain
+from dgfas.errors import DgfasError
+from dgfas.metrics import THRESHOLD_DEPENDENT, THRESHOLD_FREE, compute_metrics, eer_threshold
+from dgfas.models import get_model
+from dgfas.presets import get_preset
+from dgfas.protocols import Protocol, get_protocol
+from dgfas.scores import video_level, write_scores
+from dgfas.selection import get_selection_rule
+
+# ImageNet statistics, so a torchvision weights file sees the inputs it expects.
+_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Attributes:
+    steps: training steps (one ``update`` call each).
+    batch_per_domain: images per source domain per step, half live, half spoof.
+    eval_every: steps between evaluations; each is a selection candidate.
+    selection_rule: name in :data:`dgfas.selection.SELECTION_RULES`.
+    augment: random horizontal flips of images and their maps.
+    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    """
+
+    steps: int = 300
+    batch_per_domain: int = 16
+    eval_every: int = 50
+    selection_rule: str = "source_val"
+    augment: bool = True
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a run is a function of; its hash is the run's identity."""
+
+    protocol: str
+    method: str
+    seed: int = 0
+    preset: str = "quick"
+    data_source: str = "synthetic"
+    algorithm_overrides: dict[str, Any] = field(default_factory=dict)
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    trainer_overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suite(self) -> str:
+        return f"{self.data_source}-{self.preset}"
+
+
+@dataclass
+class ResolvedRun:
+    """A :class:`RunSpec` with every default filled in and its data loaded."""
+
+    spec: RunSpec
+    protocol: Protocol
+    algorithm_config: Any
+    model_config: Any
+    trainer_config: TrainerConfig
+    source_train: dict[str, FrameSet]
+    source_val: FrameSet
+    target_test: FrameSet
+    data_fingerprint: str
+
+    def params(self) -> dict[str, str]:
+        params = {
+            "method": self.spec.method,
+            "seed": str(self.spec.seed),
+            "preset": self.spec.preset,
+            "data_source": self.spec.data_source,
+            "selection_rule": self.trainer_config.selection_rule,
+            **self.protocol.as_params(),
+        }
+        for prefix, config in (
+            ("algorithm", self.algorithm_config),
+            ("model", self.model_config),
+            ("trainer", self.trainer_config),
+        ):
+            params.update({f"{prefix}.{k}": str(v) for k, v in dataclasses.asdict(config).items()})
+        return params
+
+    @property
+    def run_key(self) -> str:
+        identity = {**self.params(), "data_fingerprint": self.data_fingerprint, "code_version": dgfas.__version__}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def git_commit() -> str:
+    """The checkout's commit, with ``+dirty`` when it has uncommitted changes."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def _concat(framesets: list[FrameSet]) -> FrameSet:
+    merged = {}
+    for f in dataclasses.fields(FrameSet):
+        values = [getattr(fs, f.name) for fs in framesets]
+        if f.name == "domain":
+            merged[f.name] = "+".join(dict.fromkeys(values))
+        elif any(v is None for v in values):
+            merged[f.name] = None
+        else:
+            merged[f.name] = np.concatenate(values)
+    return FrameSet(**merged)
+
+
+def sample_frames(frames: FrameSet, per_video: int) -> FrameSet:
+    """Keep ``per_video`` frames per video, evenly spaced; 0 keeps all.
+
+    Short videos keep every frame they have (indices are clamped, never
+    repeated), which is where fixed frame offsets of older code broke.
+    """
+    if per_video == 0:
+        return frames
+    table = pd.DataFrame({"video": frames.video_id, "frame": frames.frame}).sort_values(["video", "frame"], kind="stable")
+    position = table.groupby("video", sort=False).cumcount().to_numpy()
+    length = table.groupby("video", sort=False)["frame"].transform("size").to_numpy()
+    # Wanted positions per video: round(linspace(0, n - 1, k)); keep a row if it is one of them.
+    k = np.minimum(per_video, length)
+    wanted = np.zeros(len(table), dtype=bool)
+    for j in range(per_video):
+        target = np.where(k > 1, np.round(j * (length - 1) / np.maximum(k - 1, 1)), 0).astype(int)
+        wanted |= (position == target) & (j < k)
+    keep = np.zeros(len(frames), dtype=bool)
+    keep[table.index.to_numpy()[wanted]] = True
+    return frames.select(keep)
+
+
+def frames_fingerprint(framesets: list[FrameSet]) -> str:
+    """sha256 of the frames a run actually used: images, labels and ids."""
+    digest = hashlib.sha256()
+    for fs in framesets:
+        digest.update(fs.domain.encode())
+        digest.update(np.ascontiguousarray(fs.images).tobytes())
+        digest.update(fs.label.astype(np.int64).tobytes())
+        digest.update("\n".join(fs.video_id.astype(str)).encode())
+    return digest.hexdigest()[:16]
+
+
+def resolve(spec: RunSpec, cache_dir: Path, workers: int = 2, progress: bool = True) -> ResolvedRun:
+    """Fill in defaults (preset, then overrides) and load the protocol's data."""
+    protocol = get_protocol(spec.protocol)
+    preset = get_preset(spec.preset)
+    algorithm_cls = get_algorithm(spec.method)
+    algorithm_config = with_overrides(algorithm_cls.Config(), spec.algorithm_overrides)
+    model_entry = get_model(algorithm_config.model)
+    model_fields = {f.name for f in dataclasses.fields(model_entry.config)}
+    # A preset's model settings (e.g. width) apply only to models that have them.
+    preset_model = {k: v for k, v in preset.model_overrides if k in model_fields}
+    model_config = with_overrides(model_entry.config(), {**preset_model, **spec.model_overrides})
+    trainer_config = with_overrides(
+        TrainerConfig(steps=preset.steps, batch_per_domain=preset.batch_per_domain, eval_every=preset.eval_every),
+        spec.trainer_overrides,
+    )
+    get_selection_rule(trainer_config.selection_rule)
+
+    options = DataOptions(
+        cache_dir=cache_dir, image_size=preset.image_size, scale=preset.data_scale, workers=workers, progress=progress
+    )
+
+    def load(letter: str, splits: tuple[str, ...], per_video: int) -> FrameSet:
+        loader = get_dataset(bind_domain(spec.data_source, letter))
+        return sample_frames(_concat([loader(split, options=options) for split in splits]), per_video)
+
+    source_train = {d: load(d, protocol.source_train, protocol.frames.train) for d in protocol.sources}
+    source_val = _concat([load(d, protocol.source_val, protocol.frames.eval) for d in protocol.sources])
+    target_test = load(protocol.target, protocol.target_test, protocol.frames.eval)
+    fingerprint = frames_fingerprint([*source_train.values(), source_val, target_test])
+    return ResolvedRun(
+        spec, protocol, algorithm_config, model_config, trainer_config, source_train, source_val, target_test, fingerprint
+    )
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def to_input(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) normalized float, channels-last in memory."""
+    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    x = (x - _MEAN.to(device)) / _STD.to(device)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+class BalancedSampler:
+    """Endless balanced batches from one domain: half live, half spoof.
+
+    Each class is walked through a fresh permutation per pass, so every frame
+    is seen once before any is seen twice.
+    """
+
+    def __init__(self, frames: FrameSet, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.pools = [np.flatnonzero(frames.label == c) for c in (1, 0)]
+        self.orders = [np.empty(0, dtype=np.int64) for _ in self.pools]
+        if any(len(p) == 0 for p in self.pools):
+            missing = "live" if len(self.pools[0]) == 0 else "spoof"
+            raise DgfasError(f"domain {frames.domain} has no {missing} training frames")
+
+    def _take(self, cls: int, n: int) -> np.ndarray:
+        taken = []
+        while n > 0:
+            if len(self.orders[cls]) == 0:
+                self.orders[cls] = self.rng.permutation(self.pools[cls])
+            part, self.orders[cls] = self.orders[cls][:n], self.orders[cls][n:]
+            taken.append(part)
+            n -= len(part)
+        return np.concatenate(taken)
+
+    def draw(self, batch_size: int) -> np.ndarray:
+        live = batch_size // 2
+        return np.concatenate([self._take(0, live), self._take(1, batch_size - live)])
+
+
+def make_batch(
+    frames: FrameSet, rows: np.ndarray, maps: tuple[str, ...], device: torch.device, flip: np.ndarray | None
+) -> Batch:
+    """Tensors for ``rows``; ``flip`` (bool per row) mirrors images and maps alike."""
+    images = frames.images[rows]
+    if flip is not None:
+        images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
+    batch = Batch(image=to_input(images, device), label=torch.from_numpy(frames.label[rows].astype(np.float32)).to(device))
+    for name in maps:
+        values = getattr(frames, name)
+        if values is None:
+            raise DgfasError(f"domain {frames.domain} has no {name} maps, which this method needs")
+        values = values[rows]
+        if flip is not None:
+            values = np.where(flip.reshape(-1, *([1] * (values.ndim - 1))), values[:, :, ::-1], values)
+        tensor = torch.from_numpy(np.ascontiguousarray(values))
+        if name == "depth":
+            tensor = tensor.float().unsqueeze(1)
+        elif name == "parsing":
+            tensor = tensor.long()
+        else:
+            tensor = tensor.float().permute(0, 3, 1, 2)
+        setattr(batch, name, tensor.to(device))
+    return batch
+
+
+def score_frames(algorithm: Algorithm, frames: FrameSet, device: torch.device, chunk: int = 256) -> pd.DataFrame:
+    """Frame-level score table in the score-file format."""
+    scores = [
+        algorithm.predict(to_input(frames.images[i : i + chunk], device)).float().cpu().numpy()
+        for i in range(0, len(frames), chunk)
+    ]
+    return pd.DataFrame(
+        {
+            "video_id": frames.video_id,
+            "frame": frames.frame,
+            "label": frames.label.astype(int),
+            "score": np.concatenate(scores) if scores else np.empty(0),
+            "attack_type": frames.attack_type,
+            "domain": np.array([v.split("/", 1)[0] for v in frames.video_id.astype(str)]),
+        }
+    )
+
+
+def metrics_by_name(table: pd.DataFrame, role: str, level: str, dev_threshold: float) -> dict[str, float]:
+    """Flat metrics of one score table under both threshold rules (MLflow names)."""
+    label, score, attack = table["label"].to_numpy(), table["score"].to_numpy(), table["attack_type"].to_numpy()
+    out: dict[str, float] = {}
+    for rule, threshold in (("dev_eer", dev_threshold), ("oracle_eer", eer_threshold(label, score))):
+        values = compute_metrics(label, score, attack, threshold=threshold, threshold_rule=rule).as_dict()
+        for name in THRESHOLD_DEPENDENT:
+            out[f"{role}.{level}.{name}.{rule}"] = float(values[name])
+    for name in THRESHOLD_FREE:
+        out[f"{role}.{level}.{name}"] = float(values[name])
+    return out
+
+
+def evaluate(algorithm: Algorithm, run: ResolvedRun, device: torch.device) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+    """Score source validation and target test; target thresholds come from source validation."""
+    tables: dict[str, pd.DataFrame] = {}
+    metrics: dict[str, float] = {}
+    for role, frames in (("source_val", run.source_val), ("target_test", run.target_test)):
+        tables[f"{role}.frame"] = score_frames(algorithm, frames, device)
+        tables[f"{role}.video"] = video_level(tables[f"{role}.frame"])
+    for level in ("frame", "video"):
+        val = tables[f"source_val.{level}"]
+        dev_threshold = eer_threshold(val["label"].to_numpy(), val["score"].to_numpy())
+        for role in ("source_val", "target_test"):
+            metrics.update(metrics_by_name(tables[f"{role}.{level}"], role, level, dev_threshold))
+    return metrics, tables
+
+
+@dataclass
+class RunResult:
+    run_key: str
+    metrics: dict[str, float]
+    selected_step: int
+    tables: dict[str, pd.DataFrame]
+    seconds: float
+
+
+def train(
+    run: ResolvedRun,
+    log_metrics: Callable[[dict[str, float], int], None] = lambda metrics, step: None,
+    progress: bool = True,
+) -> RunResult:
+    """Train, evaluate every ``eval_every`` steps, and return the selected checkpoint's scores."""
+    started = time.perf_counter()
+    cfg = run.trainer_config
+    torch.manual_seed(run.spec.seed)
+    rng = np.random.default_rng(run.spec.seed)
+    device = pick_device(cfg.device)
+    algorithm_cls = get_algorithm(run.spec.method)
+    domains = list(run.source_train)
+    algorithm = algorithm_cls(run.algorithm_config, run.model_config, domains).to(device)
+    algorithm = algorithm.to(memory_format=torch.channels_last)
+    samplers = {d: BalancedSampler(fs, rng) for d, fs in run.source_train.items()}
+    rule = get_selection_rule(cfg.selection_rule)
+    best_key: tuple | None = None
+    best_state: dict[str, torch.Tensor] | None = None
+    best_step = 0
+
+    from tqdm import tqdm
+
+    bar = tqdm(range(1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
+               disable=not progress, leave=False, dynamic_ncols=True)
+    for step in bar:
+        batches = {}
+        for domain, sampler in samplers.items():
+            rows = sampler.draw(cfg.batch_per_domain)
+            flip = rng.random(len(rows)) < 0.5 if cfg.augment else None
+            batches[domain] = make_batch(run.source_train[domain], rows, algorithm_cls.maps, device, flip)
+        losses = algorithm.update(batches)
+        if step % 10 == 0 or step == cfg.steps:
+            log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            metrics, _ = evaluate(algorithm, run, device)
+            log_metrics({f"eval.{k}": metrics[k] for k in (
+                "source_val.video.eer", "source_val.video.auc", "target_test.video.auc",
+                "target_test.video.hter.dev_eer")}, step)
+            key = rule.key(step, metrics)
+            if best_key is None or key < best_key:
+                best_key, best_step = key, step
+                best_state = copy.deepcopy(algorithm.state_dict())
+    bar.close()
+    assert best_state is not None  # the last step always evaluates
+    algorithm.load_state_dict(best_state)
+    metrics, tables = evaluate(algorithm, run, device)
+    metrics["selected_step"] = float(best_step)
+    return RunResult(run.run_key, metrics, best_step, tables, time.perf_counter() - started)
+
+
+def write_score_files(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """One CSV per role and level, e.g. ``target_test.video.csv``, written atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, table in tables.items():
+        path = out_dir / f"{name}.csv"
+        write_scores(table, path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,78 @@
+"""Every registered algorithm gets a forward, update and predict test for free."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from dgfas.algorithms import ALGORITHMS, get_algorithm
+from dgfas.config import with_overrides
+from dgfas.models import MODELS, get_model
+from dgfas.trainer import make_batch
+
+
+def _build(name: str, domains: list[str]):
+    cls = get_algorithm(name)
+    config = cls.Config()
+    entry = get_model(config.model)
+    fields = {f.name for f in dataclasses.fields(entry.config)}
+    model_config = with_overrides(entry.config(), {"width": 0.125} if "width" in fields else {})
+    return cls, cls(config, model_config, domains)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS.names())
+def test_update_changes_weights_and_predict_gives_probabilities(name, frames_factory):
+    torch.manual_seed(0)
+    domains = ["a", "b"]
+    cls, algorithm = _build(name, domains)
+    batches = {}
+    for i, domain in enumerate(domains):
+        frames = frames_factory(domain, "train", seed=i)
+        batches[domain] = make_batch(frames, np.arange(8), cls.maps, torch.device("cpu"), flip=None)
+    before = {k: v.clone() for k, v in algorithm.state_dict().items()}
+    losses = algorithm.update(batches)
+    assert losses and all(np.isfinite(v) for v in losses.values())
+    changed = [k for k, v in algorithm.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed, "update() changed no weight"
+    algorithm.train()
+    scores = algorithm.predict(batches["a"].image)
+    assert algorithm.training, "predict() must restore the training mode"
+    assert scores.shape == (8,) and torch.all((scores >= 0) & (scores <= 1))
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_model_gives_pooled_features(name):
+    entry = get_model(name)
+    fields = {f.name for f in dataclasses.fields(entry.config)}
+    model = entry.build(with_overrides(entry.config(), {"width": 0.25} if "width" in fields else {}))
+    features = model(torch.randn(2, 3, 32, 32))
+    assert features.shape == (2, model.out_features)
+
+
+def test_resnet18_at_full_width_is_torchvision_resnet18():
+    import torchvision
+
+    from dgfas.models.resnet import ResNetConfig
+
+    ours = get_model("resnet18").build(ResNetConfig())
+    theirs = torchvision.models.resnet18().state_dict()
+    theirs = {k: v for k, v in theirs.items() if not k.startswith("fc.")}
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in theirs.items()}
+
+
+def test_weights_file_loads_and_bad_file_is_a_one_line_error(tmp_path):
+    import torchvision
+
+    from dgfas.errors import DgfasError
+    from dgfas.models.resnet import ResNetConfig
+
+    reference = torchvision.models.resnet18()
+    path = tmp_path / "resnet18.pth"
+    torch.save(reference.state_dict(), path)
+    model = get_model("resnet18").build(ResNetConfig(weights=str(path)))
+    assert torch.equal(model.conv1.weight, reference.conv1.weight)
+    with pytest.raises(DgfasError, match="weights file not found"):
+        get_model("resnet18").build(ResNetConfig(weights=str(tmp_path / "missing.pth")))
+    with pytest.raises(DgfasError, match="not a resnet18 state dict of this width"):
+        get_model("resnet18").build(ResNetConfig(width=0.5, weights=str(path)))

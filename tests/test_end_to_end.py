@@ -1,0 +1,61 @@
+"""The README's benchmark, shrunk to the tiny preset, driven through ``main(argv)``."""
+
+import os
+
+import pytest
+
+from dgfas.cli import main
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _benchmark(workdir, *extra):
+    return main(
+        [
+            "benchmark", "--preset", "tiny", "--protocols", "OCI-M,C-I", "--no-progress",
+            "--cache", str(workdir / "cache"), "--runs-dir", str(workdir / "runs"),
+            "--leaderboard-dir", str(workdir / "boards"), *extra,
+        ]
+    )
+
+
+@pytest.mark.slow
+def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, capsys):
+    from dgfas.tracking.mlflow_store import load_run_records
+
+    assert _benchmark(workdir) == 0
+    err = capsys.readouterr().err
+    assert "[1/2] erm on OCI-M seed 0: HTER" in err and "[2/2] erm on C-I seed 0: HTER" in err
+
+    records = load_run_records("synthetic-tiny")
+    assert sorted(records["protocol"]) == ["C-I", "OCI-M"]
+    assert set(records["method"]) == {"erm"}
+    for column in ("target_test.video.hter.dev_eer", "target_test.video.auc", "source_val.frame.eer"):
+        assert records[column].between(0, 1).all()
+
+    board = (workdir / "boards" / "synthetic-tiny.md").read_text()
+    assert "| erm |" in board and "O&C&I→M" in board and "C→I" in board
+    assert "Model selection: `source_val`" in board and "BASN" in board
+    assert (workdir / "boards" / "synthetic-tiny.csv").is_file()
+    score_files = sorted(p.name for p in (workdir / "runs" / "synthetic-tiny").glob("*/*.csv"))
+    assert score_files.count("target_test.video.csv") == 2
+
+    # A second run finds both jobs finished and runs nothing again.
+    assert _benchmark(workdir) == 0
+    assert capsys.readouterr().err.count("already finished, skipped") == 2
+    assert len(load_run_records("synthetic-tiny")) == 2
+
+
+def test_unwritable_cache_is_a_one_line_error_and_writes_nothing(workdir, capsys):
+    blocker = workdir / "file"
+    blocker.write_text("not a folder")
+    code = main(["train", "--protocol", "OCI-M", "--method", "erm", "--preset", "tiny", "--no-progress",
+                 "--cache", str(blocker / "cache")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("dgfas: error: cannot write synthetic cache") and err.count("\n") == 1
+    assert sorted(os.listdir(workdir)) == ["file"]  # no cache, no MLflow store, no run

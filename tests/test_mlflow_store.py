@@ -1,0 +1,162 @@
+"""TrackedRun, find_finished_run and load_run_records against a throw-away SQLite store.
+
+One store is shared by the module's tests because creating MLflow's tables takes
+a few seconds; each test uses its own suite (experiment) name.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dgfas.errors import DgfasError
+from dgfas.tracking import mlflow_store
+from dgfas.tracking.leaderboard import write_leaderboard
+from dgfas.tracking.mlflow_store import (
+    MAX_PARAM_VALUE_LENGTH,
+    TrackedRun,
+    find_finished_run,
+    load_run_records,
+    roc_figure,
+    tracking_uri,
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("mlflow")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'runs.db'}")
+        yield root
+
+
+def _start(suite: str, method: str, protocol: str, seed: int, run_key: str, **extra_params) -> TrackedRun:
+    params = {
+        "method": method,
+        "protocol": protocol,
+        "seed": seed,
+        "preset": "tiny",
+        "data_source": "synthetic",
+        "selection_rule": "last",
+        **extra_params,
+    }
+    tags = {f"dgfas.{key}": value for key, value in params.items() if key in mlflow_store.RECORD_ID_COLUMNS}
+    return TrackedRun.start(suite, f"{method}-{protocol}-s{seed}", params, {**tags, "dgfas.run_key": run_key})
+
+
+def _final(hter: float, auc: float) -> dict[str, float]:
+    return {
+        "target_test.video.hter.dev_eer": hter,
+        "target_test.video.auc": auc,
+        "source_val.video.eer": 0.05,
+    }
+
+
+def test_round_trip_finished_failed_and_killed_runs(store):
+    suite = "synthetic-tiny"
+    with _start(suite, "erm", "OCI-M", 0, "key-a") as run:
+        run.log_metrics({"train.loss": 0.9}, step=1)
+        run.log_metrics({"train.loss": 0.5}, step=2)
+        run.log_metrics(_final(0.10, 0.90))
+        run.log_dict({"hello": 1}, "extra/info.json")
+        figure = roc_figure(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]), "OCI-M target")
+        run.log_figure(figure, "roc/target_test.png")
+        scores = store / "scores.csv"
+        scores.write_text("video_id,frame,label,score\nv,0,1,0.9\n")
+        run.log_artifact(scores)
+    with _start(suite, "erm", "OCI-M", 1, "key-b") as run:
+        run.log_metrics(_final(0.20, 0.80))
+    with pytest.raises(RuntimeError):
+        with _start(suite, "erm", "OCI-M", 2, "key-c") as run:
+            run.log_metrics(_final(0.99, 0.01))
+            raise RuntimeError("training diverged")
+    unfinished = _start(suite, "erm", "OCI-M", 3, "key-d")
+    unfinished.log_metrics(_final(0.99, 0.01))
+
+    finished_id = find_finished_run(suite, "key-a")
+    assert finished_id is not None
+    assert find_finished_run(suite, "key-c") is None  # failed: retried on the next benchmark run
+    assert find_finished_run(suite, "key-d") is None  # still running
+    assert find_finished_run(suite, "no-such-key") is None
+    assert find_finished_run("no-such-suite", "key-a") is None
+
+    records = load_run_records(suite)
+    assert sorted(records["seed"].tolist()) == [0, 1]
+    assert records[["method", "protocol", "data_source", "preset", "selection_rule"]].drop_duplicates().values.tolist() == [
+        ["erm", "OCI-M", "synthetic", "tiny", "last"]
+    ]
+    first = records.set_index("seed").loc[0]
+    assert first["run_id"] == finished_id
+    assert first["target_test.video.hter.dev_eer"] == pytest.approx(0.10)
+    assert first["target_test.video.auc"] == pytest.approx(0.90)
+    # Training curves are not records.
+    assert not any(column.startswith("train.") for column in records.columns)
+
+    client = unfinished.client
+    status = client.get_run(finished_id).info.status
+    artifacts = {item.path for item in client.list_artifacts(finished_id)}
+    assert status == "FINISHED"
+    assert {"params.json", "extra", "roc", "scores.csv"} <= artifacts
+    failed = client.search_runs([client.get_experiment_by_name(suite).experiment_id], "tags.`dgfas.run_key` = 'key-c'")
+    assert failed[0].info.status == "FAILED"
+    unfinished.end("KILLED")
+    assert client.get_run(unfinished.run_id).info.status == "KILLED"
+
+    # The records feed the leaderboard directly.
+    markdown_path, _ = write_leaderboard(suite, store / "boards", records=records)
+    assert "| erm | 15.00 ± 5.00 / 85.00 ± 5.00 |" in markdown_path.read_text(encoding="utf-8")
+
+
+def test_long_param_is_truncated_but_kept_whole_in_params_json(store):
+    long_value = "x" * (MAX_PARAM_VALUE_LENGTH + 500)
+    with _start("synthetic-long", "erm", "C-I", 0, "key-long", **{"algorithm.note": long_value}) as run:
+        pass
+    logged = run.client.get_run(run.run_id).data.params["algorithm.note"]
+    assert len(logged) == MAX_PARAM_VALUE_LENGTH
+    assert logged.endswith("params.json]")
+    local = run.client.download_artifacts(run.run_id, "params.json", str(store))
+    assert json.loads(Path(local).read_text())["algorithm.note"] == long_value
+
+
+def test_load_run_records_of_unknown_suite_names_it(store):
+    with pytest.raises(DgfasError, match="no MLflow experiment 'synthetic-nothing'"):
+        load_run_records("synthetic-nothing")
+
+
+def test_artifacts_of_a_sqlite_store_live_next_to_it(store):
+    with _start("synthetic-artifacts", "erm", "I-C", 0, "key-art") as run:
+        pass
+    artifact_uri = run.client.get_run(run.run_id).info.artifact_uri
+    assert artifact_uri.startswith((store / "runs-artifacts" / "synthetic-artifacts").as_uri())
+
+
+def test_run_key_with_quotes_is_refused(store):
+    with pytest.raises(DgfasError, match="run key"):
+        find_finished_run("synthetic-tiny", "a' or '1'='1")
+
+
+def test_default_tracking_uri_is_a_sqlite_file_under_dot_dgfas(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    uri = tracking_uri()
+    assert uri == f"sqlite:///{tmp_path.resolve() / '.dgfas' / 'mlflow.db'}"
+    assert (tmp_path / ".dgfas").is_dir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://example.invalid:5000")
+    assert tracking_uri() == "http://example.invalid:5000"
+
+
+def test_roc_figure_is_a_matplotlib_figure_without_pyplot():
+    figure = roc_figure(np.array([1, 0, 1, 0]), np.array([0.8, 0.2, 0.6, 0.4]), "C→I")
+    axes = figure.axes[0]
+    assert axes.get_title() == "C→I"
+    assert "AUC = 100.00%" in axes.get_legend().get_texts()[0].get_text()
+    with pytest.raises(DgfasError, match="both live"):
+        roc_figure(np.array([1, 1]), np.array([0.3, 0.4]), "one class")
+
+
+def test_tracking_does_not_import_mlflow_at_import_time():
+    code = "import sys, dgfas.tracking; assert 'mlflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,180 @@
+"""The synthetic domains: determinism, ground truth, splits, proportions, cache behaviour."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import dgfas.data.synthetic  # noqa: F401  (registers the datasets)
+from dgfas.data.frames import FrameSet
+from dgfas.data.registry import DATASETS, DataOptions
+from dgfas.data.synthetic import generate
+from dgfas.data.synthetic.domains import DOMAINS
+from dgfas.errors import DgfasError
+
+NAMES = list(DOMAINS)
+#: spoof videos per live video, as in the real datasets (OULU 1:4, CASIA 1:3, Replay 1:5, MSU 1:3)
+SPOOFS_PER_LIVE = {"synth-oulu": 4, "synth-casia": 3, "synth-replay": 5, "synth-msu": 3}
+
+
+def tiny(cache_dir, **changes) -> DataOptions:
+    return dataclasses.replace(
+        DataOptions(cache_dir=cache_dir, image_size=32, scale="tiny", seed=0, workers=2, progress=False), **changes
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    options = tiny(tmp_path_factory.mktemp("cache"))
+    return options, generate.build_synthetic(NAMES, options)
+
+
+@pytest.fixture(scope="module")
+def frames(built) -> dict[str, FrameSet]:
+    options, _ = built
+    return {name: generate.load_synthetic(name, options=options) for name in NAMES}
+
+
+def test_same_bytes_whatever_the_worker_count(built, tmp_path):
+    _, paths = built
+    again = generate.build_synthetic(NAMES, tiny(tmp_path, workers=1))
+    for name in NAMES:
+        assert again[name].read_bytes() == paths[name].read_bytes(), name
+
+
+def test_seed_changes_the_data(built, tmp_path):
+    _, paths = built
+    other = generate.build_synthetic(["synth-msu"], tiny(tmp_path, seed=1))
+    a = np.load(paths["synth-msu"])["images"]
+    b = np.load(other["synth-msu"])["images"]
+    assert a.shape == b.shape and not np.array_equal(a, b)
+
+
+def test_registered_loaders_return_split_frames_at_image_size(built):
+    options, _ = built
+    for name in NAMES:
+        test = DATASETS.get(name)("test", options=options)
+        assert isinstance(test, FrameSet) and test.domain == name
+        assert set(test.split) == {"test"}
+        assert test.images.shape[1:] == (32, 32, 3) and test.images.dtype == np.uint8
+        assert test.depth.shape == (len(test), 32, 32) and test.depth.dtype == np.float16
+        assert test.parsing.shape == (len(test), 32, 32) and test.parsing.dtype == np.uint8
+        assert test.reflection.shape == (len(test), 32, 32, 3) and test.reflection.dtype == np.float16
+    with pytest.raises(DgfasError, match="unknown split 'val'"):
+        DATASETS.get("synth-oulu")("val", options=options)
+
+
+def test_ground_truth_is_consistent_with_labels(frames):
+    for name, fs in frames.items():
+        spoof, live = fs.label == 0, fs.label == 1
+        assert np.all(fs.depth[spoof] == 0), name
+        assert np.all(fs.reflection[live] == 0), name
+        face_pixels = np.isin(fs.parsing, [1, 2, 3, 4, 5])
+        # depth covers the live face: positive wherever the parsing says face
+        for i in np.flatnonzero(live):
+            assert (fs.depth[i][face_pixels[i]] > 0).mean() > 0.95, (name, i)
+        # spoofs show a face too, parsed where it appears in the image
+        assert all(face_pixels[i].sum() > 0.05 * face_pixels[i].size for i in np.flatnonzero(spoof)), name
+        assert fs.depth.max() <= 1.0 and fs.depth.min() >= 0.0
+        assert set(np.unique(fs.attack_type[live])) == {"none"}
+        assert set(np.unique(fs.attack_type[spoof])) == {"print", "replay"}
+
+
+def test_some_spoofs_carry_a_reflection_layer(frames):
+    glare = [fs.reflection[fs.label == 0].astype(np.float32).max() for fs in frames.values()]
+    assert max(glare) > 0.02
+
+
+def test_splits_are_disjoint_by_subject_and_hold_both_classes(frames):
+    for name, fs in frames.items():
+        subjects = {split: set(fs.subject[fs.split == split]) for split in ("train", "dev", "test")}
+        assert all(len(s) >= 2 for s in subjects.values()), name
+        assert not (subjects["train"] & subjects["dev"] or subjects["train"] & subjects["test"]
+                    or subjects["dev"] & subjects["test"]), name
+        for split in ("train", "dev", "test"):
+            rows = fs.split == split
+            assert len(set(fs.video_id[rows & (fs.label == 1)])) >= 1
+            assert len(set(fs.video_id[rows & (fs.label == 0)])) >= 1
+
+
+def test_video_ids_are_unique_and_prefixed_and_frames_move(frames):
+    for name, fs in frames.items():
+        assert all(v.startswith(name + "/") for v in fs.video_id)
+        for video in np.unique(fs.video_id):
+            rows = np.flatnonzero(fs.video_id == video)
+            assert len(set(fs.subject[rows])) == 1 and len(set(fs.label[rows])) == 1
+            assert list(fs.frame[rows]) == list(range(len(rows)))
+            assert not np.array_equal(fs.images[rows[0]], fs.images[rows[1]])
+
+
+def test_live_to_spoof_proportions_follow_the_real_datasets(frames):
+    for name, fs in frames.items():
+        live = len(np.unique(fs.video_id[fs.label == 1]))
+        spoof = len(np.unique(fs.video_id[fs.label == 0]))
+        assert spoof == SPOOFS_PER_LIVE[name] * live, name
+
+
+def test_domains_look_different(frames):
+    means = {name: fs.images.reshape(len(fs), -1, 3).astype(np.float32).mean(axis=(0, 1)) for name, fs in frames.items()}
+    sharpness = {name: np.abs(np.diff(fs.images.astype(np.float32), axis=2)).mean() for name, fs in frames.items()}
+    # the low-resolution webcam domain is the blurriest
+    assert min(sharpness, key=sharpness.get) == "synth-replay"
+    assert len({tuple(np.round(m)) for m in means.values()}) == len(NAMES)
+
+
+def test_resume_rebuilds_only_missing_domains_and_leaves_no_temp_files(tmp_path):
+    options = tiny(tmp_path, workers=1)
+    paths = generate.build_synthetic(["synth-casia", "synth-msu"], options)
+    kept = paths["synth-casia"].stat().st_mtime_ns
+    original = paths["synth-msu"].read_bytes()
+    paths["synth-msu"].unlink()
+    generate.build_synthetic(["synth-casia", "synth-msu"], options)
+    assert paths["synth-casia"].stat().st_mtime_ns == kept
+    assert paths["synth-msu"].read_bytes() == original
+    assert not list(paths["synth-msu"].parent.glob("*.tmp"))
+    assert (paths["synth-msu"].parent / "config.json").exists()
+
+
+def test_interrupted_build_keeps_whole_files_only(tmp_path, monkeypatch):
+    options = tiny(tmp_path, workers=1)
+    real_shoot = generate.shoot_video
+    first_domain_videos = len(generate.plan_videos("synth-oulu", options))
+    calls = []
+
+    def shoot_then_fail(video):
+        calls.append(video)
+        if len(calls) > first_domain_videos + 2:
+            raise KeyboardInterrupt
+        return real_shoot(video)
+
+    monkeypatch.setattr(generate, "shoot_video", shoot_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        generate.build_synthetic(NAMES, options)
+    folder = generate.cache_folder(options)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "synth-oulu.npz"]
+    monkeypatch.setattr(generate, "shoot_video", real_shoot)
+    calls.clear()
+    generate.build_synthetic(NAMES, options)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json"] + sorted(f"{n}.npz" for n in NAMES)
+
+
+def test_cache_folder_names_scale_size_seed_and_version(tmp_path):
+    base = generate.cache_folder(tiny(tmp_path))
+    assert base.parent == tmp_path and base.name.startswith(f"synthetic-v{generate.GENERATOR_VERSION}-")
+    for change in ({"seed": 3}, {"image_size": 48}, {"scale": "quick"}):
+        assert generate.cache_folder(tiny(tmp_path, **change)) != base
+    assert generate.cache_folder(tiny(tmp_path, workers=1, progress=True)) == base
+
+
+def test_unwritable_cache_dir_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache should go")
+    with pytest.raises(DgfasError, match=r"cannot write synthetic cache .*not-a-dir.*: "):
+        generate.build_synthetic(["synth-oulu"], tiny(blocker))
+
+
+def test_unknown_scale_lists_the_valid_ones(tmp_path):
+    with pytest.raises(DgfasError, match=r"unknown synthetic scale 'huge'; valid: \['paper', 'quick', 'tiny'\]"):
+        generate.build_synthetic(["synth-oulu"], tiny(tmp_path, scale="huge"))

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from dgfas.algorithms import get_algorithm
+from dgfas.errors import DgfasError
+from dgfas.models.resnet import ResNetConfig
+from dgfas.protocols import get_protocol
+from dgfas.trainer import BalancedSampler, ResolvedRun, RunSpec, TrainerConfig, _concat, sample_frames, train
+
+
+def test_sample_frames_spreads_evenly_and_clamps_short_videos(frames_factory):
+    frames = frames_factory("d", "train", videos=2, frames_per_video=5)
+    short = frames.select(~((frames.video_id == "d/train_v1") & (frames.frame >= 2)))  # v1 has frames 0, 1
+    kept = sample_frames(short, 3)
+    by_video = {v: sorted(kept.frame[kept.video_id == v]) for v in np.unique(kept.video_id)}
+    assert by_video == {"d/train_v0": [0, 2, 4], "d/train_v1": [0, 1]}
+    assert sample_frames(short, 0) is short
+
+
+def test_balanced_sampler_draws_half_live_and_sees_every_frame(frames_factory):
+    frames = frames_factory("d", "train", videos=4, frames_per_video=3)  # 6 live, 6 spoof frames
+    sampler = BalancedSampler(frames, np.random.default_rng(0))
+    rows = np.concatenate([sampler.draw(4) for _ in range(3)])
+    assert (frames.label[rows] == 1).sum() == 6
+    assert sorted(rows) == list(range(12))
+    with pytest.raises(DgfasError, match="has no spoof training frames"):
+        BalancedSampler(frames.select(frames.label == 1), np.random.default_rng(0))
+
+
+def _run(frames_factory, selection_rule: str, steps: int = 6) -> ResolvedRun:
+    protocol = get_protocol("OCI-M")
+    spec = RunSpec(protocol="OCI-M", method="erm", seed=0, preset="tiny")
+    algorithm = get_algorithm("erm")
+    return ResolvedRun(
+        spec=spec,
+        protocol=protocol,
+        algorithm_config=algorithm.Config(),
+        model_config=ResNetConfig(width=0.125),
+        trainer_config=TrainerConfig(steps=steps, batch_per_domain=4, eval_every=2, selection_rule=selection_rule, device="cpu"),
+        source_train={d: frames_factory(f"synth-{d}", "train", seed=i) for i, d in enumerate(protocol.sources)},
+        source_val=_concat([frames_factory(f"synth-{d}", "dev", seed=10 + i) for i, d in enumerate(protocol.sources)]),
+        target_test=frames_factory("synth-M", "test", seed=20),
+        data_fingerprint="test",
+    )
+
+
+def test_train_scores_both_roles_at_both_levels_and_logs_curves(frames_factory):
+    logged = []
+    result = train(_run(frames_factory, "last"), lambda metrics, step: logged.append((step, metrics)), progress=False)
+    assert result.selected_step == 6
+    assert set(result.tables) == {"source_val.frame", "source_val.video", "target_test.frame", "target_test.video"}
+    assert len(result.tables["target_test.video"]) == 6 and len(result.tables["target_test.frame"]) == 18
+    for role in ("source_val", "target_test"):
+        for level in ("frame", "video"):
+            for rule in ("dev_eer", "oracle_eer"):
+                assert 0 <= result.metrics[f"{role}.{level}.hter.{rule}"] <= 1
+            assert 0 <= result.metrics[f"{role}.{level}.auc"] <= 1
+    assert [step for step, m in logged if "eval.source_val.video.eer" in m] == [2, 4, 6]
+    assert any("train.loss" in m for _, m in logged)
+
+
+def test_run_key_changes_with_any_resolved_argument(frames_factory):
+    run = _run(frames_factory, "last")
+    other = _run(frames_factory, "source_val")
+    assert run.run_key == _run(frames_factory, "last").run_key
+    assert run.run_key != other.run_key
+    assert run.params()["trainer.selection_rule"] == "last" and run.params()["model.width"] == "0.125"
+
+
+def test_selection_rule_picks_among_evaluated_steps(frames_factory):
+    result = train(_run(frames_factory, "source_val"), progress=False)
+    assert result.selected_step in (2, 4, 6)
+
+
+def test_fingerprint_follows_the_frames(frames_factory):
+    from dgfas.trainer import frames_fingerprint
+
+    frames = frames_factory("d", "train")
+    same = frames_factory("d", "train")
+    assert frames_fingerprint([frames]) == frames_fingerprint([same])
+    same.images[0, 0, 0, 0] ^= 1
+    assert frames_fingerprint([frames]) != frames_fingerprint([same])
