@@ -32,6 +32,7 @@ class JobOutcome:
     spec: RunSpec
     run_key: str
     status: str  # "finished" or "skipped"
+    selection_rule: str
     metrics: dict[str, float]
     seconds: float
 
@@ -61,7 +62,7 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
     run = resolve(spec, cache_dir, workers=workers, progress=progress)
     done = find_finished_run(spec.suite, run.run_key)
     if done is not None:
-        return JobOutcome(spec, run.run_key, "skipped", {}, 0.0)
+        return JobOutcome(spec, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
     name = f"{spec.method} {spec.protocol} seed{spec.seed}"
     with TrackedRun.start(spec.suite, name, run.params(), _tags(run)) as tracked:
         result = train(run, tracked.log_metrics, progress=progress)
@@ -83,7 +84,7 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
             table = result.tables[f"{role}.video"]
             figure = roc_figure(table["label"].to_numpy(), table["score"].to_numpy(), f"{name}: {role} (video level)")
             tracked.log_figure(figure, f"roc_{role}.png")
-    return JobOutcome(spec, run.run_key, "finished", result.metrics, result.seconds)
+    return JobOutcome(spec, run.run_key, "finished", run.trainer_config.selection_rule, result.metrics, result.seconds)
 
 
 def run_benchmark(
@@ -112,8 +113,9 @@ def run_benchmark(
                 f"AUC {100 * m['target_test.video.auc']:.1f}%, {outcome.seconds:.0f}s"
             )
         print(f"[{index}/{len(specs)}] {spec.method} on {spec.protocol} seed {spec.seed}: {summary}", file=sys.stderr)
-    for suite in dict.fromkeys(spec.suite for spec in specs):
-        paths = write_leaderboard(suite, leaderboard_dir)
+    tables = dict.fromkeys((o.spec.suite, o.selection_rule) for o in outcomes)
+    for suite, selection_rule in tables:
+        paths = write_leaderboard(suite, leaderboard_dir, selection_rule=selection_rule)
         print(f"leaderboard: {', '.join(str(p) for p in paths)}", file=sys.stderr)
     print(f"benchmark done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     return outcomes

@@ -109,7 +109,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from dgfas.tracking.leaderboard import write_leaderboard
 
-    paths = write_leaderboard(args.suite, args.out, threshold_rule=args.threshold_rule, level=args.level)
+    paths = write_leaderboard(
+        args.suite, args.out, threshold_rule=args.threshold_rule, level=args.level,
+        selection_rule=args.selection_rule or None,
+    )
     for path in paths:
         print(path)
     return 0
@@ -209,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--out", type=Path, default=Path("leaderboards"))
     board.add_argument("--threshold-rule", choices=("dev_eer", "oracle_eer"), default="dev_eer")
     board.add_argument("--level", choices=("frame", "video"), default="video")
+    board.add_argument("--selection-rule", default="", help="only runs selected by this rule (needed when a suite mixes rules)")
     board.set_defaults(handler=cmd_leaderboard)
 
     data = commands.add_parser("data", help="data caches").add_subparsers(dest="data_command", required=True)

@@ -199,6 +199,9 @@ def test_write_leaderboard_refuses_mixed_selection_rules(records, tmp_path):
     with pytest.raises(DgfasError, match="one selection_rule"):
         write_leaderboard(SUITE, tmp_path, records=mixed)
     markdown_path, _ = write_leaderboard(SUITE, tmp_path, records=mixed, selection_rule="source_val")
-    assert markdown_path.name == f"{SUITE}-source_val.md"
+    assert markdown_path.name == f"{SUITE}.md"  # the default rule keeps the plain name
+    markdown_path, _ = write_leaderboard(SUITE, tmp_path, records=mixed, selection_rule="last")
+    assert markdown_path.name == f"{SUITE}-last.md"
+    assert "Model selection: `last`" in markdown_path.read_text()
     with pytest.raises(DgfasError, match="no finished runs"):
         write_leaderboard(SUITE, tmp_path, records=records.iloc[:0])

@@ -424,7 +424,7 @@ def write_leaderboard(
     """Load, aggregate and render a suite's leaderboard to ``<out_dir>/<stem>.md`` and ``.csv``.
 
     The stem is the suite name, with ``-<threshold_rule>``, ``-<level>`` and
-    ``-<selection_rule>`` appended when they differ from the defaults or are given,
+    ``-<selection_rule>`` appended when they differ from the defaults,
     so an oracle table never overwrites the honest one. Both files are written
     atomically (temporary file, then rename).
 
@@ -462,7 +462,7 @@ def write_leaderboard(
         stem += f"-{threshold_rule}"
     if level != "video":
         stem += f"-{level}"
-    if selection_rule is not None:
+    if selection_rule not in (None, "source_val"):
         stem += f"-{selection_rule}"
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

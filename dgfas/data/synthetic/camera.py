@@ -158,9 +158,12 @@ def capture(scene: np.ndarray, settings: CaptureSettings, rng: np.random.Generat
     luma = image @ LUMA
     image = luma[..., None] + settings.saturation * (image - luma[..., None])
     centre = luma[size // 4 : size - size // 4, size // 4 : size - size // 4]
-    # (auto-exposure) the centre is the face for lives and spoofs alike, so the
-    # overall brightness of a medium is normalised away just as on a phone.
-    gain = np.clip(settings.exposure / max(float(centre.mean()), 1e-3), 0.3, 4.0)
+    # (auto-exposure) centre-weighted metering, as phones and webcams do: the
+    # centre is the face for lives and spoofs alike, and the whole frame counts
+    # too, so a bright paper margin or bezel darkens the frame instead of making
+    # spoof frames brighter than live ones (a global-statistics shortcut).
+    metered = 0.3 * float(centre.mean()) + 0.7 * float(luma.mean())
+    gain = np.clip(settings.exposure / max(metered, 1e-3), 0.3, 4.0)
     image = np.clip(image * gain, 0.0, None)
     image = (image - settings.black_offset) / (1.0 - settings.black_offset)
     noise_std = np.sqrt(settings.read_noise**2 + settings.shot_noise * np.clip(image, 0.0, 1.0))
