@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dgfas
+from dgfas.errors import DgfasError
 from dgfas.trainer import ResolvedRun, RunSpec, git_commit, resolve, train, write_score_files
 
 
@@ -64,10 +65,18 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
     if done is not None:
         return JobOutcome(spec, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
     name = f"{spec.method} {spec.protocol} seed{spec.seed}"
+    out_dir = runs_dir / spec.suite / run.run_key
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DgfasError(f"cannot write run folder {out_dir}: {error.strerror or error}") from None
+    checkpoint = out_dir / "checkpoint.pt"
     with TrackedRun.start(spec.suite, name, run.params(), _tags(run)) as tracked:
-        result = train(run, tracked.log_metrics, progress=progress)
+        if checkpoint.is_file():
+            tracked.log_metrics({"resumed_from_checkpoint": 1.0})
+        result = train(run, tracked.log_metrics, progress=progress, checkpoint=checkpoint)
         tracked.log_metrics(result.metrics)
-        for path in write_score_files(result.tables, runs_dir / spec.suite / run.run_key):
+        for path in write_score_files(result.tables, out_dir):
             tracked.log_artifact(path)
         tracked.log_dict(
             {
@@ -84,6 +93,7 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
             table = result.tables[f"{role}.video"]
             figure = roc_figure(table["label"].to_numpy(), table["score"].to_numpy(), f"{name}: {role} (video level)")
             tracked.log_figure(figure, f"roc_{role}.png")
+    checkpoint.unlink(missing_ok=True)
     return JobOutcome(spec, run.run_key, "finished", run.trainer_config.selection_rule, result.metrics, result.seconds)
 
 

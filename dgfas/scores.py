@@ -14,27 +14,21 @@ and the file line (data row + 1 for a file without quoted line breaks).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
 from dgfas.metrics import compute_metrics, eer_threshold
+from dgfas.selection import get_threshold_rule
 
 REQUIRED_COLUMNS = ("video_id", "frame", "label", "score")
 OPTIONAL_COLUMNS = ("attack_type", "domain")
 LEVELS = ("frame", "video")
 
 # One line each, printed under the threshold in format_report.
-_RULE_DESCRIPTIONS = {
-    "fixed": "fixed: threshold given by the user",
-    "dev_eer": "dev_eer: EER threshold of the dev scores (classical PAD rule)",
-    "oracle_eer": "oracle_eer (oracle: threshold chosen on the test labels)",
-}
-
-
 def _where(index: int) -> str:
     return f"data row {index + 1} (line {index + 2})"
 
@@ -230,9 +224,10 @@ def format_report(result: dict[str, float | int | str]) -> str:
     def percent(name: str) -> str:
         return f"{100 * result[name]:6.2f}%"
 
+    rule = str(result["threshold_rule"])
     return "\n".join(
         [
-            f"threshold   {result['threshold']:.6g}  [{_RULE_DESCRIPTIONS[result['threshold_rule']]}]",
+            f"threshold   {result['threshold']:.6g}  [{rule}: {get_threshold_rule(rule).description}]",
             f"HTER        {percent('hter')}  (FAR {percent('far').strip()}, FRR {percent('frr').strip()})",
             f"APCER       {percent('apcer')}  (worst attack type)",
             f"BPCER       {percent('bpcer')}",
@@ -262,13 +257,4 @@ def write_scores(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     if missing:
         raise DgfasError(f"{path}: cannot write scores without column {missing[0]!r}")
     columns = [*REQUIRED_COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in frame.columns)]
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            frame[columns].to_csv(stream, index=False)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    atomic_write_text(path, frame[columns].to_csv(index=False, lineterminator="\n"))

@@ -22,9 +22,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 import dgfas
 from dgfas.algorithms import Algorithm, Batch, get_algorithm
+from dgfas.atomic import atomic_write
 from dgfas.config import with_overrides
 from dgfas.data.frames import FrameSet
 from dgfas.data.registry import DataOptions, get_dataset
@@ -336,12 +338,23 @@ class RunResult:
     seconds: float
 
 
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    atomic_write(path, lambda file: torch.save(state, file))
+
+
 def train(
     run: ResolvedRun,
     log_metrics: Callable[[dict[str, float], int], None] = lambda metrics, step: None,
     progress: bool = True,
+    checkpoint: Path | None = None,
 ) -> RunResult:
-    """Train, evaluate every ``eval_every`` steps, and return the selected checkpoint's scores."""
+    """Train, evaluate every ``eval_every`` steps, and return the selected checkpoint's scores.
+
+    With ``checkpoint``, the whole training state (weights, optimizers, random
+    generators, samplers, the best candidate so far) is saved atomically at
+    every evaluation, and a run that finds the file resumes after the saved
+    step with the same result it would have had uninterrupted.
+    """
     started = time.perf_counter()
     cfg = run.trainer_config
     torch.manual_seed(run.spec.seed)
@@ -356,11 +369,22 @@ def train(
     best_key: tuple | None = None
     best_state: dict[str, torch.Tensor] | None = None
     best_step = 0
+    first_step = 1
+    if checkpoint is not None and checkpoint.is_file():
+        # Our own file, holding numpy generator state besides tensors.
+        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        algorithm.load_state_dict(saved["algorithm"])
+        for optimizer, optimizer_state in zip(algorithm.optimizers(), saved["optimizers"], strict=True):
+            optimizer.load_state_dict(optimizer_state)
+        torch.set_rng_state(saved["torch_rng"])
+        rng.bit_generator.state = saved["numpy_rng"]
+        for domain, orders in saved["sampler_orders"].items():
+            samplers[domain].orders = orders
+        best_key, best_step, best_state = saved["best"]
+        first_step = saved["step"] + 1
 
-    from tqdm import tqdm
-
-    bar = tqdm(range(1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
-               disable=not progress, leave=False, dynamic_ncols=True)
+    bar = tqdm(range(first_step, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
+               disable=not progress, leave=False, dynamic_ncols=True, initial=first_step - 1, total=cfg.steps)
     for step in bar:
         batches = {}
         for domain, sampler in samplers.items():
@@ -380,6 +404,16 @@ def train(
             if best_key is None or key < best_key:
                 best_key, best_step = key, step
                 best_state = copy.deepcopy(algorithm.state_dict())
+            if checkpoint is not None and step < cfg.steps:
+                _save_checkpoint(checkpoint, {
+                    "step": step,
+                    "algorithm": algorithm.state_dict(),
+                    "optimizers": [o.state_dict() for o in algorithm.optimizers()],
+                    "torch_rng": torch.get_rng_state(),
+                    "numpy_rng": rng.bit_generator.state,
+                    "sampler_orders": {d: s.orders for d, s in samplers.items()},
+                    "best": (best_key, best_step, best_state),
+                })
     bar.close()
     assert best_state is not None  # the last step always evaluates
     algorithm.load_state_dict(best_state)

@@ -121,7 +121,7 @@ def test_unknown_level_is_refused(tmp_path: Path):
 def test_report_names_the_rule(tmp_path: Path):
     path = write(tmp_path, VIDEOS_CSV)
     oracle = format_report(evaluate_score_file(path))
-    assert "oracle_eer" in oracle and "oracle: threshold chosen on the test labels" in oracle
+    assert "oracle_eer: oracle: EER threshold of the evaluated scores themselves" in oracle
     assert "HTER" in oracle and "AUC" in oracle and len(oracle.splitlines()) > 5
     dev = format_report(evaluate_score_file(path, dev_path=path))
     assert "dev_eer" in dev and "oracle" not in dev

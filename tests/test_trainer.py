@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from dgfas.algorithms import get_algorithm
 from dgfas.errors import DgfasError
@@ -80,3 +81,25 @@ def test_fingerprint_follows_the_frames(frames_factory):
     assert frames_fingerprint([frames]) == frames_fingerprint([same])
     same.images[0, 0, 0, 0] ^= 1
     assert frames_fingerprint([frames]) != frames_fingerprint([same])
+
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _interrupt_at_step_6(metrics, step):
+    if step == 6:  # the evaluation at step 6 is logged before its checkpoint is saved
+        raise Interrupt
+
+
+def test_interrupted_run_resumes_from_its_checkpoint_with_the_same_result(frames_factory, tmp_path):
+    whole = train(_run(frames_factory, "source_val", steps=8), progress=False)
+    checkpoint = tmp_path / "checkpoint.pt"
+    with pytest.raises(Interrupt):
+        train(_run(frames_factory, "source_val", steps=8), _interrupt_at_step_6, progress=False, checkpoint=checkpoint)
+    assert torch.load(checkpoint, weights_only=False)["step"] == 4
+    resumed = train(_run(frames_factory, "source_val", steps=8), progress=False, checkpoint=checkpoint)
+    assert resumed.selected_step == whole.selected_step
+    for name, table in whole.tables.items():
+        np.testing.assert_allclose(resumed.tables[name]["score"], table["score"], rtol=1e-5, atol=1e-6)

@@ -69,6 +69,10 @@ class Algorithm(nn.Module):
         """(B,) liveness scores for a batch of images, higher = more live."""
         raise NotImplementedError
 
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """The optimizers the algorithm owns, so the trainer can checkpoint their state."""
+        return [value for value in vars(self).values() if isinstance(value, torch.optim.Optimizer)]
+
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Liveness scores in eval mode; the caller's train/eval mode is restored."""

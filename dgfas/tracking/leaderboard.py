@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
 from dgfas.protocols import PROTOCOL_ORDER, get_protocol
 from dgfas.scores import LEVELS
@@ -467,18 +467,6 @@ def write_leaderboard(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
-    _write_atomic(markdown_path, render_markdown(aggregated, reported=reported, suite=suite, header_info=info))
-    _write_atomic(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info))
+    atomic_write_text(markdown_path, render_markdown(aggregated, reported=reported, suite=suite, header_info=info))
+    atomic_write_text(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info))
     return markdown_path, csv_path
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, so a reader never sees half a table."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

@@ -14,14 +14,13 @@ import functools
 import hashlib
 import json
 import multiprocessing
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from dgfas.atomic import atomic_write
 from dgfas.data.frames import SPLITS, FrameSet
 from dgfas.data.registry import DataOptions, register_dataset
 from dgfas.data.synthetic.domains import DOMAINS, Video, shoot_video
@@ -143,18 +142,6 @@ def _assemble(name: str, videos: list[Video], shots: list[dict[str, np.ndarray]]
     return arrays
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it into place."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _write_npz(file, arrays: dict[str, np.ndarray]) -> None:
     """An ``np.load``-able zip with fixed timestamps, so equal arrays give equal bytes."""
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -171,7 +158,7 @@ def _prepare_folder(folder: Path, config: dict) -> None:
         config_path = folder / "config.json"
         if not config_path.exists():
             text = json.dumps(config, indent=2, sort_keys=True).encode()
-            _atomic_write(config_path, lambda f: f.write(text))
+            atomic_write(config_path, lambda f: f.write(text))
     except OSError as error:
         raise DgfasError(f"cannot write synthetic cache {folder}: {error.strerror or error}") from None
 
@@ -214,7 +201,7 @@ def build_synthetic(names: list[str], options: DataOptions) -> dict[str, Path]:
                 progress.update(1)
             arrays = _assemble(name, plans[name], shots)
             try:
-                _atomic_write(paths[name], lambda f: _write_npz(f, arrays))
+                atomic_write(paths[name], functools.partial(_write_npz, arrays=arrays))
             except OSError as error:
                 raise DgfasError(f"cannot write synthetic cache {folder}: {error.strerror or error}") from None
     finally:
