@@ -372,7 +372,7 @@ def train(
     first_step = 1
     if checkpoint is not None and checkpoint.is_file():
         # Our own file, holding numpy generator state besides tensors.
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
         algorithm.load_state_dict(saved["algorithm"])
         for optimizer, optimizer_state in zip(algorithm.optimizers(), saved["optimizers"], strict=True):
             optimizer.load_state_dict(optimizer_state)
