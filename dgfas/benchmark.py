@@ -76,7 +76,7 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
             tracked.log_metrics({"resumed_from_checkpoint": 1.0})
         result = train(run, tracked.log_metrics, progress=progress, checkpoint=checkpoint)
         tracked.log_metrics(result.metrics)
-        for path in write_score_files(result.tables, out_dir):
+        for path in [*write_score_files(result.tables, out_dir), run.protocol.path]:
             tracked.log_artifact(path)
         tracked.log_dict(
             {

@@ -44,6 +44,13 @@ def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, ca
     assert (workdir / "boards" / "synthetic-tiny.csv").is_file()
     score_files = sorted(p.name for p in (workdir / "runs" / "synthetic-tiny").glob("*/*.csv"))
     assert score_files.count("target_test.video.csv") == 2
+    assert not list((workdir / "runs").rglob("checkpoint.pt"))  # removed once a run finished
+
+    from mlflow import MlflowClient
+
+    artifacts = {a.path for a in MlflowClient().list_artifacts(records["run_id"].iloc[0])}
+    assert {"OCI-M.toml", "C-I.toml"} & artifacts and "resolved_config.json" in artifacts
+    assert {"target_test.video.csv", "target_test.frame.csv", "roc_target_test.png", "params.json"} <= artifacts
 
     # A second run finds both jobs finished and runs nothing again.
     assert _benchmark(workdir) == 0
