@@ -123,8 +123,8 @@ def run_benchmark(
                 f"AUC {100 * m['target_test.video.auc']:.1f}%, {outcome.seconds:.0f}s"
             )
         print(f"[{index}/{len(specs)}] {spec.method} on {spec.protocol} seed {spec.seed}: {summary}", file=sys.stderr)
-    tables = dict.fromkeys((o.spec.suite, o.selection_rule) for o in outcomes)
-    for suite, selection_rule in tables:
+    boards = dict.fromkeys((o.spec.suite, o.selection_rule) for o in outcomes)
+    for suite, selection_rule in boards:
         paths = write_leaderboard(suite, leaderboard_dir, selection_rule=selection_rule)
         print(f"leaderboard: {', '.join(str(p) for p in paths)}", file=sys.stderr)
     print(f"benchmark done in {time.perf_counter() - started:.0f}s", file=sys.stderr)

@@ -134,9 +134,10 @@ def _data_options(args: argparse.Namespace):
 
 
 def cmd_data_generate(args: argparse.Namespace) -> int:
-    from dgfas.data.synthetic.generate import SYNTHETIC_DOMAINS, build_synthetic
+    from dgfas.data.synthetic.domains import DOMAINS
+    from dgfas.data.synthetic.generate import build_synthetic
 
-    for name, path in build_synthetic(list(SYNTHETIC_DOMAINS), _data_options(args)).items():
+    for name, path in build_synthetic(list(DOMAINS), _data_options(args)).items():
         print(f"{name}: {path}")
     return 0
 

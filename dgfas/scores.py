@@ -28,7 +28,7 @@ REQUIRED_COLUMNS = ("video_id", "frame", "label", "score")
 OPTIONAL_COLUMNS = ("attack_type", "domain")
 LEVELS = ("frame", "video")
 
-# One line each, printed under the threshold in format_report.
+
 def _where(index: int) -> str:
     return f"data row {index + 1} (line {index + 2})"
 

@@ -338,8 +338,46 @@ class RunResult:
     seconds: float
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    atomic_write(path, lambda file: torch.save(state, file))
+@dataclass
+class TrainingState:
+    """Everything a run needs to go on from a step exactly as if never stopped."""
+
+    algorithm: Algorithm
+    rng: np.random.Generator
+    samplers: dict[str, BalancedSampler]
+    step: int = 0
+    best_key: tuple | None = None
+    best_step: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+
+    def save(self, path: Path) -> None:
+        snapshot = {
+            "step": self.step,
+            "algorithm": self.algorithm.state_dict(),
+            "optimizers": [o.state_dict() for o in self.algorithm.optimizers()],
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": self.rng.bit_generator.state,
+            "sampler_orders": {d: s.orders for d, s in self.samplers.items()},
+            "best": (self.best_key, self.best_step, self.best_state),
+        }
+        atomic_write(path, lambda file: torch.save(snapshot, file))
+
+    def restore(self, path: Path) -> None:
+        try:
+            # Our own file, holding numpy generator state besides tensors.
+            saved = torch.load(path, map_location="cpu", weights_only=False)
+            self.algorithm.load_state_dict(saved["algorithm"])
+            for optimizer, optimizer_state in zip(self.algorithm.optimizers(), saved["optimizers"], strict=True):
+                optimizer.load_state_dict(optimizer_state)
+            torch.set_rng_state(saved["torch_rng"])
+            self.rng.bit_generator.state = saved["numpy_rng"]
+            for domain, orders in saved["sampler_orders"].items():
+                self.samplers[domain].orders = orders
+            self.best_key, self.best_step, self.best_state = saved["best"]
+            self.step = saved["step"]
+        except Exception as err:  # torch.load and load_state_dict raise many types
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise DgfasError(f"{path}: cannot resume from this checkpoint ({reason}); delete it to start the run over") from None
 
 
 def train(
@@ -364,34 +402,21 @@ def train(
     domains = list(run.source_train)
     algorithm = algorithm_cls(run.algorithm_config, run.model_config, domains).to(device)
     algorithm = algorithm.to(memory_format=torch.channels_last)
-    samplers = {d: BalancedSampler(fs, rng) for d, fs in run.source_train.items()}
+    state = TrainingState(algorithm, rng, {d: BalancedSampler(fs, rng) for d, fs in run.source_train.items()})
     rule = get_selection_rule(cfg.selection_rule)
-    best_key: tuple | None = None
-    best_state: dict[str, torch.Tensor] | None = None
-    best_step = 0
-    first_step = 1
     if checkpoint is not None and checkpoint.is_file():
-        # Our own file, holding numpy generator state besides tensors.
-        saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        algorithm.load_state_dict(saved["algorithm"])
-        for optimizer, optimizer_state in zip(algorithm.optimizers(), saved["optimizers"], strict=True):
-            optimizer.load_state_dict(optimizer_state)
-        torch.set_rng_state(saved["torch_rng"])
-        rng.bit_generator.state = saved["numpy_rng"]
-        for domain, orders in saved["sampler_orders"].items():
-            samplers[domain].orders = orders
-        best_key, best_step, best_state = saved["best"]
-        first_step = saved["step"] + 1
+        state.restore(checkpoint)
 
-    bar = tqdm(range(first_step, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
-               disable=not progress, leave=False, dynamic_ncols=True, initial=first_step - 1, total=cfg.steps)
+    bar = tqdm(range(state.step + 1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
+               disable=not progress, leave=False, dynamic_ncols=True, initial=state.step, total=cfg.steps)
     for step in bar:
         batches = {}
-        for domain, sampler in samplers.items():
+        for domain, sampler in state.samplers.items():
             rows = sampler.draw(cfg.batch_per_domain)
             flip = rng.random(len(rows)) < 0.5 if cfg.augment else None
             batches[domain] = make_batch(run.source_train[domain], rows, algorithm_cls.maps, device, flip)
         losses = algorithm.update(batches)
+        state.step = step
         if step % 10 == 0 or step == cfg.steps:
             log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
@@ -401,25 +426,17 @@ def train(
                 "source_val.video.eer", "source_val.video.auc", "target_test.video.auc",
                 "target_test.video.hter.dev_eer")}, step)
             key = rule.key(step, metrics)
-            if best_key is None or key < best_key:
-                best_key, best_step = key, step
-                best_state = copy.deepcopy(algorithm.state_dict())
+            if state.best_key is None or key < state.best_key:
+                state.best_key, state.best_step = key, step
+                state.best_state = copy.deepcopy(algorithm.state_dict())
             if checkpoint is not None and step < cfg.steps:
-                _save_checkpoint(checkpoint, {
-                    "step": step,
-                    "algorithm": algorithm.state_dict(),
-                    "optimizers": [o.state_dict() for o in algorithm.optimizers()],
-                    "torch_rng": torch.get_rng_state(),
-                    "numpy_rng": rng.bit_generator.state,
-                    "sampler_orders": {d: s.orders for d, s in samplers.items()},
-                    "best": (best_key, best_step, best_state),
-                })
+                state.save(checkpoint)
     bar.close()
-    assert best_state is not None  # the last step always evaluates
-    algorithm.load_state_dict(best_state)
+    assert state.best_state is not None  # the last step always evaluates
+    algorithm.load_state_dict(state.best_state)
     metrics, tables = evaluate(algorithm, run, device)
-    metrics["selected_step"] = float(best_step)
-    return RunResult(run.run_key, metrics, best_step, tables, time.perf_counter() - started)
+    metrics["selected_step"] = float(state.best_step)
+    return RunResult(run.run_key, metrics, state.best_step, tables, time.perf_counter() - started)
 
 
 def write_score_files(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:

@@ -52,3 +52,16 @@ def test_list_names_every_registry(capsys):
     out = capsys.readouterr().out
     for expected in ("protocols: C-I, I-C, ICM-O", "algorithms: erm", "models: resnet18", "synth-oulu", "selection rules:"):
         assert expected in out
+
+
+def test_data_generate_and_audit_run_on_the_tiny_scale(tmp_path, capsys):
+    cache = ["--preset", "tiny", "--cache", str(tmp_path), "--no-progress"]
+    assert main(["data", "generate", *cache]) == 0
+    out = capsys.readouterr().out
+    for name in ("synth-oulu", "synth-casia", "synth-replay", "synth-msu"):
+        assert f"{name}: {tmp_path}" in out and out.count(".npz") == 4
+    assert main(["data", "audit", *cache]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["auc"]) == {"synth-oulu", "synth-casia", "synth-replay", "synth-msu"}
+    assert main(["data", "generate", "--scale", "huge", *cache]) == 2
+    assert "unknown synthetic scale 'huge'" in capsys.readouterr().err

@@ -103,3 +103,11 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_the_same_result(frames
     assert resumed.selected_step == whole.selected_step
     for name, table in whole.tables.items():
         np.testing.assert_allclose(resumed.tables[name]["score"], table["score"], rtol=1e-5, atol=1e-6)
+
+
+def test_a_corrupt_checkpoint_is_a_one_line_error(frames_factory, tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    checkpoint.write_bytes(b"not a checkpoint")
+    with pytest.raises(DgfasError, match="cannot resume from this checkpoint") as info:
+        train(_run(frames_factory, "last"), progress=False, checkpoint=checkpoint)
+    assert str(checkpoint) in str(info.value) and "\n" not in str(info.value)
