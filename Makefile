@@ -3,12 +3,24 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+LEARN2LEARN := learn2learn==0.2.0
+L2L_BUILD := $(VENV)/learn2learn-build
 
 .PHONY: setup benchmark test face-asset
 
+# learn2learn 0.2.0's shipped C files include longintrepr.h, which Python 3.11
+# removed; re-generating them from its .pyx files with a current Cython makes
+# the sdist build. Its declared dependencies (gym, gsutil, qpth, ...) are not
+# needed for the MAML utilities dgfas uses, so it is installed without them.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet -e '.[test,meta-engines]' cython setuptools wheel
+	rm -rf $(L2L_BUILD) && mkdir -p $(L2L_BUILD)
+	$(VENV)/bin/pip download --quiet --no-deps --no-binary :all: $(LEARN2LEARN) -d $(L2L_BUILD)
+	tar xzf $(L2L_BUILD)/learn2learn-0.2.0.tar.gz -C $(L2L_BUILD)
+	cd $(L2L_BUILD)/learn2learn-0.2.0 && ../../bin/cython -3 --force learn2learn/data/*.pyx
+	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation $(L2L_BUILD)/learn2learn-0.2.0
+	rm -rf $(L2L_BUILD)
 	touch $(STAMP)
 
 setup: $(STAMP)

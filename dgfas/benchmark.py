@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dgfas
-from dgfas.errors import DgfasError
+from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.trainer import ResolvedRun, RunSpec, git_commit, resolve, train, write_score_files
 
 
@@ -31,6 +31,7 @@ def default_runs_dir() -> Path:
 @dataclass
 class JobOutcome:
     spec: RunSpec
+    variant: str
     run_key: str
     status: str  # "finished" or "skipped"
     selection_rule: str
@@ -63,8 +64,8 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
     run = resolve(spec, cache_dir, workers=workers, progress=progress)
     done = find_finished_run(spec.suite, run.run_key)
     if done is not None:
-        return JobOutcome(spec, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
-    name = f"{spec.method} {spec.protocol} seed{spec.seed}"
+        return JobOutcome(spec, run.variant, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
+    name = f"{run.variant} {spec.protocol} seed{spec.seed}"
     out_dir = runs_dir / spec.suite / run.run_key
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,7 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
             figure = roc_figure(table["label"].to_numpy(), table["score"].to_numpy(), f"{name}: {role} (video level)")
             tracked.log_figure(figure, f"roc_{role}.png")
     checkpoint.unlink(missing_ok=True)
-    return JobOutcome(spec, run.run_key, "finished", run.trainer_config.selection_rule, result.metrics, result.seconds)
+    return JobOutcome(spec, run.variant, run.run_key, "finished", run.trainer_config.selection_rule, result.metrics, result.seconds)
 
 
 def run_benchmark(
@@ -112,7 +113,11 @@ def run_benchmark(
     outcomes = []
     started = time.perf_counter()
     for index, spec in enumerate(specs, 1):
-        outcome = run_job(spec, cache_dir=cache_dir, runs_dir=runs_dir, workers=workers, progress=progress)
+        try:
+            outcome = run_job(spec, cache_dir=cache_dir, runs_dir=runs_dir, workers=workers, progress=progress)
+        except UnsupportedSetting as error:
+            print(f"[{index}/{len(specs)}] {spec.method} on {spec.protocol} seed {spec.seed}: not run: {error}", file=sys.stderr)
+            continue
         outcomes.append(outcome)
         if outcome.status == "skipped":
             summary = "already finished, skipped"
@@ -122,7 +127,7 @@ def run_benchmark(
                 f"HTER {100 * m['target_test.video.hter.dev_eer']:.1f}% (dev_eer threshold), "
                 f"AUC {100 * m['target_test.video.auc']:.1f}%, {outcome.seconds:.0f}s"
             )
-        print(f"[{index}/{len(specs)}] {spec.method} on {spec.protocol} seed {spec.seed}: {summary}", file=sys.stderr)
+        print(f"[{index}/{len(specs)}] {outcome.variant} on {spec.protocol} seed {spec.seed}: {summary}", file=sys.stderr)
     boards = dict.fromkeys((o.spec.suite, o.selection_rule) for o in outcomes)
     for suite, selection_rule in boards:
         paths = write_leaderboard(suite, leaderboard_dir, selection_rule=selection_rule)

@@ -151,16 +151,18 @@ def cmd_data_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
     from dgfas.algorithms import ALGORITHMS
+    from dgfas.algorithms.inner_step import INNER_STEPS
     from dgfas.data.registry import DATASETS
     from dgfas.data.sources import DATA_SOURCES
     from dgfas.models import MODELS
     from dgfas.presets import PRESETS
     from dgfas.protocols import PROTOCOLS
     from dgfas.selection import SELECTION_RULES, THRESHOLD_RULES
-    import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
 
-    for registry in (PROTOCOLS, ALGORITHMS, MODELS, DATASETS, DATA_SOURCES, PRESETS, SELECTION_RULES, THRESHOLD_RULES):
+    registries = (PROTOCOLS, ALGORITHMS, INNER_STEPS, MODELS, DATASETS, DATA_SOURCES, PRESETS, SELECTION_RULES, THRESHOLD_RULES)
+    for registry in registries:
         print(f"{registry.kind}s: {', '.join(registry.names())}")
     return 0
 

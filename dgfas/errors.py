@@ -7,3 +7,11 @@ class DgfasError(Exception):
     The CLI prints ``dgfas: error: <message>`` and exits non-zero, so the
     message must name the thing at fault (file, key, name) on one line.
     """
+
+
+class UnsupportedSetting(DgfasError):
+    """A method that cannot run on a protocol as configured (e.g. meta-learning on one source).
+
+    ``dgfas benchmark`` reports such a job as not run and goes on with the
+    others; the leaderboard shows the cell as missing.
+    """

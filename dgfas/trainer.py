@@ -96,9 +96,23 @@ class ResolvedRun:
     target_test: FrameSet
     data_fingerprint: str
 
+    @property
+    def variant(self) -> str:
+        """The leaderboard's row name: the method plus every hyper-parameter the run overrode.
+
+        Ablations such as ``multitask_meta[triplet=False]`` thereby get rows of
+        their own instead of replacing the method's runs. The device is left
+        out, since it does not change what is being measured.
+        """
+        parts = [f"{k}={getattr(self.algorithm_config, k)}" for k in sorted(self.spec.algorithm_overrides)]
+        parts += [f"model.{k}={getattr(self.model_config, k)}" for k in sorted(self.spec.model_overrides)]
+        parts += [f"trainer.{k}={getattr(self.trainer_config, k)}" for k in sorted(self.spec.trainer_overrides) if k != "device"]
+        return f"{self.spec.method}[{', '.join(parts)}]" if parts else self.spec.method
+
     def params(self) -> dict[str, str]:
         params = {
             "method": self.spec.method,
+            "variant": self.variant,
             "seed": str(self.spec.seed),
             "preset": self.spec.preset,
             "data_source": self.spec.data_source,
@@ -186,6 +200,7 @@ def resolve(spec: RunSpec, cache_dir: Path, workers: int = 2, progress: bool = T
     preset = get_preset(spec.preset)
     algorithm_cls = get_algorithm(spec.method)
     algorithm_config = with_overrides(algorithm_cls.Config(), spec.algorithm_overrides)
+    algorithm_cls.check_sources(algorithm_config, list(protocol.sources))
     model_entry = get_model(algorithm_config.model)
     model_fields = {f.name for f in dataclasses.fields(model_entry.config)}
     # A preset's model settings (e.g. width) apply only to models that have them.

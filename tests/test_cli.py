@@ -50,7 +50,8 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
 def test_list_names_every_registry(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for expected in ("protocols: C-I, I-C, ICM-O", "algorithms: erm", "models: resnet18", "synth-oulu", "selection rules:"):
+    for expected in ("protocols: C-I, I-C, ICM-O", "algorithms: erm, multitask_meta", "inner-step engines: higher, learn2learn, torch_func",
+                     "models: resnet18", "synth-oulu", "selection rules:"):
         assert expected in out
 
 

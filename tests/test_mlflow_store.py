@@ -160,3 +160,13 @@ def test_roc_figure_is_a_matplotlib_figure_without_pyplot():
 def test_tracking_does_not_import_mlflow_at_import_time():
     code = "import sys, dgfas.tracking; assert 'mlflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_variant_is_its_own_leaderboard_row(store):
+    suite = "synthetic-variants"
+    for variant, key in (("multitask_meta", "v-a"), ("multitask_meta[triplet=False]", "v-b")):
+        with _start(suite, "multitask_meta", "OCI-M", 0, key, variant=variant) as run:
+            run.log_metrics(_final(0.1, 0.9))
+    records = load_run_records(suite)
+    assert sorted(records["method"]) == ["multitask_meta", "multitask_meta[triplet=False]"]
+

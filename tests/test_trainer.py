@@ -68,6 +68,28 @@ def test_run_key_changes_with_any_resolved_argument(frames_factory):
     assert run.params()["trainer.selection_rule"] == "last" and run.params()["model.width"] == "0.125"
 
 
+def test_variant_names_the_method_and_its_overrides(frames_factory):
+    import dataclasses
+
+    run = _run(frames_factory, "last")
+    assert run.variant == "erm" and run.params()["variant"] == "erm"
+    run.spec = RunSpec(
+        protocol="OCI-M", method="erm", preset="tiny", algorithm_overrides={"lr": "1e-4"},
+        trainer_overrides={"steps": 6, "device": "cpu"},
+    )
+    run.algorithm_config = dataclasses.replace(run.algorithm_config, lr=1e-4)
+    assert run.variant == "erm[lr=0.0001, trainer.steps=6]"
+
+
+def test_a_method_that_cannot_train_on_one_source_is_refused_before_loading_data(tmp_path):
+    from dgfas.errors import UnsupportedSetting
+    from dgfas.trainer import resolve
+
+    with pytest.raises(UnsupportedSetting, match="needs at least 2 source domains"):
+        resolve(RunSpec(protocol="C-I", method="multitask_meta", preset="tiny"), tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
 def test_selection_rule_picks_among_evaluated_steps(frames_factory):
     result = train(_run(frames_factory, "source_val"), progress=False)
     assert result.selected_step in (2, 4, 6)

@@ -61,6 +61,14 @@ class Algorithm(nn.Module):
         self.model_config = model_config
         self.domains = list(domains)
 
+    @classmethod
+    def check_sources(cls, config, domains: list[str]) -> None:
+        """Raise :class:`~dgfas.errors.UnsupportedSetting` if ``config`` cannot train on these source domains.
+
+        Called before any data is loaded, so a benchmark can skip the job
+        instead of failing halfway through it.
+        """
+
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
         """One training step; returns the losses to log, by name."""
         raise NotImplementedError

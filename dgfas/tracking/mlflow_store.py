@@ -320,6 +320,8 @@ def _record(run: Any) -> dict[str, Any]:
                 f"MLflow run {run.info.run_id} has neither param '{column}' nor tag 'dgfas.{column}'"
             )
         record[column] = value
+    # A run with overridden hyper-parameters is its own leaderboard row (``ResolvedRun.variant``).
+    record["method"] = params.get("variant", record["method"])
     record["run_id"] = run.info.run_id
     record["run_key"] = tags.get("dgfas.run_key", "")
     record["start_time"] = run.info.start_time
