@@ -34,7 +34,7 @@ from dgfas.data.sources import bind_domain
 from dgfas.errors import DgfasError
 from dgfas.metrics import THRESHOLD_DEPENDENT, THRESHOLD_FREE, compute_metrics, eer_threshold
 from dgfas.models import get_model
-from dgfas.presets import get_preset
+from dgfas.presets import Preset, get_preset
 from dgfas.protocols import Protocol, get_protocol
 from dgfas.scores import video_level, write_scores
 from dgfas.selection import get_selection_rule
@@ -194,6 +194,14 @@ def frames_fingerprint(framesets: list[FrameSet]) -> str:
     return digest.hexdigest()[:16]
 
 
+def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any]) -> Any:
+    """A model's config: its defaults, then the preset's settings it has (e.g. width), then ``overrides``."""
+    entry = get_model(model)
+    fields = {f.name for f in dataclasses.fields(entry.config)}
+    preset_settings = {k: v for k, v in preset.model_overrides if k in fields}
+    return with_overrides(entry.config(), {**preset_settings, **overrides})
+
+
 def resolve(spec: RunSpec, cache_dir: Path, workers: int = 2, progress: bool = True) -> ResolvedRun:
     """Fill in defaults (preset, then overrides) and load the protocol's data."""
     protocol = get_protocol(spec.protocol)
@@ -201,11 +209,7 @@ def resolve(spec: RunSpec, cache_dir: Path, workers: int = 2, progress: bool = T
     algorithm_cls = get_algorithm(spec.method)
     algorithm_config = with_overrides(algorithm_cls.Config(), spec.algorithm_overrides)
     algorithm_cls.check_sources(algorithm_config, list(protocol.sources))
-    model_entry = get_model(algorithm_config.model)
-    model_fields = {f.name for f in dataclasses.fields(model_entry.config)}
-    # A preset's model settings (e.g. width) apply only to models that have them.
-    preset_model = {k: v for k, v in preset.model_overrides if k in model_fields}
-    model_config = with_overrides(model_entry.config(), {**preset_model, **spec.model_overrides})
+    model_config = resolve_model_config(preset, algorithm_config.model, spec.model_overrides)
     trainer_config = with_overrides(
         TrainerConfig(steps=preset.steps, batch_per_domain=preset.batch_per_domain, eval_every=preset.eval_every),
         spec.trainer_overrides,

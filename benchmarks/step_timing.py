@@ -1,0 +1,64 @@
+"""What the step benchmarks share: an algorithm built at a preset, random batches, a timer.
+
+Kept apart from ``dgfas`` because only the scripts in ``benchmarks/`` use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+
+import torch
+
+from dgfas.algorithms import Algorithm, Batch, get_algorithm
+from dgfas.config import with_overrides
+from dgfas.data.frames import PARSING_CLASSES
+from dgfas.presets import Preset
+from dgfas.trainer import resolve_model_config
+
+DOMAINS = ("a", "b", "c")
+WARM_UP = 3
+
+
+def build_algorithm(method: str, overrides: dict, preset: Preset, device: torch.device, fmt: torch.memory_format) -> Algorithm:
+    cls = get_algorithm(method)
+    config = with_overrides(cls.Config(), overrides)
+    torch.manual_seed(0)
+    algorithm = cls(config, resolve_model_config(preset, config.model, {}), list(DOMAINS))
+    return algorithm.to(device).to(memory_format=fmt)
+
+
+def random_batches(preset: Preset, device: torch.device, fmt: torch.memory_format) -> dict[str, Batch]:
+    """One batch per domain at the preset's size, half live, with depth and parsing maps."""
+    generator = torch.Generator().manual_seed(0)
+    size, n = preset.image_size, preset.batch_per_domain
+    batches = {}
+    for domain in DOMAINS:
+        label = (torch.arange(n) % 2).float()
+        batches[domain] = Batch(
+            image=torch.randn(n, 3, size, size, generator=generator).contiguous(memory_format=fmt),
+            label=label,
+            depth=torch.rand(n, 1, size, size, generator=generator) * label.view(-1, 1, 1, 1),
+            parsing=torch.randint(len(PARSING_CLASSES), (n, size, size), generator=generator),
+        ).to(device)
+    return batches
+
+
+def median_update_ms(
+    algorithm: Algorithm, batches: dict[str, Batch], steps: int, device: torch.device, bf16: bool = False
+) -> float:
+    """Median wall time of ``steps`` updates after ``WARM_UP`` untimed ones."""
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    times = []
+    for i in range(WARM_UP + steps):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        with autocast:
+            algorithm.update(batches)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= WARM_UP:
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)

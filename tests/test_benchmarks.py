@@ -1,0 +1,26 @@
+"""The benchmark scripts run and print their figures (timings themselves are not asserted)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("train_step.py", ["erm step, channels-last:", "speed-up of channels-last:"]),
+        ("meta_step.py", ["meta, learn2learn", "higher / torch_func:", "meta (torch_func) / erm:"]),
+    ],
+)
+def test_benchmark_script_prints_its_figures(script, expected):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--preset", "tiny", "--steps", "1"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for text in expected:
+        assert text in done.stdout
