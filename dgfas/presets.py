@@ -1,8 +1,9 @@
 """Width / resolution presets: what a run costs.
 
-``quick`` makes the default four-protocol benchmark fit ten minutes on two
-CPU cores; ``paper`` is the 256-pixel, full-width setting for GPU users;
-``tiny`` exists for tests and builds its data in seconds.
+``quick`` trains one method on one protocol in about one (ERM) to five
+(multitask_meta) minutes on two CPU cores; ``paper`` is the 256-pixel,
+full-width setting for GPU users; ``tiny`` exists for tests and builds its
+data in seconds.
 """
 
 from __future__ import annotations

@@ -28,10 +28,10 @@ def test_balanced_sampler_draws_half_live_and_sees_every_frame(frames_factory):
         BalancedSampler(frames.select(frames.label == 1), np.random.default_rng(0))
 
 
-def _run(frames_factory, selection_rule: str, steps: int = 6) -> ResolvedRun:
+def _run(frames_factory, selection_rule: str, steps: int = 6, method: str = "erm") -> ResolvedRun:
     protocol = get_protocol("OCI-M")
-    spec = RunSpec(protocol="OCI-M", method="erm", seed=0, preset="tiny")
-    algorithm = get_algorithm("erm")
+    spec = RunSpec(protocol="OCI-M", method=method, seed=0, preset="tiny")
+    algorithm = get_algorithm(method)
     return ResolvedRun(
         spec=spec,
         protocol=protocol,
@@ -115,13 +115,15 @@ def _interrupt_at_step_6(metrics, step):
         raise Interrupt
 
 
-def test_interrupted_run_resumes_from_its_checkpoint_with_the_same_result(frames_factory, tmp_path):
-    whole = train(_run(frames_factory, "source_val", steps=8), progress=False)
+@pytest.mark.parametrize("method", ["erm", "multitask_meta"])
+def test_interrupted_run_resumes_from_its_checkpoint_with_the_same_result(frames_factory, tmp_path, method):
+    whole = train(_run(frames_factory, "source_val", steps=8, method=method), progress=False)
     checkpoint = tmp_path / "checkpoint.pt"
     with pytest.raises(Interrupt):
-        train(_run(frames_factory, "source_val", steps=8), _interrupt_at_step_6, progress=False, checkpoint=checkpoint)
+        train(_run(frames_factory, "source_val", steps=8, method=method), _interrupt_at_step_6, progress=False,
+              checkpoint=checkpoint)
     assert torch.load(checkpoint, weights_only=False)["step"] == 4
-    resumed = train(_run(frames_factory, "source_val", steps=8), progress=False, checkpoint=checkpoint)
+    resumed = train(_run(frames_factory, "source_val", steps=8, method=method), progress=False, checkpoint=checkpoint)
     assert resumed.selected_step == whole.selected_step
     for name, table in whole.tables.items():
         np.testing.assert_allclose(resumed.tables[name]["score"], table["score"], rtol=1e-5, atol=1e-6)
