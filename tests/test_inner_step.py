@@ -133,3 +133,13 @@ def test_meta_test_pass_normalizes_with_its_own_batch_statistics(engine):
             net[1].running_mean.add_(shift)
         losses.append(_meta_gradient(engine, net, first_order=False)[1])
     assert losses[0] == pytest.approx(losses[1], abs=1e-12)
+
+
+def test_a_missing_optional_engine_is_a_one_line_error(monkeypatch):
+    import sys
+
+    from dgfas.errors import DgfasError
+
+    monkeypatch.setitem(sys.modules, "higher", None)  # makes `import higher` raise ImportError
+    with pytest.raises(DgfasError, match="inner-step engine needs 'higher', which is not installed; `make setup`"):
+        _meta_gradient("higher", _small_bn_net(), first_order=False)

@@ -25,6 +25,8 @@ domain still reaches them, because each domain is meta-train in most iterations.
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +34,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from dgfas.errors import DgfasError
 from dgfas.registry import Registry
 
 #: A loss of the model's outputs; it receives the forward function to call (the
@@ -41,6 +44,19 @@ InnerStep = Callable[[nn.Module, LossOfForward, LossOfForward, float, bool], tup
 
 INNER_STEPS: Registry[InnerStep] = Registry("inner-step engine")
 get_inner_step = INNER_STEPS.get
+
+
+def _optional_module(name: str) -> Any:
+    """Import an optional engine's module, or say in one line how to get it."""
+    try:
+        with warnings.catch_warnings():
+            # learn2learn imports gym, which warns that it is unmaintained.
+            warnings.simplefilter("ignore")
+            return importlib.import_module(name)
+    except ImportError:
+        raise DgfasError(
+            f"inner-step engine needs '{name.split('.')[0]}', which is not installed; `make setup` installs it (see README)"
+        ) from None
 
 
 def _own_buffers(module: nn.Module) -> None:
@@ -88,8 +104,7 @@ def higher_inner_step(
     entirely; first-order MAML is instead a ``grad_callback`` that detaches the
     gradient, which keeps ∂θ'/∂θ = I.
     """
-    import higher
-
+    higher = _optional_module("higher")
     sgd = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=alpha)
     with higher.innerloop_ctx(model, sgd, copy_initial_weights=False) as (fmodel, diffopt):
         train_loss = meta_train_loss(fmodel)
@@ -112,15 +127,8 @@ def learn2learn_inner_step(
     the outer objective still needs L_tr, so the gradient is taken here and
     handed to ``maml_update``. The clone shares ``model``'s buffers.
     """
-    import warnings
-
-    with warnings.catch_warnings():
-        # learn2learn imports gym, which warns that it is unmaintained.
-        warnings.simplefilter("ignore")
-        from learn2learn.algorithms.maml import maml_update
-        from learn2learn.utils import clone_module
-
-    learner = clone_module(model)
+    maml_update = _optional_module("learn2learn.algorithms.maml").maml_update
+    learner = _optional_module("learn2learn.utils").clone_module(model)
     train_loss = meta_train_loss(learner)
     params = list(learner.parameters())
     grads = torch.autograd.grad(train_loss, params, create_graph=not first_order, retain_graph=True, allow_unused=True)
