@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 benchmark: setup
-	$(VENV)/bin/dgfas benchmark
+	$(VENV)/bin/dgfas benchmark --preset fast
 
 test: setup
 	$(VENV)/bin/python -m pytest

@@ -29,18 +29,29 @@ def build_algorithm(method: str, overrides: dict, preset: Preset, device: torch.
     return algorithm.to(device).to(memory_format=fmt)
 
 
-def random_batches(preset: Preset, device: torch.device, fmt: torch.memory_format) -> dict[str, Batch]:
-    """One batch per domain at the preset's size, half live, with depth and parsing maps."""
+def random_batches(preset: Preset, device: torch.device, fmt: torch.memory_format, clip_length: int = 1) -> dict[str, Batch]:
+    """One batch per domain at the preset's size, half live, with every ground-truth map.
+
+    A clip method (``clip_length`` > 1) gets ``batch_per_domain // clip_length``
+    clips, as the trainer gives it, so both kinds see as many images.
+    """
     generator = torch.Generator().manual_seed(0)
-    size, n = preset.image_size, preset.batch_per_domain
+    size = preset.image_size
+    n = preset.batch_per_domain if clip_length == 1 else max(2, preset.batch_per_domain // clip_length)
+    lead = (n,) if clip_length == 1 else (n, clip_length)
     batches = {}
     for domain in DOMAINS:
         label = (torch.arange(n) % 2).float()
+        live = label.view(-1, *([1] * len(lead[1:])))
+        image = torch.randn(n * (clip_length if clip_length > 1 else 1), 3, size, size, generator=generator)
+        image = image.contiguous(memory_format=fmt).view(*lead, 3, size, size)
         batches[domain] = Batch(
-            image=torch.randn(n, 3, size, size, generator=generator).contiguous(memory_format=fmt),
+            image=image,
             label=label,
-            depth=torch.rand(n, 1, size, size, generator=generator) * label.view(-1, 1, 1, 1),
-            parsing=torch.randint(len(PARSING_CLASSES), (n, size, size), generator=generator),
+            depth=torch.rand(*lead, 1, size, size, generator=generator) * live.view(*live.shape, 1, 1, 1),
+            parsing=torch.randint(len(PARSING_CLASSES), (*lead, size, size), generator=generator),
+            reflection=torch.rand(*lead, 3, size, size, generator=generator) * (1 - live).view(*live.shape, 1, 1, 1),
+            pulse=torch.randn(*lead, generator=generator) * live,
         ).to(device)
     return batches
 

@@ -111,7 +111,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     paths = write_leaderboard(
         args.suite, args.out, threshold_rule=args.threshold_rule, level=args.level,
-        selection_rule=args.selection_rule or None,
+        selection_rule=args.selection_rule or None, method=args.method or None,
     )
     for path in paths:
         print(path)
@@ -216,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--threshold-rule", choices=("dev_eer", "oracle_eer"), default="dev_eer")
     board.add_argument("--level", choices=("frame", "video"), default="video")
     board.add_argument("--selection-rule", default="", help="only runs selected by this rule (needed when a suite mixes rules)")
+    board.add_argument("--method", default="",
+                       help="only this method and its variants (<method>[...]), written to <suite>-<method>.md and .csv")
     board.set_defaults(handler=cmd_leaderboard)
 
     data = commands.add_parser("data", help="data caches").add_subparsers(dest="data_command", required=True)

@@ -1,9 +1,16 @@
 """Width / resolution presets: what a run costs.
 
-``quick`` trains one method on one protocol in about one (ERM) to five
-(multitask_meta) minutes on two CPU cores; ``paper`` is the 256-pixel,
-full-width setting for GPU users; ``tiny`` exists for tests and builds its
-data in seconds.
+``fast`` is what ``make benchmark`` runs: every registered method on the
+four leave-one-out protocols within ten minutes of a fresh clone on two CPU
+cores. ``quick`` trains one method on one protocol in one to five minutes
+on two CPU cores and is the committed leaderboard's setting; ``paper`` is
+the 256-pixel, full-width setting for GPU users; ``tiny`` exists for tests
+and builds its data in seconds.
+
+At equal width a VGG-16 step costs about 6× and a CDCN step about 19× a
+ResNet-18 step at 64² (``benchmarks/method_step.py``), so the CPU presets
+give those backbones narrower widths (``width_by_model``); ``paper`` runs
+every backbone at full width.
 """
 
 from __future__ import annotations
@@ -18,26 +25,34 @@ class Preset:
     """Attributes:
     image_size: side of the square face crops fed to the model.
     data_scale: synthetic dataset size name.
-    model_overrides: model hyper-parameters the preset sets (e.g. width).
+    width: channel multiplier of every backbone that has one.
     steps: training steps.
     batch_per_domain: images per source domain per step, half live, half spoof.
     eval_every: steps between evaluations (model selection candidates).
+    width_by_model: (model name, width) pairs overriding ``width``.
     """
 
     name: str
     image_size: int
     data_scale: str
-    model_overrides: tuple[tuple[str, object], ...]
+    width: float
     steps: int
     batch_per_domain: int
     eval_every: int
+    width_by_model: tuple[tuple[str, float], ...] = ()
+
+    def width_of(self, model: str) -> float:
+        return dict(self.width_by_model).get(model, self.width)
 
 
 PRESETS: Registry[Preset] = Registry("preset")
 for _preset in (
-    Preset("tiny", 32, "tiny", (("width", 0.125),), steps=4, batch_per_domain=4, eval_every=2),
-    Preset("quick", 64, "quick", (("width", 0.5),), steps=500, batch_per_domain=16, eval_every=50),
-    Preset("paper", 256, "paper", (("width", 1.0),), steps=4000, batch_per_domain=32, eval_every=250),
+    Preset("tiny", 32, "tiny", 0.125, steps=4, batch_per_domain=4, eval_every=2),
+    Preset("fast", 64, "fast", 0.25, steps=200, batch_per_domain=8, eval_every=50,
+           width_by_model=(("vgg16", 0.125), ("cdcn", 0.125))),
+    Preset("quick", 64, "quick", 0.5, steps=500, batch_per_domain=16, eval_every=50,
+           width_by_model=(("vgg16", 0.25), ("cdcn", 0.125))),
+    Preset("paper", 256, "paper", 1.0, steps=4000, batch_per_domain=32, eval_every=250),
 ):
     PRESETS.add(_preset.name, _preset)
 get_preset = PRESETS.get

@@ -28,6 +28,7 @@ import dgfas
 from dgfas.algorithms import Algorithm, Batch, get_algorithm
 from dgfas.atomic import atomic_write
 from dgfas.config import with_overrides
+from dgfas.data.clips import VideoClips
 from dgfas.data.frames import FrameSet
 from dgfas.data.registry import DataOptions, get_dataset
 from dgfas.data.sources import bind_domain
@@ -195,10 +196,10 @@ def frames_fingerprint(framesets: list[FrameSet]) -> str:
 
 
 def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any]) -> Any:
-    """A model's config: its defaults, then the preset's settings it has (e.g. width), then ``overrides``."""
+    """A model's config: its defaults, then the preset's width for it (if it has one), then ``overrides``."""
     entry = get_model(model)
     fields = {f.name for f in dataclasses.fields(entry.config)}
-    preset_settings = {k: v for k, v in preset.model_overrides if k in fields}
+    preset_settings = {"width": preset.width_of(model)} if "width" in fields else {}
     return with_overrides(entry.config(), {**preset_settings, **overrides})
 
 
@@ -247,19 +248,20 @@ def to_input(images: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 class BalancedSampler:
-    """Endless balanced batches from one domain: half live, half spoof.
+    """Endless balanced draws from one domain: half live, half spoof.
 
-    Each class is walked through a fresh permutation per pass, so every frame
-    is seen once before any is seen twice.
+    The items are frames for frame methods and videos for clip methods. Each
+    class is walked through a fresh permutation per pass, so every item is
+    seen once before any is seen twice.
     """
 
-    def __init__(self, frames: FrameSet, rng: np.random.Generator) -> None:
+    def __init__(self, label: np.ndarray, domain: str, rng: np.random.Generator) -> None:
         self.rng = rng
-        self.pools = [np.flatnonzero(frames.label == c) for c in (1, 0)]
+        self.pools = [np.flatnonzero(label == c) for c in (1, 0)]
         self.orders = [np.empty(0, dtype=np.int64) for _ in self.pools]
         if any(len(p) == 0 for p in self.pools):
             missing = "live" if len(self.pools[0]) == 0 else "spoof"
-            raise DgfasError(f"domain {frames.domain} has no {missing} training frames")
+            raise DgfasError(f"domain {domain} has no {missing} training frames")
 
     def _take(self, cls: int, n: int) -> np.ndarray:
         taken = []
@@ -276,44 +278,95 @@ class BalancedSampler:
         return np.concatenate([self._take(0, live), self._take(1, batch_size - live)])
 
 
+class DomainBatches:
+    """Draws one domain's training batches: single frames, or clips for a clip method.
+
+    A clip method gets ``batch_per_domain // clip_length`` clips (at least
+    one live and one spoof), so a step sees about as many images either way.
+    """
+
+    def __init__(self, frames: FrameSet, clip_length: int, rng: np.random.Generator) -> None:
+        self.frames, self.rng = frames, rng
+        self.clips = VideoClips(frames, clip_length) if clip_length > 1 else None
+        label = self.clips.label if self.clips is not None else frames.label
+        self.sampler = BalancedSampler(label, frames.domain, rng)
+
+    def draw_rows(self, batch_per_domain: int) -> np.ndarray:
+        """(B,) frame rows, or (B, T) rows of B clips."""
+        if self.clips is None:
+            return self.sampler.draw(batch_per_domain)
+        videos = self.sampler.draw(max(2, batch_per_domain // self.clips.length))
+        return self.clips.random_clips(videos, self.rng)
+
+
 def make_batch(
     frames: FrameSet, rows: np.ndarray, maps: tuple[str, ...], device: torch.device, flip: np.ndarray | None
 ) -> Batch:
-    """Tensors for ``rows``; ``flip`` (bool per row) mirrors images and maps alike."""
-    images = frames.images[rows]
+    """Tensors for ``rows``; ``flip`` (bool per row) mirrors images and maps alike.
+
+    ``rows`` is (B,) for single frames or (B, T) for clips; every tensor then
+    has the same leading dimensions, e.g. images (B, T, 3, H, W), and a clip
+    is flipped as a whole.
+    """
+    lead = rows.shape
+    flat = rows.reshape(-1)
+    if flip is not None:
+        flip = np.broadcast_to(flip.reshape(flip.shape + (1,) * (rows.ndim - 1)), lead).reshape(-1)
+    images = frames.images[flat]
     if flip is not None:
         images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
-    batch = Batch(image=to_input(images, device), label=torch.from_numpy(frames.label[rows].astype(np.float32)).to(device))
+    image = to_input(images, device)
+    batch = Batch(
+        image=image.view(*lead, *image.shape[1:]),
+        label=torch.from_numpy(frames.label[rows if rows.ndim == 1 else rows[:, 0]].astype(np.float32)).to(device),
+    )
     for name in maps:
         values = getattr(frames, name)
         if values is None:
             raise DgfasError(f"domain {frames.domain} has no {name} maps, which this method needs")
-        values = values[rows]
-        if flip is not None:
+        values = values[flat]
+        if flip is not None and values.ndim > 1:
             values = np.where(flip.reshape(-1, *([1] * (values.ndim - 1))), values[:, :, ::-1], values)
         tensor = torch.from_numpy(np.ascontiguousarray(values))
         if name == "depth":
             tensor = tensor.float().unsqueeze(1)
         elif name == "parsing":
             tensor = tensor.long()
-        else:
+        elif name == "reflection":
             tensor = tensor.float().permute(0, 3, 1, 2)
-        setattr(batch, name, tensor.to(device))
+        else:
+            tensor = tensor.float()
+        setattr(batch, name, tensor.reshape(*lead, *tensor.shape[1:]).to(device))
     return batch
 
 
 def score_frames(algorithm: Algorithm, frames: FrameSet, device: torch.device, chunk: int = 256) -> pd.DataFrame:
-    """Frame-level score table in the score-file format."""
-    scores = [
-        algorithm.predict(to_input(frames.images[i : i + chunk], device)).float().cpu().numpy()
-        for i in range(0, len(frames), chunk)
-    ]
+    """Frame-level score table in the score-file format.
+
+    A clip method scores clips that cover each video, and every frame takes
+    the score of the clip it belongs to.
+    """
+    if algorithm.clip_length > 1 and len(frames):
+        clips, owner = VideoClips(frames, algorithm.clip_length).covering_clips()
+        per_chunk = max(1, chunk // algorithm.clip_length)
+        clip_scores = []
+        for i in range(0, len(clips), per_chunk):
+            rows = clips[i : i + per_chunk]
+            x = to_input(frames.images[rows.reshape(-1)], device)
+            clip_scores.append(algorithm.predict(x.view(*rows.shape, *x.shape[1:])).float().cpu().numpy())
+        scores = np.concatenate(clip_scores)[owner]
+    else:
+        chunks = [
+            algorithm.predict(to_input(frames.images[i : i + chunk], device)).float().cpu().numpy()
+            for i in range(0, len(frames), chunk)
+        ]
+        scores = np.concatenate(chunks) if chunks else np.empty(0)
     return pd.DataFrame(
         {
             "video_id": frames.video_id,
             "frame": frames.frame,
             "label": frames.label.astype(int),
-            "score": np.concatenate(scores) if scores else np.empty(0),
+            "score": scores,
             "attack_type": frames.attack_type,
             "domain": np.array([v.split("/", 1)[0] for v in frames.video_id.astype(str)]),
         }
@@ -363,7 +416,7 @@ class TrainingState:
 
     algorithm: Algorithm
     rng: np.random.Generator
-    samplers: dict[str, BalancedSampler]
+    samplers: dict[str, DomainBatches]
     step: int = 0
     best_key: tuple | None = None
     best_step: int = 0
@@ -376,7 +429,7 @@ class TrainingState:
             "optimizers": [o.state_dict() for o in self.algorithm.optimizers()],
             "torch_rng": torch.get_rng_state(),
             "numpy_rng": self.rng.bit_generator.state,
-            "sampler_orders": {d: s.orders for d, s in self.samplers.items()},
+            "sampler_orders": {d: s.sampler.orders for d, s in self.samplers.items()},
             "best": (self.best_key, self.best_step, self.best_state),
         }
         atomic_write(path, lambda file: torch.save(snapshot, file))
@@ -391,7 +444,7 @@ class TrainingState:
             torch.set_rng_state(saved["torch_rng"])
             self.rng.bit_generator.state = saved["numpy_rng"]
             for domain, orders in saved["sampler_orders"].items():
-                self.samplers[domain].orders = orders
+                self.samplers[domain].sampler.orders = orders
             self.best_key, self.best_step, self.best_state = saved["best"]
             self.step = saved["step"]
         except Exception as err:  # torch.load and load_state_dict raise many types
@@ -421,7 +474,8 @@ def train(
     domains = list(run.source_train)
     algorithm = algorithm_cls(run.algorithm_config, run.model_config, domains).to(device)
     algorithm = algorithm.to(memory_format=torch.channels_last)
-    state = TrainingState(algorithm, rng, {d: BalancedSampler(fs, rng) for d, fs in run.source_train.items()})
+    samplers = {d: DomainBatches(fs, algorithm.clip_length, rng) for d, fs in run.source_train.items()}
+    state = TrainingState(algorithm, rng, samplers)
     rule = get_selection_rule(cfg.selection_rule)
     if checkpoint is not None and checkpoint.is_file():
         state.restore(checkpoint)
@@ -431,7 +485,7 @@ def train(
     for step in bar:
         batches = {}
         for domain, sampler in state.samplers.items():
-            rows = sampler.draw(cfg.batch_per_domain)
+            rows = sampler.draw_rows(cfg.batch_per_domain)
             flip = rng.random(len(rows)) < 0.5 if cfg.augment else None
             batches[domain] = make_batch(run.source_train[domain], rows, algorithm_cls.maps, device, flip)
         losses = algorithm.update(batches)

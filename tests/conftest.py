@@ -12,18 +12,21 @@ def make_frames(domain: str, split: str, *, videos: int = 6, frames_per_video: i
     images = rng.integers(0, 120, size=(n, size, size, 3), dtype=np.uint8) + (label * 100).astype(np.uint8)[:, None, None, None]
     depth = np.where(label[:, None, None] == 1, 0.5, 0.0).astype(np.float16) * np.ones((n, size, size), np.float16)
     reflection = np.where(label[:, None, None, None] == 0, 0.1, 0.0).astype(np.float16) * np.ones((n, size, size, 3), np.float16)
+    frame = np.tile(np.arange(frames_per_video), videos).astype(np.int64)
+    pulse = (np.sin(2 * np.pi * 0.3 * frame) * label).astype(np.float32)
     return FrameSet(
         domain=domain,
         images=images,
         label=label,
         attack_type=np.where(label == 1, "none", np.where(np.arange(n) // frames_per_video % 4 < 2, "print", "replay")),
         video_id=np.array([f"{domain}/{split}_v{i // frames_per_video}" for i in range(n)]),
-        frame=np.tile(np.arange(frames_per_video), videos).astype(np.int64),
+        frame=frame,
         subject=np.repeat(np.arange(videos) // 2, frames_per_video).astype(np.int64),
         split=np.full(n, split),
         depth=depth,
         parsing=rng.integers(0, 7, size=(n, size, size), dtype=np.uint8),
         reflection=reflection,
+        pulse=pulse,
     )
 
 

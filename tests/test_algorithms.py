@@ -9,6 +9,7 @@ import torch
 from dgfas.algorithms import ALGORITHMS, get_algorithm
 from dgfas.config import with_overrides
 from dgfas.models import MODELS, get_model
+from dgfas.data.clips import VideoClips
 from dgfas.trainer import make_batch
 
 
@@ -29,16 +30,19 @@ def test_update_changes_weights_and_predict_gives_probabilities(name, frames_fac
     batches = {}
     for i, domain in enumerate(domains):
         frames = frames_factory(domain, "train", seed=i)
-        batches[domain] = make_batch(frames, np.arange(8), cls.maps, torch.device("cpu"), flip=None)
-    before = {k: v.clone() for k, v in algorithm.state_dict().items()}
+        # a clip method gets clips of every video (3 frames each, padded to its clip length)
+        rows = np.arange(8) if algorithm.clip_length == 1 else VideoClips(frames, algorithm.clip_length).covering_clips()[0]
+        batches[domain] = make_batch(frames, rows, cls.maps, torch.device("cpu"), flip=None)
+    # parameters, not the state dict: BatchNorm statistics change on any training-mode forward
+    before = {k: v.detach().clone() for k, v in algorithm.named_parameters()}
     losses = algorithm.update(batches)
     assert losses and all(np.isfinite(v) for v in losses.values())
-    changed = [k for k, v in algorithm.state_dict().items() if not torch.equal(v, before[k])]
+    changed = [k for k, v in algorithm.named_parameters() if not torch.equal(v, before[k])]
     assert changed, "update() changed no weight"
     algorithm.train()
     scores = algorithm.predict(batches["a"].image)
     assert algorithm.training, "predict() must restore the training mode"
-    assert scores.shape == (8,) and torch.all((scores >= 0) & (scores <= 1))
+    assert scores.shape == batches["a"].label.shape and torch.all((scores >= 0) & (scores <= 1))
 
 
 @pytest.mark.parametrize("name", MODELS.names())

@@ -10,15 +10,17 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 @pytest.mark.parametrize(
-    ("script", "expected"),
+    ("script", "extra", "expected"),
     [
-        ("train_step.py", ["erm step, channels-last:", "speed-up of channels-last:"]),
-        ("meta_step.py", ["meta, learn2learn", "higher / torch_func:", "meta (torch_func) / erm:"]),
+        ("train_step.py", [], ["erm step, channels-last:", "speed-up of channels-last:"]),
+        ("meta_step.py", [], ["meta, learn2learn", "higher / torch_func:", "meta (torch_func) / erm:"]),
+        ("method_step.py", ["--variant", "pyramid:model=cdcn"],
+         ["auxiliary", "basn", "multitask_meta", "pyramid[model=cdcn]", "x erm"]),
     ],
 )
-def test_benchmark_script_prints_its_figures(script, expected):
+def test_benchmark_script_prints_its_figures(script, extra, expected):
     done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / script), "--preset", "tiny", "--steps", "1"],
+        [sys.executable, str(BENCHMARKS / script), "--preset", "tiny", "--steps", "1", *extra],
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr

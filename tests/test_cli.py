@@ -33,7 +33,7 @@ def test_metrics_json_names_its_threshold_rule(tmp_path, capsys):
     "argv, message",
     [
         (["train", "--protocol", "OCI-X", "--method", "erm"], "unknown protocol 'OCI-X'; valid: ["),
-        (["train", "--protocol", "OCI-M", "--method", "ermm"], "unknown algorithm 'ermm'; valid: ['erm'"),
+        (["train", "--protocol", "OCI-M", "--method", "ermm"], "unknown algorithm 'ermm'; valid: ['auxiliary', 'basn', 'erm'"),
         (["train", "--protocol", "OCI-M", "--method", "erm", "--preset", "huge"], "unknown preset 'huge'"),
         (["benchmark", "--data", "nowhere"], "unknown data source 'nowhere'"),
         (["train", "--protocol", "OCI-M", "--method", "erm", "--set", "algorithm.lrr=1"], "unknown ErmConfig key(s) ['lrr']"),
@@ -50,8 +50,9 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
 def test_list_names_every_registry(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for expected in ("protocols: C-I, I-C, ICM-O", "algorithms: erm, multitask_meta", "inner-step engines: higher, learn2learn, torch_func",
-                     "models: resnet18", "synth-oulu", "selection rules:"):
+    for expected in ("protocols: C-I, I-C, ICM-O", "algorithms: auxiliary, basn, erm, multitask_meta, pyramid",
+                     "inner-step engines: higher, learn2learn, torch_func", "models: cdcn, resnet18, vgg16", "synth-oulu",
+                     "selection rules:"):
         assert expected in out
 
 

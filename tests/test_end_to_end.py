@@ -17,7 +17,7 @@ def workdir(tmp_path, monkeypatch):
 def _benchmark(workdir, *extra):
     return main(
         [
-            "benchmark", "--preset", "tiny", "--protocols", "OCI-M,C-I", "--methods", "erm,multitask_meta",
+            "benchmark", "--preset", "tiny", "--protocols", "OCI-M,C-I",
             "--no-progress",
             "--cache", str(workdir / "cache"), "--runs-dir", str(workdir / "runs"),
             "--leaderboard-dir", str(workdir / "boards"), *extra,
@@ -31,22 +31,29 @@ def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, ca
 
     assert _benchmark(workdir) == 0
     err = capsys.readouterr().err
-    assert "[1/4] erm on OCI-M seed 0: HTER" in err and "[2/4] multitask_meta on OCI-M seed 0: HTER" in err
-    assert "[3/4] erm on C-I seed 0: HTER" in err
-    assert "[4/4] multitask_meta on C-I seed 0: not run: multitask_meta with meta or triplet needs at least 2" in err
+    # every registered method, on a leave-one-out protocol and a cross-test
+    methods = ["auxiliary", "basn", "erm", "multitask_meta", "pyramid"]
+    for i, method in enumerate(methods, 1):
+        assert f"[{i}/10] {method} on OCI-M seed 0: HTER" in err
+        if method != "multitask_meta":
+            assert f"[{i + 5}/10] {method} on C-I seed 0: HTER" in err
+    assert "[9/10] multitask_meta on C-I seed 0: not run: multitask_meta with meta or triplet needs at least 2" in err
 
     records = load_run_records("synthetic-tiny")
-    assert sorted(zip(records["method"], records["protocol"])) == [("erm", "C-I"), ("erm", "OCI-M"), ("multitask_meta", "OCI-M")]
+    expected = sorted([(m, "OCI-M") for m in methods] + [(m, "C-I") for m in methods if m != "multitask_meta"])
+    assert sorted(zip(records["method"], records["protocol"])) == expected
     for column in ("target_test.video.hter.dev_eer", "target_test.video.auc", "source_val.frame.eer"):
         assert records[column].between(0, 1).all()
 
     board = (workdir / "boards" / "synthetic-tiny.md").read_text()
-    assert "| erm |" in board and "O&C&I→M" in board and "C→I" in board
-    assert [line for line in board.splitlines() if line.startswith("| multitask_meta |")][0].endswith("| – | – |")
+    leave_one_out, cross_test = board.split("## Cross-test protocols")
+    assert "O&C&I→M" in leave_one_out and "C→I" in cross_test
+    assert all(f"| {m} |" in leave_one_out for m in methods)
+    assert "| multitask_meta |" not in cross_test and "| auxiliary |" in cross_test
     assert "Model selection: `source_val`" in board and "BASN" in board
     assert (workdir / "boards" / "synthetic-tiny.csv").is_file()
     score_files = sorted(p.name for p in (workdir / "runs" / "synthetic-tiny").glob("*/*.csv"))
-    assert score_files.count("target_test.video.csv") == 3
+    assert score_files.count("target_test.video.csv") == 9
     assert not list((workdir / "runs").rglob("checkpoint.pt"))  # removed once a run finished
 
     from mlflow import MlflowClient
@@ -55,10 +62,10 @@ def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, ca
     assert {"OCI-M.toml", "C-I.toml"} & artifacts and "resolved_config.json" in artifacts
     assert {"target_test.video.csv", "target_test.frame.csv", "roc_target_test.png", "params.json"} <= artifacts
 
-    # A second run finds the three jobs finished and runs nothing again.
+    # A second run finds the nine jobs finished and runs nothing again.
     assert _benchmark(workdir) == 0
-    assert capsys.readouterr().err.count("already finished, skipped") == 3
-    assert len(load_run_records("synthetic-tiny")) == 3
+    assert capsys.readouterr().err.count("already finished, skipped") == 9
+    assert len(load_run_records("synthetic-tiny")) == 9
 
 
 def test_unwritable_cache_is_a_one_line_error_and_writes_nothing(workdir, capsys):

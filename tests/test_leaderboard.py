@@ -1,4 +1,5 @@
-"""Leaderboard steps: aggregate math, rendering against golden files, reported rows, writing.
+"""Leaderboard steps: aggregate math, per-kind tables, rendering against golden files,
+reported rows, writing, one method's variant board.
 
 Regenerate the golden files after an intended change of output with
 ``DGFAS_UPDATE_GOLDEN=1 pytest tests/test_leaderboard.py`` and review the diff.
@@ -12,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dgfas.cli import main
 from dgfas.errors import DgfasError
+from dgfas.tracking import mlflow_store
 from dgfas.tracking.leaderboard import (
     AVERAGE,
     REPORTED_COLUMNS,
@@ -65,13 +68,18 @@ def _cell(aggregated: pd.DataFrame, method: str, protocol: str) -> pd.Series:
     return aggregated.set_index(["method", "protocol"]).loc[(method, protocol)]
 
 
+def _average(aggregated: pd.DataFrame, method: str, kind: str) -> pd.Series:
+    rows = aggregated[(aggregated["protocol"] == AVERAGE) & (aggregated["protocol_kind"] == kind)]
+    return rows.set_index("method").loc[method]
+
+
 def test_aggregate_mean_and_standard_error_by_hand():
     # HTER 0.10, 0.12, 0.14: mean 0.12, sample std 0.02, SE 0.02 / sqrt(3).
     # HTER 0.20, 0.30 (one seed only of the other protocol's three): mean 0.25, SE 0.05.
     records = pd.DataFrame(
         {
             "method": ["m"] * 5,
-            "protocol": ["OCI-M"] * 3 + ["C-I"] * 2,
+            "protocol": ["OCI-M"] * 3 + ["OMI-C"] * 2,
             "seed": [0, 1, 2, 0, 1],
             "target_test.video.hter.dev_eer": [0.10, 0.12, 0.14, 0.20, 0.30],
             "target_test.video.auc": [0.90, 0.90, 0.90, 0.80, 0.70],
@@ -83,15 +91,118 @@ def test_aggregate_mean_and_standard_error_by_hand():
     assert first["hter_mean"] == pytest.approx(0.12)
     assert first["hter_se"] == pytest.approx(0.02 / math.sqrt(3))
     assert first["auc_se"] == pytest.approx(0.0)
-    second = _cell(aggregated, "m", "C-I")
+    second = _cell(aggregated, "m", "OMI-C")
     assert (second["hter_mean"], second["hter_se"]) == (pytest.approx(0.25), pytest.approx(0.05))
     assert (second["auc_mean"], second["auc_se"]) == (pytest.approx(0.75), pytest.approx(0.05))
     average = _cell(aggregated, "m", AVERAGE)
     assert average["hter_mean"] == pytest.approx((0.12 + 0.25) / 2)
     assert average["hter_se"] == pytest.approx(math.sqrt((0.02 / math.sqrt(3)) ** 2 + 0.05**2) / 2)
     assert average["n_seeds"] == 2
-    # Canonical protocol order (leave-one-out before cross-test), Average last.
-    assert aggregated["protocol"].tolist() == ["OCI-M", "C-I", AVERAGE]
+    assert aggregated["protocol"].tolist() == ["OCI-M", "OMI-C", AVERAGE]
+    assert set(aggregated["protocol_kind"]) == {"leave-one-out"}
+
+
+def test_each_protocol_kind_has_its_own_average_by_hand():
+    # One method, one protocol of each kind and a second cross-test:
+    # leave-one-out OCI-M 0.10; limited-source MI-C 0.30; cross-test C-I 0.20, 0.40 -> 0.30 and
+    # I-C 0.50 -> cross-test average (0.30 + 0.50) / 2 = 0.40. A mixed average would be 0.30.
+    records = pd.DataFrame(
+        {
+            "method": ["m"] * 5,
+            "protocol": ["I-C", "C-I", "C-I", "MI-C", "OCI-M"],
+            "seed": [0, 0, 1, 0, 0],
+            "target_test.video.hter.dev_eer": [0.50, 0.20, 0.40, 0.30, 0.10],
+            "target_test.video.auc": [0.50, 0.80, 0.60, 0.70, 0.90],
+        }
+    )
+    aggregated = aggregate(records)
+    # Kinds in table order, the kind's Average after its own protocols.
+    assert list(zip(aggregated["protocol_kind"], aggregated["protocol"])) == [
+        ("leave-one-out", "OCI-M"),
+        ("leave-one-out", AVERAGE),
+        ("limited-source", "MI-C"),
+        ("limited-source", AVERAGE),
+        ("cross-test", "C-I"),
+        ("cross-test", "I-C"),
+        ("cross-test", AVERAGE),
+    ]
+    assert _average(aggregated, "m", "leave-one-out")["hter_mean"] == pytest.approx(0.10)
+    assert _average(aggregated, "m", "limited-source")["hter_mean"] == pytest.approx(0.30)
+    cross = _average(aggregated, "m", "cross-test")
+    assert cross["hter_mean"] == pytest.approx(0.40)
+    assert cross["auc_mean"] == pytest.approx(0.60)
+    assert cross["n_seeds"] == 1
+    # I-C has one seed, so no SE, so the cross-test average has none either.
+    assert math.isnan(cross["hter_se"])
+
+
+def test_fixture_per_kind_averages_by_hand(records):
+    aggregated = aggregate(records)
+    # erm leave-one-out: OCI-M 0.10, 0.12, 0.14 -> 0.12 (SE 0.02/sqrt 3); OMI-C 0.20 x3 -> 0.20 (SE 0).
+    loo = _average(aggregated, "erm", "leave-one-out")
+    assert loo["hter_mean"] == pytest.approx(0.16)
+    assert loo["hter_se"] == pytest.approx(0.02 / math.sqrt(3) / 2)
+    # erm cross-test: C-I 0.30, 0.33, 0.36 -> 0.33 (SE 0.03/sqrt 3); I-C 0.40, 0.42, 0.44 -> 0.42 (SE 0.02/sqrt 3).
+    cross = _average(aggregated, "erm", "cross-test")
+    assert cross["hter_mean"] == pytest.approx(0.375)
+    assert cross["hter_se"] == pytest.approx(math.sqrt(0.03**2 / 3 + 0.02**2 / 3) / 2)
+    assert cross["auc_mean"] == pytest.approx(0.67)
+    markdown, csv_text = _render(records)
+    sections = _kind_sections(markdown)
+    assert list(sections) == ["Leave-one-out protocols", "Limited-source protocols", "Cross-test protocols"]
+    assert "| erm | 12.00 ± 1.15 / 92.00 ± 1.15 | 20.00 ± 0.00 / 85.00 ± 0.00 | 16.00 ± 0.58 / 88.50 ± 0.58 |" in (
+        sections["Leave-one-out protocols"]
+    )
+    assert "| erm | 33.00 ± 1.73 / 72.00 ± 1.15 | 42.00 ± 1.15 / 62.00 ± 1.15 | 37.50 ± 1.04 / 67.00 ± 0.82 |" in (
+        sections["Cross-test protocols"]
+    )
+    # Each table is ranked by its own average: ssdg leads leave-one-out (14.00), basn cross-test (28.00).
+    assert _methods_of(sections["Leave-one-out protocols"]) == ["ssdg", "basn", "erm", "maddg"]
+    assert _methods_of(sections["Cross-test protocols"]) == ["basn", "basn[auxiliary=none]", "erm", "ssdg"]
+    board = pd.read_csv(io.StringIO(csv_text), keep_default_na=False)
+    # The CSV goes kind by kind, each kind's methods in its table's order.
+    computed = board[board["kind"] == "computed"]
+    assert computed["protocol_kind"].drop_duplicates().tolist() == ["leave-one-out", "limited-source", "cross-test"]
+    for kind, section in (("leave-one-out", "Leave-one-out protocols"), ("cross-test", "Cross-test protocols")):
+        csv_methods = computed.loc[computed["protocol_kind"] == kind, "method"].drop_duplicates().tolist()
+        assert csv_methods == _methods_of(sections[section])
+    averages = board[board["protocol"] == AVERAGE]
+    erm_averages = averages[averages["method"] == "erm"].set_index("protocol_kind")["hter_pct"]
+    assert erm_averages.to_dict() == {"leave-one-out": "16.0000", "cross-test": "37.5000"}
+
+
+def _kind_sections(markdown: str) -> dict[str, str]:
+    """Markdown of each kind's section (computed and reported tables), keyed by its heading."""
+    parts = markdown.split("\n## ")[1:]
+    return {part.split("\n", 1)[0]: part for part in parts}
+
+
+def _methods_of(section: str) -> list[str]:
+    """Row labels of a section's computed table, in order."""
+    computed = section.split("### Computed", 1)[1].split("### Reported", 1)[0]
+    rows = [line for line in computed.splitlines() if line.startswith("| ")][2:]
+    return [row.split(" | ", 1)[0].removeprefix("| ") for row in rows]
+
+
+def test_a_method_appears_only_in_the_kinds_it_has_runs_of(records):
+    markdown, csv_text = _render(records)
+    sections = _kind_sections(markdown)
+    # maddg needs two source domains: no cross-test runs, so no cross-test row (not a row of dashes).
+    assert "maddg" in _methods_of(sections["Leave-one-out protocols"])
+    assert _methods_of(sections["Limited-source protocols"]) == ["maddg"]
+    assert "maddg" not in _methods_of(sections["Cross-test protocols"])
+    # basn[auxiliary=none] has cross-test runs only.
+    assert "basn[auxiliary=none]" not in _methods_of(sections["Leave-one-out protocols"])
+    # ssdg has C-I but lacks I-C: it stays in the cross-test table without an average, ranked last,
+    # while its leave-one-out average is unaffected.
+    assert "| ssdg | 27.00 ± 2.00 / 82.00 ± 2.00 (n=2) | – | – |" in sections["Cross-test protocols"]
+    assert "| ssdg | 10.00 ± 1.15 / 96.00 ± 0.58 | 18.00 ± 1.73 / 90.00 ± 1.15 | 14.00 ± 1.04 / 93.00 ± 0.65 |" in (
+        sections["Leave-one-out protocols"]
+    )
+    computed = pd.read_csv(io.StringIO(csv_text), keep_default_na=False).query("kind == 'computed'")
+    assert set(computed.loc[computed["method"] == "maddg", "protocol_kind"]) == {"leave-one-out", "limited-source"}
+    ssdg_cross = computed[(computed["method"] == "ssdg") & (computed["protocol_kind"] == "cross-test")]
+    assert ssdg_cross.set_index("protocol")["hter_pct"].to_dict() == {"C-I": "27.0000", AVERAGE: ""}
 
 
 def test_aggregate_single_seed_has_no_standard_error_and_incomplete_method_no_average():
@@ -143,24 +254,43 @@ def test_latest_per_seed_keeps_the_newest_run(records):
 
 def test_reported_rows_only_for_protocols_in_the_suite(records):
     markdown, csv_text = _render(records[records["protocol"] == "OCI-M"])
-    reported_part = markdown.split("## Reported in papers", 1)[1]
+    reported_part = markdown.split("### Reported in papers", 1)[1]
     assert "| Method | O&C&I→M | Citation |" in reported_part
     assert "MADDG (CVPR 2019), reported | 17.69 / 88.06 |" in reported_part
-    # BASN's cross-test rows (C-I, I-C) and other leave-one-out columns stay out.
-    assert "BASN" not in markdown and "O&M&I→C" not in markdown
+    # BASN's cross-test rows (C-I, I-C), the cross-test section and other leave-one-out columns stay out.
+    assert "BASN" not in markdown and "O&M&I→C" not in markdown and "Cross-test" not in markdown
     reported_rows = pd.read_csv(io.StringIO(csv_text)).query("kind == 'reported'")
     assert set(reported_rows["protocol"]) == {"OCI-M"}
     assert len(reported_rows) == 11
 
 
+def test_reported_rows_sit_in_the_section_of_their_protocol_kind(records):
+    markdown, csv_text = _render(records)
+    sections = _kind_sections(markdown)
+    loo, cross = sections["Leave-one-out protocols"], sections["Cross-test protocols"]
+    assert "| Auxiliary, reported | 27.6 / – | 28.4 / – | BASN, Kim et al., ICCVW 2019, Table 3 |" in cross
+    assert "| Method | C→I | I→C | Citation |" in cross
+    assert "MADDG (CVPR 2019), reported" in loo and "MADDG (CVPR 2019), reported" not in cross
+    assert "Auxiliary, reported" not in loo
+    # No paper reports the limited-source protocols: that section has no reported table.
+    assert "### Reported" not in sections["Limited-source protocols"]
+    reported_rows = pd.read_csv(io.StringIO(csv_text), keep_default_na=False).query("kind == 'reported'")
+    assert reported_rows.groupby("protocol_kind")["protocol"].unique().map(sorted).to_dict() == {
+        "cross-test": ["C-I", "I-C"],
+        "leave-one-out": ["OCI-M", "OMI-C"],
+    }
+
+
 def test_oracle_threshold_is_named_in_every_computed_table_header(records):
     markdown, _ = _render(records, threshold_rule="oracle_eer")
-    computed = markdown.split("## Computed", 1)[1].split("## Reported", 1)[0]
-    header = next(line for line in computed.splitlines() if line.startswith("| Method"))
-    assert all("(oracle)" in cell for cell in header.strip("| ").split(" | ")[1:])
-    assert "oracle" in computed.splitlines()[0]
+    computed_tables = [part.split("### Reported", 1)[0].split("\n## ", 1)[0] for part in markdown.split("### Computed")[1:]]
+    assert len(computed_tables) == 3
+    for computed in computed_tables:
+        header = next(line for line in computed.splitlines() if line.startswith("| Method"))
+        assert all("(oracle)" in cell for cell in header.strip("| ").split(" | ")[1:])
+        assert "oracle" in computed.splitlines()[0]
     honest, _ = _render(records)
-    assert "(oracle)" not in honest.split("## Reported", 1)[0]
+    assert all("(oracle)" not in part.split("### Reported", 1)[0] for part in honest.split("### Computed")[1:])
 
 
 def test_oracle_selection_rule_also_marks_the_table(records):
@@ -205,3 +335,70 @@ def test_write_leaderboard_refuses_mixed_selection_rules(records, tmp_path):
     assert "Model selection: `last`" in markdown_path.read_text()
     with pytest.raises(DgfasError, match="no finished runs"):
         write_leaderboard(SUITE, tmp_path, records=records.iloc[:0])
+
+
+def test_variant_board_keeps_one_method_and_its_variants(records, tmp_path):
+    # A method whose name merely starts with "basn" is not a variant of basn.
+    basnet = records[records["method"] == "erm"].assign(method="basnet")
+    with_basnet = pd.concat([records, basnet], ignore_index=True)
+    markdown_path, csv_path = write_leaderboard(SUITE, tmp_path, records=with_basnet, method="basn")
+    assert (markdown_path.name, csv_path.name) == (f"{SUITE}-basn.md", f"{SUITE}-basn.csv")
+    # The main board is not written (so never overwritten) by a variant board.
+    assert sorted(path.name for path in tmp_path.iterdir()) == [f"{SUITE}-basn.csv", f"{SUITE}-basn.md"]
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert markdown.startswith(f"# Leaderboard: {SUITE}, variants of `basn`\n")
+    sections = _kind_sections(markdown)
+    assert list(sections) == ["Leave-one-out protocols", "Cross-test protocols"]
+    assert _methods_of(sections["Leave-one-out protocols"]) == ["basn"]
+    assert _methods_of(sections["Cross-test protocols"]) == ["basn", "basn[auxiliary=none]"]
+    # The averages are over the variants' own protocols: erm's I-C runs leave basn's table alone.
+    assert "| basn[auxiliary=none] | 28.00 / 78.00 (n=1) | 36.00 / 70.00 (n=1) | 32.00 / 74.00 |" in markdown
+    # No reported tables on a variant board (the papers' rows are named after papers).
+    assert "Reported" not in markdown
+    board = pd.read_csv(csv_path, keep_default_na=False)
+    assert set(board["method"]) == {"basn", "basn[auxiliary=none]"}
+    assert set(board["kind"]) == {"computed"}
+    oracle_paths = write_leaderboard(SUITE, tmp_path, records=records, method="basn", threshold_rule="oracle_eer")
+    assert [path.name for path in oracle_paths] == [f"{SUITE}-oracle_eer-basn.md", f"{SUITE}-oracle_eer-basn.csv"]
+
+
+def test_variant_board_of_a_method_without_runs_names_it(records, tmp_path):
+    with pytest.raises(DgfasError) as error:
+        write_leaderboard(SUITE, tmp_path, records=records, method="bas")
+    message = str(error.value)
+    assert message.startswith(f"suite '{SUITE}' has no finished runs of method 'bas'")
+    assert "methods with runs: ['basn', 'erm', 'maddg', 'ssdg']" in message and "\n" not in message
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.fixture
+def suite_in_mlflow(records, monkeypatch) -> pd.DataFrame:
+    """The fixture records served as if loaded from the MLflow store, so the CLI runs in-process."""
+
+    def load_run_records(suite: str) -> pd.DataFrame:
+        if suite != SUITE:
+            raise DgfasError(f"no MLflow experiment '{suite}'")
+        return records
+
+    monkeypatch.setattr(mlflow_store, "load_run_records", load_run_records)
+    return records
+
+
+def test_cli_method_flag_writes_the_variant_board(suite_in_mlflow, tmp_path, capsys):
+    assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path), "--method", "basn"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(tmp_path / f"{SUITE}-basn.md"), str(tmp_path / f"{SUITE}-basn.csv")]
+    assert (tmp_path / f"{SUITE}-basn.md").read_text(encoding="utf-8").startswith(
+        f"# Leaderboard: {SUITE}, variants of `basn`\n"
+    )
+    assert not (tmp_path / f"{SUITE}.md").exists()
+    # Without the flag: the main board, every method.
+    assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path)]) == 0
+    main_board = (tmp_path / f"{SUITE}.md").read_text(encoding="utf-8")
+    assert main_board.startswith(f"# Leaderboard: {SUITE}\n") and "| maddg |" in main_board
+
+
+def test_cli_method_flag_with_an_unknown_method_is_one_line(suite_in_mlflow, tmp_path, capsys):
+    assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path), "--method", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dgfas: error: ") and "method 'nosuch'" in err and err.count("\n") == 1

@@ -62,6 +62,7 @@ def test_registered_loaders_return_split_frames_at_image_size(built):
         assert test.depth.shape == (len(test), 32, 32) and test.depth.dtype == np.float16
         assert test.parsing.shape == (len(test), 32, 32) and test.parsing.dtype == np.uint8
         assert test.reflection.shape == (len(test), 32, 32, 3) and test.reflection.dtype == np.float16
+        assert test.pulse.shape == (len(test),) and test.pulse.dtype == np.float32
     with pytest.raises(DgfasError, match="unknown split 'val'"):
         DATASETS.get("synth-oulu")("val", options=options)
 
@@ -71,6 +72,10 @@ def test_ground_truth_is_consistent_with_labels(frames):
         spoof, live = fs.label == 0, fs.label == 1
         assert np.all(fs.depth[spoof] == 0), name
         assert np.all(fs.reflection[live] == 0), name
+        # rPPG target: zero for every spoof, a beat in [-1, 1] for every live video
+        assert np.all(fs.pulse[spoof] == 0), name
+        assert np.abs(fs.pulse).max() <= 1.0 + 1e-4  # unit peak, found on a 1024-point grid
+        assert all(np.any(fs.pulse[fs.video_id == video]) for video in np.unique(fs.video_id[live])), name
         face_pixels = np.isin(fs.parsing, [1, 2, 3, 4, 5])
         # depth covers the live face: positive wherever the parsing says face
         for i in np.flatnonzero(live):
@@ -176,5 +181,5 @@ def test_unwritable_cache_dir_is_a_one_line_error(tmp_path):
 
 
 def test_unknown_scale_lists_the_valid_ones(tmp_path):
-    with pytest.raises(DgfasError, match=r"unknown synthetic scale 'huge'; valid: \['paper', 'quick', 'tiny'\]"):
+    with pytest.raises(DgfasError, match=r"unknown synthetic scale 'huge'; valid: \['fast', 'paper', 'quick', 'tiny'\]"):
         generate.build_synthetic(["synth-oulu"], tiny(tmp_path, scale="huge"))

@@ -20,12 +20,12 @@ def test_sample_frames_spreads_evenly_and_clamps_short_videos(frames_factory):
 
 def test_balanced_sampler_draws_half_live_and_sees_every_frame(frames_factory):
     frames = frames_factory("d", "train", videos=4, frames_per_video=3)  # 6 live, 6 spoof frames
-    sampler = BalancedSampler(frames, np.random.default_rng(0))
+    sampler = BalancedSampler(frames.label, frames.domain, np.random.default_rng(0))
     rows = np.concatenate([sampler.draw(4) for _ in range(3)])
     assert (frames.label[rows] == 1).sum() == 6
     assert sorted(rows) == list(range(12))
     with pytest.raises(DgfasError, match="has no spoof training frames"):
-        BalancedSampler(frames.select(frames.label == 1), np.random.default_rng(0))
+        BalancedSampler(frames.label[frames.label == 1], frames.domain, np.random.default_rng(0))
 
 
 def _run(frames_factory, selection_rule: str, steps: int = 6, method: str = "erm") -> ResolvedRun:
@@ -115,7 +115,7 @@ def _interrupt_at_step_6(metrics, step):
         raise Interrupt
 
 
-@pytest.mark.parametrize("method", ["erm", "multitask_meta"])
+@pytest.mark.parametrize("method", ["erm", "multitask_meta", "auxiliary"])
 def test_interrupted_run_resumes_from_its_checkpoint_with_the_same_result(frames_factory, tmp_path, method):
     whole = train(_run(frames_factory, "source_val", steps=8, method=method), progress=False)
     checkpoint = tmp_path / "checkpoint.pt"

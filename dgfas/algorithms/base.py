@@ -14,13 +14,17 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-#: Pixel maps an algorithm may ask the trainer to supply with each batch.
-MAP_NAMES = ("depth", "parsing", "reflection")
+#: Ground truth an algorithm may ask the trainer to supply with each batch.
+MAP_NAMES = ("depth", "parsing", "reflection", "pulse")
 
 
 @dataclass
 class Batch:
     """One domain's training batch.
+
+    For a clip method every tensor has an extra time dimension after the
+    batch one: image (B, T, 3, H, W), depth (B, T, 1, H, W), pulse (B, T);
+    label stays (B,), one per clip.
 
     Attributes:
         image: (B, 3, H, W) float, normalized with ImageNet statistics.
@@ -28,6 +32,7 @@ class Batch:
         depth: (B, 1, H, W) float in [0, 1], zeros for spoofs; only if requested.
         parsing: (B, H, W) int64 class ids; only if requested.
         reflection: (B, 3, H, W) float, zeros for lives; only if requested.
+        pulse: (B,) float rPPG ground truth of the frame, zeros for spoofs; only if requested.
     """
 
     image: torch.Tensor
@@ -35,6 +40,7 @@ class Batch:
     depth: torch.Tensor | None = None
     parsing: torch.Tensor | None = None
     reflection: torch.Tensor | None = None
+    pulse: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> "Batch":
         moved = {}
@@ -49,11 +55,14 @@ class Algorithm(nn.Module):
 
     Subclasses set ``Config`` (a dataclass of hyper-parameters with defaults)
     and ``maps`` (the ground-truth maps they need), build their networks and
-    optimizers in ``__init__``, and implement ``update`` and ``scores``.
+    optimizers in ``__init__``, and implement ``update`` and ``scores``. A
+    method that needs consecutive frames sets ``clip_length`` above 1; the
+    trainer then feeds it clips (see :class:`Batch`) for training and scoring.
     """
 
     Config: ClassVar[type]
     maps: ClassVar[tuple[str, ...]] = ()
+    clip_length: int = 1
 
     def __init__(self, config, model_config, domains: list[str]) -> None:
         super().__init__()
@@ -74,7 +83,7 @@ class Algorithm(nn.Module):
         raise NotImplementedError
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        """(B,) liveness scores for a batch of images, higher = more live."""
+        """(B,) liveness scores for a batch of images (or clips), higher = more live."""
         raise NotImplementedError
 
     def optimizers(self) -> list[torch.optim.Optimizer]:

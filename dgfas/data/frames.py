@@ -36,6 +36,11 @@ class FrameSet:
         depth: (N, H, W) float16 in [0, 1], 1 = nearest; zeros for spoofs.
         parsing: (N, H, W) uint8 class ids of :data:`PARSING_CLASSES`.
         reflection: (N, H, W, 3) float16 glare layer; zeros for lives.
+        pulse: (N,) float32 rPPG ground truth: the live face's pulse
+            waveform (zero mean, unit peak) at the frame's time; zeros for
+            every spoof, video replays included, as Liu et al. (CVPR 2018)
+            supervise spoofs with a flat rPPG signal and as depth is zero
+            for them.
     """
 
     domain: str
@@ -49,6 +54,7 @@ class FrameSet:
     depth: np.ndarray | None = None
     parsing: np.ndarray | None = None
     reflection: np.ndarray | None = None
+    pulse: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.label)

@@ -9,14 +9,13 @@ CPU cores.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet
 
-from dgfas.errors import DgfasError
 from dgfas.models.registry import register_model
+from dgfas.models.weights import load_torchvision_weights
 
 
 @dataclass(frozen=True)
@@ -72,27 +71,9 @@ class ResNetBackbone(ResNet):
         return torch.flatten(self.avgpool(self.stages(x)[-1]), 1)
 
 
-def load_torchvision_weights(model: ResNetBackbone, path: str) -> None:
-    """Load a torchvision resnet18 state dict, dropping its ImageNet classifier."""
-    file = Path(path)
-    if not file.is_file():
-        raise DgfasError(f"{file}: weights file not found")
-    try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a bad file
-        raise DgfasError(f"{file}: cannot read weights: {err}") from None
-    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shape mismatch: a checkpoint of another width
-        raise DgfasError(f"{file}: not a resnet18 state dict of this width ({str(err).splitlines()[-1].strip()})") from None
-    if missing or unexpected:
-        raise DgfasError(f"{file}: not a resnet18 state dict of this width (missing {missing[:3]}, unexpected {unexpected[:3]})")
-
-
 @register_model("resnet18", ResNetConfig)
 def build_resnet18(config: ResNetConfig) -> ResNetBackbone:
     model = ResNetBackbone(width=config.width)
     if config.weights:
-        load_torchvision_weights(model, config.weights)
+        load_torchvision_weights(model, config.weights, "resnet18", "fc.")
     return model

@@ -3,11 +3,16 @@
 * load: ``mlflow_store.load_run_records(suite)`` (or ``read_records_csv`` for a fixture)
   gives one row per finished run with its final metrics;
 * aggregate: ``aggregate(records)`` gives, per method and protocol, the mean and
-  standard error over seeds of HTER and AUC, plus an "Average" over protocols;
-* render: ``render_markdown`` / ``render_csv`` turn that into text, with the numbers
-  reported in papers set apart in their own table.
+  standard error over seeds of HTER and AUC, plus an "Average" over the protocols of
+  each protocol kind (leave-one-out, limited-source, cross-test);
+* render: ``render_markdown`` / ``render_csv`` turn that into text: one computed table
+  per protocol kind, each followed by the numbers reported in papers for that kind,
+  set apart in their own table.
 
-Rendering is deterministic (no dates, fixed protocol order, fixed row order) so a
+An average never mixes kinds: a cross-test trains on one domain and a leave-one-out
+protocol on three, so their HTERs measure different things.
+
+Rendering is deterministic (no dates, fixed kind, protocol and row order) so a
 golden-file test can compare whole files.
 """
 
@@ -22,7 +27,7 @@ import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
-from dgfas.protocols import PROTOCOL_ORDER, get_protocol
+from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, get_protocol
 from dgfas.scores import LEVELS
 from dgfas.selection import get_selection_rule, get_threshold_rule
 
@@ -30,9 +35,17 @@ REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.
 """Numbers printed in papers, one row per (method, protocol), in percent."""
 
 AVERAGE = "Average"
-"""Protocol name of the per-method average over protocols in an aggregated table."""
+"""Protocol name of the per-method average over one kind's protocols in an aggregated table."""
 
-AGGREGATED_COLUMNS = ("method", "protocol", "n_seeds", "hter_mean", "hter_se", "auc_mean", "auc_se")
+OTHER_KIND = "other"
+"""Kind of a protocol run from a file outside protocols/: the run records do not carry its kind."""
+
+KIND_ORDER = (*PROTOCOL_KINDS, OTHER_KIND)
+"""Order of the per-kind tables: leave-one-out, limited-source, cross-test, intra, other."""
+
+AGGREGATED_COLUMNS = (
+    "method", "protocol_kind", "protocol", "n_seeds", "hter_mean", "hter_se", "auc_mean", "auc_se"
+)
 REPORTED_COLUMNS = ("method", "venue", "protocol", "hter", "auc", "source")
 
 _RUN_IDENTITY = ["method", "protocol", "seed"]
@@ -131,6 +144,30 @@ def protocol_order(protocols: list[str] | pd.Series) -> list[str]:
     return canonical + sorted(present - set(canonical))
 
 
+def protocol_kind(name: str) -> str:
+    """The ``kind`` of a protocol in ``protocols/``, or ``OTHER_KIND`` for any other name."""
+    try:
+        return get_protocol(name).kind
+    except DgfasError:
+        # A protocol run from a file outside protocols/: the records hold its name only.
+        return OTHER_KIND
+
+
+def kind_order(kinds: list[str] | pd.Series) -> list[str]:
+    """The kinds present, in table order (``KIND_ORDER``)."""
+    present = set(kinds)
+    return [kind for kind in KIND_ORDER if kind in present]
+
+
+def variants_of(records: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Records of ``method`` itself and of its variants, named ``<method>[key=value,...]``.
+
+    The bracket keeps ``erm`` from also matching a method named ``erm_v2``.
+    """
+    names = records["method"].astype(str)
+    return records[(names == method) | names.str.startswith(f"{method}[")]
+
+
 def _protocol_title(name: str) -> str:
     if name == AVERAGE:
         return AVERAGE
@@ -141,15 +178,22 @@ def _protocol_title(name: str) -> str:
         return name
 
 
+def _kind_title(kind: str) -> str:
+    if kind == OTHER_KIND:
+        return "Other protocols (files outside protocols/, kind unknown)"
+    return f"{kind[0].upper()}{kind[1:]} protocols"
+
+
 def aggregate(records: pd.DataFrame, *, level: str = "video", threshold_rule: str = "dev_eer") -> pd.DataFrame:
     """Mean and standard error over seeds of target-test HTER and AUC, per method and protocol.
 
     The standard error is the sample standard deviation over seeds / sqrt(n), NaN for
-    a single seed. Each method also gets an ``AVERAGE`` row: the mean over protocols of
-    the per-protocol means, with standard error sqrt(sum of squared SEs) / k (protocols
-    are trained independently). The average is NaN when the method lacks a protocol
-    that another method has, since an average over fewer protocols is not comparable;
-    its ``n_seeds`` is the smallest n among its protocols.
+    a single seed. Each method also gets one ``AVERAGE`` row per protocol kind it has
+    runs of: the mean over that kind's protocols of the per-protocol means, with
+    standard error sqrt(sum of squared SEs) / k (protocols are trained independently).
+    The average is NaN when the method lacks a protocol of the kind that another
+    method has, since an average over fewer protocols is not comparable; its
+    ``n_seeds`` is the smallest n among its protocols of the kind.
 
     Args:
         records: One row per run with ``method``, ``protocol``, ``seed`` and the metric
@@ -159,7 +203,8 @@ def aggregate(records: pd.DataFrame, *, level: str = "video", threshold_rule: st
 
     Returns:
         Columns ``AGGREGATED_COLUMNS``; values are fractions in [0, 1], rows sorted by
-        method, then protocol in canonical order with ``AVERAGE`` last.
+        method, then kind in ``KIND_ORDER``, then protocol in canonical order with the
+        kind's ``AVERAGE`` last.
     """
     if level not in LEVELS:
         raise DgfasError(f"unknown level '{level}'; valid: {list(LEVELS)}")
@@ -187,19 +232,30 @@ def aggregate(records: pd.DataFrame, *, level: str = "video", threshold_rule: st
             "auc_se": grouped[auc_column].std(ddof=1) / grouped["seed"].count() ** 0.5,
         }
     ).reset_index()
+    kinds = {name: protocol_kind(name) for name in per_protocol["protocol"].unique()}
+    per_protocol["protocol_kind"] = per_protocol["protocol"].map(kinds)
 
-    order = protocol_order(per_protocol["protocol"])
-    averages = [_average(method, rows, len(order)) for method, rows in per_protocol.groupby("method", sort=True)]
+    averages = [
+        _average(method, kind, rows, n_protocols=of_kind["protocol"].nunique())
+        for kind, of_kind in per_protocol.groupby("protocol_kind", sort=True)
+        for method, rows in of_kind.groupby("method", sort=True)
+    ]
     table = pd.concat([per_protocol, pd.DataFrame(averages)], ignore_index=True)
-    rank = {name: position for position, name in enumerate([*order, AVERAGE])}
-    table = table.assign(_rank=table["protocol"].map(rank)).sort_values(["method", "_rank"], kind="stable")
-    return table.drop(columns="_rank").reset_index(drop=True)[list(AGGREGATED_COLUMNS)]
+    kind_rank = {kind: position for position, kind in enumerate(KIND_ORDER)}
+    protocols = [*protocol_order(per_protocol["protocol"]), AVERAGE]
+    protocol_rank = {name: position for position, name in enumerate(protocols)}
+    table = table.assign(
+        _kind=table["protocol_kind"].map(kind_rank), _rank=table["protocol"].map(protocol_rank)
+    ).sort_values(["method", "_kind", "_rank"], kind="stable")
+    return table.drop(columns=["_kind", "_rank"]).reset_index(drop=True)[list(AGGREGATED_COLUMNS)]
 
 
-def _average(method: str, rows: pd.DataFrame, n_protocols: int) -> dict[str, object]:
+def _average(method: str, kind: str, rows: pd.DataFrame, *, n_protocols: int) -> dict[str, object]:
     complete = len(rows) == n_protocols
     k = len(rows)
-    row: dict[str, object] = {"method": method, "protocol": AVERAGE, "n_seeds": int(rows["n_seeds"].min())}
+    row: dict[str, object] = {
+        "method": method, "protocol_kind": kind, "protocol": AVERAGE, "n_seeds": int(rows["n_seeds"].min())
+    }
     for metric in ("hter", "auc"):
         row[f"{metric}_mean"] = rows[f"{metric}_mean"].mean() if complete else math.nan
         # A single-seed protocol has no SE, so neither has the average.
@@ -208,13 +264,14 @@ def _average(method: str, rows: pd.DataFrame, n_protocols: int) -> dict[str, obj
 
 
 def _reported_present(reported: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
-    """Reported rows of the protocols in the suite, in the file's order."""
+    """Reported rows of the given protocols, in the file's order."""
     return reported[reported["protocol"].isin(protocols)]
 
 
-def _method_order(aggregated: pd.DataFrame) -> list[str]:
-    """Methods ranked by average HTER (best first); methods without an average last, by name."""
-    averages = aggregated[aggregated["protocol"] == AVERAGE].copy()
+def _method_order(of_kind: pd.DataFrame) -> list[str]:
+    """Methods of one kind's table ranked by its average HTER (best first); those without an
+    average last, by name."""
+    averages = of_kind[of_kind["protocol"] == AVERAGE].copy()
     averages["_missing"] = averages["hter_mean"].isna()
     ranked = averages.sort_values(["_missing", "hter_mean", "method"], kind="stable")
     return ranked["method"].tolist()
@@ -234,29 +291,37 @@ def render_markdown(
     reported: pd.DataFrame,
     suite: str,
     header_info: HeaderInfo,
+    method: str | None = None,
 ) -> str:
-    """The leaderboard as Markdown: header block, computed table, reported table.
+    """The leaderboard as Markdown: header block, then per protocol kind a computed table
+    and the reported table of that kind's protocols.
 
     Args:
         aggregated: Output of ``aggregate``.
         reported: Output of ``read_reported``; only rows of protocols present in
-            ``aggregated`` are shown.
+            ``aggregated`` are shown, each under its protocol's kind.
         suite: Suite (experiment) name, used in the title.
         header_info: The choices behind the numbers, printed in the header.
+        method: When the board holds only one method's variants, that method, named
+            in the title.
 
     Returns:
         Markdown text ending with a newline; no date, so equal inputs give equal text.
     """
     info = header_info
-    protocols = protocol_order(aggregated["protocol"])
-    columns = [*protocols, AVERAGE]
     oracle = info.uses_target_labels
     seeds = aggregated.loc[aggregated["protocol"] != AVERAGE, "n_seeds"]
     most_seeds = int(seeds.max())
     selection = get_selection_rule(info.selection_rule)
     threshold = get_threshold_rule(info.threshold_rule)
+    kinds = kind_order(aggregated["protocol_kind"])
+    protocols_of = {
+        kind: protocol_order(aggregated.loc[aggregated["protocol_kind"] == kind, "protocol"]) for kind in kinds
+    }
+    reported_of = {kind: _reported_present(reported, protocols_of[kind]) for kind in kinds}
 
-    lines = [f"# Leaderboard: {suite}", ""]
+    title = f"# Leaderboard: {suite}" + (f", variants of `{method}`" if method else "")
+    lines = [title, ""]
     if oracle:
         lines += [
             "**Oracle:** these numbers look at target-domain test labels "
@@ -277,63 +342,74 @@ def render_markdown(
         f"- Level: {info.level}",
         f"- Seeds per cell: {seed_text}",
         "- Cells: HTER % / AUC % on the target domain's test split, each mean ± standard error over seeds "
-        "(sample standard deviation / √n; no ± for one seed). Average: mean over the protocols, "
-        "standard error √(Σ SE²) / k; – where a method lacks a protocol.",
-        "",
+        "(sample standard deviation / √n; no ± for one seed). One table per protocol kind; its Average: "
+        "mean over the kind's protocols, standard error √(Σ SE²) / k; – where a method lacks one of them.",
     ]
+    if any(not rows.empty for rows in reported_of.values()):
+        lines.append(
+            "- Reported in papers: numbers as printed in the cited sources (HTER % / AUC %). The authors "
+            "measured them on the real datasets with their own model-selection and threshold rules, mostly "
+            "oracle (the checkpoint and the EER threshold chosen on the target test split). They are not "
+            f"directly comparable with the computed rows, which dgfas measured on {info.data_source} data "
+            "with the rules above."
+        )
 
     oracle_mark = " (oracle)" if oracle else ""
-    heading = f"## Computed by dgfas on {info.data_source} data: HTER at the `{threshold.name}` threshold"
+    computed_heading = f"### Computed by dgfas on {info.data_source} data: HTER at the `{threshold.name}` threshold"
     if oracle:
-        heading += " (oracle: uses target test labels)"
-    lines += [heading, ""]
-    header = ["Method", *(f"{_protocol_title(name)}{oracle_mark}" for name in columns)]
-    lines += [_row(header), _row(["---"] * len(header))]
-    cells = aggregated.set_index(["method", "protocol"])
-    for method in _method_order(aggregated):
-        row = [method]
-        for name in columns:
-            if (method, name) not in cells.index:
-                row.append(_MISSING)
-                continue
-            cell = cells.loc[(method, name)]
-            if math.isnan(cell["hter_mean"]) and math.isnan(cell["auc_mean"]):
-                row.append(_MISSING)
-                continue
-            text = f"{_pct(cell['hter_mean'], cell['hter_se'])} / {_pct(cell['auc_mean'], cell['auc_se'])}"
-            if name != AVERAGE and int(cell["n_seeds"]) < most_seeds:
-                text += f" (n={int(cell['n_seeds'])})"
-            row.append(text)
-        lines.append(_row(row))
-
-    shown = _reported_present(reported, protocols)
-    if not shown.empty:
-        lines += [
-            "",
-            "## Reported in papers (mostly oracle): measured on the real datasets by the papers' authors, "
-            "not comparable",
-            "",
-            "Numbers as printed in the cited sources (HTER % / AUC %). The authors measured them on the real "
-            "datasets with their own model-selection and threshold rules, mostly oracle (the checkpoint and "
-            "the EER threshold chosen on the target test split). They are not directly comparable with the "
-            f"rows above, which dgfas computed on {info.data_source} data with the rules stated in the header.",
-            "",
-        ]
-        reported_protocols = [name for name in protocols if name in set(shown["protocol"])]
-        header = ["Method", *(_protocol_title(name) for name in reported_protocols), "Citation"]
+        computed_heading += " (oracle: uses target test labels)"
+    for kind in kinds:
+        protocols = protocols_of[kind]
+        columns = [*protocols, AVERAGE]
+        of_kind = aggregated[aggregated["protocol_kind"] == kind]
+        lines += ["", f"## {_kind_title(kind)}", "", computed_heading, ""]
+        header = ["Method", *(f"{_protocol_title(name)}{oracle_mark}" for name in columns)]
         lines += [_row(header), _row(["---"] * len(header))]
-        for (method, venue, source), rows in shown.groupby(["method", "venue", "source"], sort=False):
-            by_protocol = rows.set_index("protocol")
-            label = f"{method} ({venue}), reported" if venue else f"{method}, reported"
-            row = [label]
-            for name in reported_protocols:
-                if name not in by_protocol.index:
+        cells = of_kind.set_index(["method", "protocol"])
+        for row_method in _method_order(of_kind):
+            row = [row_method]
+            for name in columns:
+                if (row_method, name) not in cells.index:
                     row.append(_MISSING)
                     continue
-                hter, auc = by_protocol.loc[name, "hter"], by_protocol.loc[name, "auc"]
-                row.append(f"{hter or _MISSING} / {auc or _MISSING}")
-            lines.append(_row([*row, source]))
+                cell = cells.loc[(row_method, name)]
+                if math.isnan(cell["hter_mean"]) and math.isnan(cell["auc_mean"]):
+                    row.append(_MISSING)
+                    continue
+                text = f"{_pct(cell['hter_mean'], cell['hter_se'])} / {_pct(cell['auc_mean'], cell['auc_se'])}"
+                if name != AVERAGE and int(cell["n_seeds"]) < most_seeds:
+                    text += f" (n={int(cell['n_seeds'])})"
+                row.append(text)
+            lines.append(_row(row))
+        lines += _reported_table(reported_of[kind], protocols)
     return "\n".join(lines) + "\n"
+
+
+def _reported_table(shown: pd.DataFrame, protocols: list[str]) -> list[str]:
+    """Markdown lines of one kind's reported table; none when no reported row is shown."""
+    if shown.empty:
+        return []
+    lines = [
+        "",
+        "### Reported in papers (mostly oracle): measured on the real datasets by the papers' authors, "
+        "not comparable",
+        "",
+    ]
+    reported_protocols = [name for name in protocols if name in set(shown["protocol"])]
+    header = ["Method", *(_protocol_title(name) for name in reported_protocols), "Citation"]
+    lines += [_row(header), _row(["---"] * len(header))]
+    for (method, venue, source), rows in shown.groupby(["method", "venue", "source"], sort=False):
+        by_protocol = rows.set_index("protocol")
+        label = f"{method} ({venue}), reported" if venue else f"{method}, reported"
+        row = [label]
+        for name in reported_protocols:
+            if name not in by_protocol.index:
+                row.append(_MISSING)
+                continue
+            hter, auc = by_protocol.loc[name, "hter"], by_protocol.loc[name, "auc"]
+            row.append(f"{hter or _MISSING} / {auc or _MISSING}")
+        lines.append(_row([*row, source]))
+    return lines
 
 
 def _row(cells: list[str]) -> str:
@@ -353,15 +429,26 @@ def render_csv(
     ``hter_pct_se``, ``auc_pct``, ``auc_pct_se``; computed values are rounded to 4
     decimals so the text is stable, reported ones kept as printed. ``kind`` is
     "computed" or "reported"; reported rows leave the rule columns blank (the papers'
-    rules differ) and name their source. Same arguments as ``render_markdown``.
+    rules differ) and name their source. ``protocol_kind`` (last column, so the older
+    columns keep their positions) is the protocol's kind; each method has one
+    ``Average`` row per kind. Rows go kind by kind, methods ranked as in the Markdown
+    table of their kind. Same arguments as ``render_markdown``.
     """
     info = header_info
+    kinds = kind_order(aggregated["protocol_kind"])
     protocols = protocol_order(aggregated["protocol"])
     rank = {name: position for position, name in enumerate([*protocols, AVERAGE])}
-    methods = {name: position for position, name in enumerate(_method_order(aggregated))}
+    kind_rank = {kind: position for position, kind in enumerate(kinds)}
+    method_rank = {
+        (kind, name): position
+        for kind in kinds
+        for position, name in enumerate(_method_order(aggregated[aggregated["protocol_kind"] == kind]))
+    }
     computed = aggregated.assign(
-        _method_rank=aggregated["method"].map(methods), _rank=aggregated["protocol"].map(rank)
-    ).sort_values(["_method_rank", "_rank"], kind="stable")
+        _kind=aggregated["protocol_kind"].map(kind_rank),
+        _method_rank=[method_rank[key] for key in zip(aggregated["protocol_kind"], aggregated["method"])],
+        _rank=aggregated["protocol"].map(rank),
+    ).sort_values(["_kind", "_method_rank", "_rank"], kind="stable")
 
     def number(value: float) -> str:
         return "" if math.isnan(value) else f"{100 * value:.4f}"
@@ -384,30 +471,34 @@ def render_csv(
             "auc_pct": number(row.auc_mean),
             "auc_pct_se": number(row.auc_se),
             "source": "dgfas",
+            "protocol_kind": row.protocol_kind,
         }
         for row in computed.itertuples(index=False)
     ]
-    for row in _reported_present(reported, protocols).itertuples(index=False):
-        rows.append(
-            {
-                "suite": suite,
-                "kind": "reported",
-                "method": row.method,
-                "venue": row.venue,
-                "protocol": row.protocol,
-                "data_source": "real",
-                "preset": "",
-                "selection_rule": "",
-                "threshold_rule": "",
-                "level": "",
-                "n_seeds": "",
-                "hter_pct": row.hter,
-                "hter_pct_se": "",
-                "auc_pct": row.auc,
-                "auc_pct_se": "",
-                "source": row.source,
-            }
-        )
+    for kind in kinds:
+        of_kind = protocol_order(aggregated.loc[aggregated["protocol_kind"] == kind, "protocol"])
+        for row in _reported_present(reported, of_kind).itertuples(index=False):
+            rows.append(
+                {
+                    "suite": suite,
+                    "kind": "reported",
+                    "method": row.method,
+                    "venue": row.venue,
+                    "protocol": row.protocol,
+                    "data_source": "real",
+                    "preset": "",
+                    "selection_rule": "",
+                    "threshold_rule": "",
+                    "level": "",
+                    "n_seeds": "",
+                    "hter_pct": row.hter,
+                    "hter_pct_se": "",
+                    "auc_pct": row.auc,
+                    "auc_pct_se": "",
+                    "source": row.source,
+                    "protocol_kind": kind,
+                }
+            )
     return pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")
 
 
@@ -418,15 +509,17 @@ def write_leaderboard(
     threshold_rule: str = "dev_eer",
     level: str = "video",
     selection_rule: str | None = None,
+    method: str | None = None,
     records: pd.DataFrame | None = None,
     reported_path: str | os.PathLike[str] = REPORTED_CSV,
 ) -> tuple[Path, Path]:
     """Load, aggregate and render a suite's leaderboard to ``<out_dir>/<stem>.md`` and ``.csv``.
 
     The stem is the suite name, with ``-<threshold_rule>``, ``-<level>`` and
-    ``-<selection_rule>`` appended when they differ from the defaults,
-    so an oracle table never overwrites the honest one. Both files are written
-    atomically (temporary file, then rename).
+    ``-<selection_rule>`` appended when they differ from the defaults, and
+    ``-<method>`` for one method's variants, so an oracle table or an ablation
+    never overwrites the main board. Both files are written atomically
+    (temporary file, then rename).
 
     Args:
         suite: Suite (MLflow experiment) name, e.g. "synthetic-quick".
@@ -435,6 +528,9 @@ def write_leaderboard(
         level: "video" or "frame".
         selection_rule: Keep only runs with this model-selection rule; needed when
             the suite holds runs of several rules.
+        method: Keep only this method and its variants (``<method>[...]``): the
+            board of an ablation. It has no reported table: the papers' rows are
+            named after papers ("BASN"), not after dgfas variants.
         records: Run records to use instead of loading them from MLflow.
         reported_path: CSV of numbers reported in papers.
 
@@ -448,14 +544,23 @@ def write_leaderboard(
     if selection_rule is not None:
         get_selection_rule(selection_rule)
         records = records[records["selection_rule"] == selection_rule]
+    kept = f" with selection rule '{selection_rule}'" if selection_rule else ""
+    if method is not None:
+        with_runs = sorted({name.split("[", 1)[0] for name in records["method"].astype(str)})
+        records = variants_of(records, method)
+        if records.empty:
+            raise DgfasError(
+                f"suite '{suite}' has no finished runs of method '{method}'{kept}; methods with runs: {with_runs}"
+            )
     if records.empty:
-        kept = f" with selection rule '{selection_rule}'" if selection_rule else ""
         raise DgfasError(f"suite '{suite}' has no finished runs{kept}")
     info = header_info(records, threshold_rule=threshold_rule, level=level)
     if "start_time" in records.columns:
         records = latest_per_seed(records)
     aggregated = aggregate(records, level=level, threshold_rule=threshold_rule)
     reported = read_reported(reported_path)
+    if method is not None:
+        reported = reported.iloc[:0]
 
     stem = suite
     if threshold_rule != "dev_eer":
@@ -464,9 +569,12 @@ def write_leaderboard(
         stem += f"-{level}"
     if selection_rule not in (None, "source_val"):
         stem += f"-{selection_rule}"
+    if method is not None:
+        stem += f"-{method}"
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
-    atomic_write_text(markdown_path, render_markdown(aggregated, reported=reported, suite=suite, header_info=info))
+    markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, method=method)
+    atomic_write_text(markdown_path, markdown)
     atomic_write_text(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info))
     return markdown_path, csv_path

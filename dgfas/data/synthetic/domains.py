@@ -9,6 +9,29 @@ Within a domain, everything that is not a liveness cue (camera, light,
 background, face pose and size, panels/borders) is drawn from the same
 distribution for lives and spoofs: a live video draws a "virtual" attack to
 place a panel behind the head exactly where a medium's border would be.
+
+Time: a domain films at its real counterpart's frame rate and a video keeps
+every :data:`FRAME_STEP`-th camera frame, so stored frame ``f`` is at
+``t = f * frame_step / frame_rate`` seconds (10 fps at 30 fps, 8.33 fps at
+25 fps). Consecutive stored frames must not be a thirtieth of a second
+apart: a clip of a few stored frames has to span about a second to hold a
+heart beat, and 8.33 fps is still above the 6 Hz Nyquist rate of the
+fastest pulse (3 Hz, :mod:`dgfas.data.synthetic.pulse`).
+
+Pulse: the skin of a live face is modulated by its heart beat before the
+camera, so noise, resolution and compression act on it as on a real rPPG
+signal. Prints and photo replays show a still image and carry none (the
+attacker's skin seen through a cut print's eye holes, a few pixels, has none
+either). A video replay shows a recording of a live person, so its content
+carries that person's pulse, attenuated by :data:`REPLAY_PULSE_GAIN`
+because the recording camera, the display and the re-capture each lose part
+of so small a colour change ("attenuated pulse"; a replay still has a weak
+beat, as real ones do). After the medium and the capture camera, a replay's
+skin green carries 0.11-0.56 (median 0.21) of the pulse a live face's does
+per unit amplitude (seed 0, three subjects per domain). The rPPG training target (``pulse`` of :func:`shoot_video`)
+is nevertheless zero for every spoof, as in Liu et al. (CVPR 2018) and as
+the depth target is: the target says what a live face shows, not what a
+replay happens to leak.
 """
 
 from __future__ import annotations
@@ -30,8 +53,14 @@ from dgfas.data.synthetic.media import (
     sheet_map,
 )
 from dgfas.data.synthetic.mesh import sample_identity
+from dgfas.data.synthetic.pulse import Pulse, draw_pulse, pulse_rng
 from dgfas.data.synthetic.render import Lighting, Pose, render_face
 from dgfas.data.synthetic.scene import BackgroundStyle, make_background
+
+#: A video keeps every third camera frame (see the module docstring).
+FRAME_STEP = 3
+#: Fraction of a recording's pulse amplitude that survives a video replay.
+REPLAY_PULSE_GAIN = 0.3
 
 
 @dataclass(frozen=True)
@@ -110,6 +139,8 @@ class Domain:
         pose: head pose distribution.
         attacks: one video of each per subject group (plus one live video),
             which sets the live:spoof proportion.
+        frame_rate: camera frames per second of the real counterpart.
+        frame_step: a video keeps every ``frame_step``-th camera frame.
     """
 
     name: str
@@ -119,10 +150,16 @@ class Domain:
     sessions: tuple[LightSession, ...]
     pose: PoseRange
     attacks: tuple[Attack, ...]
+    frame_rate: float
+    frame_step: int = FRAME_STEP
 
     @property
     def videos_per_group(self) -> int:
         return 1 + len(self.attacks)
+
+    def frame_times(self, frames: int) -> np.ndarray:
+        """(frames,) float64 seconds of each stored frame since the video's start."""
+        return np.arange(frames) * self.frame_step / self.frame_rate
 
 
 _OFFICE = BackgroundStyle(kinds=(0.3, 0.5, 0.2), brightness=(0.35, 0.75), saturation=(0.05, 0.2))
@@ -167,6 +204,7 @@ OULU = Domain(
                                          bezel_colour=(0.08, 0.08, 0.09)),
                content_scale=(0.35, 0.55), video=1.0),
     ),
+    frame_rate=30.0,
 )
 
 CASIA = Domain(
@@ -203,6 +241,8 @@ CASIA = Domain(
                                             white_point=(0.93, 1.0, 1.1), bezel=(0.05, 0.12)),
                hand_held=0.5, content_scale=(0.45, 0.7), video=1.0),
     ),
+    # CASIA-FASD's videos run at 25-30 fps; the lower rate is the harder case
+    frame_rate=25.0,
 )
 
 REPLAY = Domain(
@@ -239,6 +279,7 @@ REPLAY = Domain(
                                               white_point=(0.93, 1.0, 1.1), bezel=(0.05, 0.12)),
                content_scale=(0.45, 0.7), video=1.0),
     ),
+    frame_rate=25.0,
 )
 
 MSU = Domain(
@@ -269,6 +310,7 @@ MSU = Domain(
                                                  bezel_colour=(0.1, 0.1, 0.1)),
                content_scale=(0.55, 0.85), video=1.0),
     ),
+    frame_rate=30.0,
 )
 
 #: All domains in seed order (``Domain.index``).
@@ -355,14 +397,29 @@ class Video:
         return f"{self.domain}/s{self.subject:03d}/v{self.index:02d}"
 
 
+def video_pulse(video: Video) -> Pulse:
+    """The heart beat of the person a video films.
+
+    That is the live face's pulse for a live video and the replayed
+    recording's for a video replay (shown at :data:`REPLAY_PULSE_GAIN`);
+    prints and photo replays show none. Drawn from the video's pulse stream,
+    so it is known without rendering.
+    """
+    domain = DOMAINS[video.domain]
+    return draw_pulse(pulse_rng(video.seed, domain.index, video.subject, video.index))
+
+
 def shoot_video(video: Video) -> dict[str, np.ndarray]:
     """Render, present (spoofs) and capture one video.
 
     Returns:
         images (F, S, S, 3) uint8, depth (F, S, S) float16, parsing
-        (F, S, S) uint8, reflection (F, S, S, 3) float16.
+        (F, S, S) uint8, reflection (F, S, S, 3) float16, pulse (F,) float32
+        (the live face's waveform at each frame's time; zeros for spoofs).
     """
     domain = DOMAINS[video.domain]
+    pulse = video_pulse(video)
+    times = domain.frame_times(video.frames)  # (F,) seconds
     size, res = video.size, 2 * video.size
     identity = sample_identity(np.random.default_rng(np.random.SeedSequence([video.seed, domain.index, video.subject])))
     rng = np.random.default_rng(np.random.SeedSequence([video.seed, domain.index, video.subject, video.index]))
@@ -400,6 +457,7 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
         "depth": np.zeros((video.frames, size, size), np.float16),
         "parsing": np.zeros((video.frames, size, size), np.uint8),
         "reflection": np.zeros((video.frames, size, size, 3), np.float16),
+        "pulse": pulse.waveform(times) if live else np.zeros(video.frames, np.float32),
     }
     if live:
         panel = compose_panel(
@@ -410,13 +468,16 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
         if live:
             pose = move_head(rng, pose) if f else pose
             face = render_face(identity, pose, lighting, res, panel)
-            scene, parsing, reflection = face.image, face.parsing, None
+            scene, parsing, reflection = pulse.modulate(face.image, face.parsing, times[f]), face.parsing, None
             out["depth"][f] = resize(face.depth.astype(np.float32), size)
         else:
             if content is None or moving_content:
                 source_pose = move_head(rng, source_pose) if content is not None else source_pose
                 source = render_face(identity, source_pose, source_lighting, res, source_background)
-                content, content_parsing = _source_camera(rng, source.image), source.parsing
+                recorded = source.image
+                if moving_content:
+                    recorded = pulse.modulate(recorded, source.parsing, times[f], REPLAY_PULSE_GAIN)
+                content, content_parsing = _source_camera(rng, recorded), source.parsing
             behind = behind_parsing = None
             if attacker is not None:
                 behind_face = render_face(attacker, source_pose, lighting, res, source_background)

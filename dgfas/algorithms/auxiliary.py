@@ -1,0 +1,168 @@
+"""Auxiliary: depth and rPPG supervision instead of a binary label.
+
+Liu, Jourabloo and Liu, "Learning Deep Models for Face Anti-Spoofing: Binary
+or Auxiliary Supervision", CVPR 2018. A CNN estimates a face depth map per
+frame (the face's depth for lives, zeros for spoofs); an RNN reads the CNN's
+feature maps of the frames of a clip and estimates the remote
+photoplethysmography (rPPG) signal, whose spectrum shows a heart beat on a
+live face and nothing on a spoof. No live/spoof classifier is trained:
+
+    L = λ_d · MSE(D̂, D) + λ_r · MSE(|FFT(ŝ)|, |FFT(s)|)
+
+with D the depth ground truth resized (area average) to the depth grid, s the
+clip's ground-truth pulse (zeros for spoofs) and ŝ the RNN's per-frame
+estimate; one Adam step on L per update. A clip's score fuses the two
+estimates as the paper does, S = mean(D̂²) + λ · mean(|FFT(ŝ)|²), mapped to
+[0, 1) by S / (1 + S), which keeps the order (AUC, EER unchanged).
+
+Choices the paper leaves open or that differ here:
+    * The depth CNN is the registered backbone (``resnet18`` by default) on
+      RGB, with the stride 4/8/16 stage outputs concatenated on the stride-8
+      grid (32×32 at 256², as the paper's map), instead of the paper's own
+      RGB+HSV CNN: the comparison with ERM then isolates the supervision.
+    * The non-rigid registration layer, which frontalizes features with a
+      fitted 3D face, is reduced to its masking half: the one-channel feature
+      map is multiplied by the clamped estimated depth (no gradient through
+      the mask, as through the paper's thresholded one), then average-pooled
+      to ``rppg_grid``² cells for the RNN, so its input size does not depend
+      on the image size. The synthetic crops are already aligned at a fixed
+      scale.
+    * The RNN is an LSTM with 100 hidden units (as in the paper) that emits
+      one pulse value per frame; the spectra compared are those of these
+      per-frame signals (``torch.fft.rfft``, orthonormal, DC included, so a
+      spoof's target is all zeros).
+    * CNN and RNN are trained jointly with one optimizer rather than in
+      alternation; the rPPG loss reaches the CNN's features.
+    * Clips are ``clip_length`` consecutive stored frames (8: about one
+      second of the synthetic domains' 8–10 fps; the paper uses 5 video
+      frames); scoring covers each video with clips.
+    * λ_d = λ_r = λ = 1; Adam 1e-3 with weight decay 5e-4, as ERM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dgfas.algorithms.base import Algorithm, Batch
+from dgfas.algorithms.registry import register_algorithm
+from dgfas.errors import DgfasError
+from dgfas.models import get_model
+
+
+@dataclass(frozen=True)
+class AuxiliaryConfig:
+    """Attributes:
+    model: backbone name in the model registry (needs ``stages``).
+    lr: Adam learning rate.
+    weight_decay: L2 penalty.
+    clip_length: consecutive frames per clip fed to the RNN.
+    depth_weight: λ_d.
+    rppg_weight: λ_r.
+    rppg_hidden: LSTM hidden units.
+    rppg_grid: side of the pooled feature map each frame gives the RNN.
+    rppg_score_weight: λ, weight of the rPPG energy in the score.
+    """
+
+    model: str = "resnet18"
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    clip_length: int = 8
+    depth_weight: float = 1.0
+    rppg_weight: float = 1.0
+    rppg_hidden: int = 100
+    rppg_grid: int = 8
+    rppg_score_weight: float = 1.0
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)
+    )
+
+
+def pulse_spectrum(signal: torch.Tensor) -> torch.Tensor:
+    """(B, T) signal -> (B, T // 2 + 1) magnitude spectrum, orthonormal so its energy matches the signal's."""
+    return torch.fft.rfft(signal, dim=-1, norm="ortho").abs()
+
+
+class DepthRppgNet(nn.Module):
+    """The CNN (depth map and feature map per frame) and the RNN (pulse per frame of a clip)."""
+
+    def __init__(self, backbone: nn.Module, rppg_hidden: int, rppg_grid: int) -> None:
+        super().__init__()
+        if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
+            raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the depth map")
+        self.backbone = backbone
+        hidden = backbone.stage_channels[0]
+        self.features = _conv_bn_relu(sum(backbone.stage_channels[:3]), hidden)
+        self.depth = nn.Sequential(_conv_bn_relu(hidden, hidden // 2), nn.Conv2d(hidden // 2, 1, 3, padding=1))
+        self.feature_map = nn.Conv2d(hidden, 1, 1)
+        self.rppg_grid = rppg_grid
+        self.rnn = nn.LSTM(rppg_grid * rppg_grid, rppg_hidden, batch_first=True)
+        self.pulse = nn.Linear(rppg_hidden, 1)
+
+    def forward(self, clips: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B, T, 3, H, W) clips -> depth (B, T, 1, H/8, W/8) and pulse (B, T)."""
+        b, t = clips.shape[:2]
+        stages = self.backbone.stages(clips.flatten(0, 1))
+        grid = stages[1].shape[-2:]
+        joined = torch.cat([s if s.shape[-2:] == grid else F.interpolate(s, size=grid, mode="bilinear", align_corners=False)
+                            for s in stages[:3]], 1)
+        features = self.features(joined)
+        depth = self.depth(features)  # (B*T, 1, h, w)
+        # registration stand-in: keep the face's features, drop the background's
+        masked = self.feature_map(features) * depth.detach().clamp(0.0, 1.0)
+        cells = F.adaptive_avg_pool2d(masked, self.rppg_grid).flatten(1)  # (B*T, grid²)
+        sequence, _ = self.rnn(cells.view(b, t, -1))
+        return {"depth": depth.view(b, t, *depth.shape[1:]), "pulse": self.pulse(sequence).squeeze(-1)}
+
+
+@register_algorithm("auxiliary")
+class Auxiliary(Algorithm):
+    Config = AuxiliaryConfig
+    maps = ("depth", "pulse")
+
+    def __init__(self, config: AuxiliaryConfig, model_config, domains: list[str]) -> None:
+        super().__init__(config, model_config, domains)
+        if config.clip_length < 2:
+            raise DgfasError(f"auxiliary needs clip_length >= 2 for an rPPG spectrum, got {config.clip_length}")
+        self.clip_length = config.clip_length
+        self.net = DepthRppgNet(get_model(config.model).build(model_config), config.rppg_hidden, config.rppg_grid)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+    def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Unweighted depth and rPPG losses of one joined clip batch."""
+        out = self.net(batch.image)
+        b, t = batch.image.shape[:2]
+        target = F.adaptive_avg_pool2d(batch.depth.flatten(0, 1), out["depth"].shape[-2:])
+        return {
+            "depth": F.mse_loss(out["depth"].flatten(0, 1), target),
+            "rppg": F.mse_loss(pulse_spectrum(out["pulse"]), pulse_spectrum(batch.pulse.view(b, t))),
+        }
+
+    def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
+        batches = list(batches_by_domain.values())
+        joined = Batch(
+            image=torch.cat([b.image for b in batches]),
+            label=torch.cat([b.label for b in batches]),
+            depth=torch.cat([b.depth for b in batches]),
+            pulse=torch.cat([b.pulse for b in batches]),
+        )
+        losses = self.losses(joined)
+        total = self.config.depth_weight * losses["depth"] + self.config.rppg_weight * losses["rppg"]
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        self.optimizer.step()
+        return {"loss": total.item(), **{k: v.item() for k, v in losses.items()}}
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        # a single frame is scored as a one-frame clip (no pulse to see)
+        out = self.net(x if x.dim() == 5 else x.unsqueeze(1))
+        depth_energy = out["depth"].clamp(0.0, 1.0).square().flatten(1).mean(1)
+        pulse_energy = pulse_spectrum(out["pulse"]).square().mean(1)
+        fused = depth_energy + self.config.rppg_score_weight * pulse_energy
+        return fused / (1.0 + fused)
