@@ -121,3 +121,11 @@ def test_score_ignores_the_dense_heads(frames_factory):
             for p in head.parameters():
                 p.add_(1.0)
     torch.testing.assert_close(algorithm.predict(image), before)
+
+
+def test_a_backbone_without_four_stages_is_a_one_line_error():
+    from dgfas.models.cdcn import CdcnConfig
+
+    cls = get_algorithm("multitask_meta")
+    with pytest.raises(DgfasError, match="four stages at strides 4-32, such as resnet18; CdcnBackbone has 3"):
+        cls(with_overrides(cls.Config(), {"model": "cdcn"}), CdcnConfig(width=0.125), list(DOMAINS))

@@ -51,6 +51,7 @@ from dgfas.algorithms.base import Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.errors import DgfasError
 from dgfas.models import get_model
+from dgfas.models.heads import concat_at_stride8, conv_bn_relu
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,6 @@ class AuxiliaryConfig:
     rppg_score_weight: float = 1.0
 
 
-def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)
-    )
-
-
 def pulse_spectrum(signal: torch.Tensor) -> torch.Tensor:
     """(B, T) signal -> (B, T // 2 + 1) magnitude spectrum, orthonormal so its energy matches the signal's."""
     return torch.fft.rfft(signal, dim=-1, norm="ortho").abs()
@@ -98,8 +93,8 @@ class DepthRppgNet(nn.Module):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the depth map")
         self.backbone = backbone
         hidden = backbone.stage_channels[0]
-        self.features = _conv_bn_relu(sum(backbone.stage_channels[:3]), hidden)
-        self.depth = nn.Sequential(_conv_bn_relu(hidden, hidden // 2), nn.Conv2d(hidden // 2, 1, 3, padding=1))
+        self.features = conv_bn_relu(sum(backbone.stage_channels[:3]), hidden)
+        self.depth = nn.Sequential(conv_bn_relu(hidden, hidden // 2), nn.Conv2d(hidden // 2, 1, 3, padding=1))
         self.feature_map = nn.Conv2d(hidden, 1, 1)
         self.rppg_grid = rppg_grid
         self.rnn = nn.LSTM(rppg_grid * rppg_grid, rppg_hidden, batch_first=True)
@@ -108,11 +103,7 @@ class DepthRppgNet(nn.Module):
     def forward(self, clips: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, T, 3, H, W) clips -> depth (B, T, 1, H/8, W/8) and pulse (B, T)."""
         b, t = clips.shape[:2]
-        stages = self.backbone.stages(clips.flatten(0, 1))
-        grid = stages[1].shape[-2:]
-        joined = torch.cat([s if s.shape[-2:] == grid else F.interpolate(s, size=grid, mode="bilinear", align_corners=False)
-                            for s in stages[:3]], 1)
-        features = self.features(joined)
+        features = self.features(concat_at_stride8(self.backbone.stages(clips.flatten(0, 1))))
         depth = self.depth(features)  # (B*T, 1, h, w)
         # registration stand-in: keep the face's features, drop the background's
         masked = self.feature_map(features) * depth.detach().clamp(0.0, 1.0)

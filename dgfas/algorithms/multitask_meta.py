@@ -108,6 +108,11 @@ class MultiTaskNet(nn.Module):
         super().__init__()
         if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the depth and parsing heads")
+        if len(backbone.stage_channels) != 4:
+            raise DgfasError(
+                f"multitask_meta's heads need a backbone with four stages at strides 4-32, such as resnet18; "
+                f"{type(backbone).__name__} has {len(backbone.stage_channels)}"
+            )
         self.backbone = backbone
         self.classifier = nn.Linear(backbone.out_features, 1)
         self.depth_head = DepthHead(backbone.stage_channels) if depth else None

@@ -12,10 +12,18 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)
     )
+
+
+def concat_at_stride8(stages: list[torch.Tensor]) -> torch.Tensor:
+    """The stride 4, 8 and 16 stage outputs, resized to the stride-8 grid and concatenated (Liu et al.'s depth CNN input)."""
+    size = stages[1].shape[-2:]
+    resized = [F.interpolate(s, size=size, mode="bilinear", align_corners=False) if s.shape[-2:] != size else s
+               for s in stages[:3]]
+    return torch.cat(resized, 1)
 
 
 class DepthHead(nn.Module):
@@ -32,16 +40,13 @@ class DepthHead(nn.Module):
         # As narrow as the first stage: the head must not cost more than the encoder.
         hidden = stage_channels[0]
         self.layers = nn.Sequential(
-            _conv_bn_relu(sum(stage_channels[:3]), hidden),
-            _conv_bn_relu(hidden, hidden // 2),
+            conv_bn_relu(sum(stage_channels[:3]), hidden),
+            conv_bn_relu(hidden, hidden // 2),
             nn.Conv2d(hidden // 2, 1, 3, padding=1),
         )
 
     def forward(self, stages: list[torch.Tensor]) -> torch.Tensor:
-        size = stages[1].shape[-2:]
-        resized = [F.interpolate(s, size=size, mode="bilinear", align_corners=False) if s.shape[-2:] != size else s
-                   for s in stages[:3]]
-        return self.layers(torch.cat(resized, 1))  # (B, 1, H/8, W/8)
+        return self.layers(concat_at_stride8(stages))  # (B, 1, H/8, W/8)
 
 
 class ParsingHead(nn.Module):
@@ -57,9 +62,9 @@ class ParsingHead(nn.Module):
         c1, c2, c3, c4 = stage_channels[:4]
         # Every decoder block is as narrow as the first stage, which keeps the
         # decoder at a fraction of the encoder's cost.
-        self.up3 = _conv_bn_relu(c4 + c3, c1)
-        self.up2 = _conv_bn_relu(c1 + c2, c1)
-        self.up1 = _conv_bn_relu(c1 + c1, c1)
+        self.up3 = conv_bn_relu(c4 + c3, c1)
+        self.up2 = conv_bn_relu(c1 + c2, c1)
+        self.up1 = conv_bn_relu(c1 + c1, c1)
         self.logits = nn.Conv2d(c1, classes, 1)
 
     def forward(self, stages: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
