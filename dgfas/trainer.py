@@ -286,7 +286,7 @@ class DomainBatches:
     """
 
     def __init__(self, frames: FrameSet, clip_length: int, rng: np.random.Generator) -> None:
-        self.frames, self.rng = frames, rng
+        self.rng = rng
         self.clips = VideoClips(frames, clip_length) if clip_length > 1 else None
         label = self.clips.label if self.clips is not None else frames.label
         self.sampler = BalancedSampler(label, frames.domain, rng)
