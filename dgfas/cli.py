@@ -150,10 +150,27 @@ def cmd_data_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_index(args: argparse.Namespace) -> int:
+    from dgfas.data.corpora import index_corpus, write_index
+
+    index = index_corpus(args.dataset, args.root)
+    if args.out:
+        print(f"index: {write_index(index, args.out)}", file=sys.stderr)
+    else:
+        print(index.table().to_csv(index=False, lineterminator="\n"), end="")
+    print(f"{args.dataset}: {len(index.videos)} videos", file=sys.stderr)
+    print(index.summary().to_string(index=False), file=sys.stderr)
+    if index.stray:
+        shown = ", ".join(index.stray[:10]) + (", ..." if len(index.stray) > 10 else "")
+        print(f"{len(index.stray)} file(s) not indexed (not part of {args.dataset} as distributed): {shown}", file=sys.stderr)
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
     from dgfas.algorithms import ALGORITHMS
     from dgfas.algorithms.inner_step import INNER_STEPS
+    from dgfas.data.corpora import CORPORA
     from dgfas.data.registry import DATASETS
     from dgfas.data.sources import DATA_SOURCES
     from dgfas.models import MODELS
@@ -161,7 +178,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from dgfas.protocols import PROTOCOLS
     from dgfas.selection import SELECTION_RULES, THRESHOLD_RULES
 
-    registries = (PROTOCOLS, ALGORITHMS, INNER_STEPS, MODELS, DATASETS, DATA_SOURCES, PRESETS, SELECTION_RULES, THRESHOLD_RULES)
+    registries = (PROTOCOLS, ALGORITHMS, INNER_STEPS, MODELS, DATASETS, CORPORA, DATA_SOURCES, PRESETS, SELECTION_RULES,
+                  THRESHOLD_RULES)
     for registry in registries:
         print(f"{registry.kind}s: {', '.join(registry.names())}")
     return 0
@@ -170,7 +188,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     from dgfas.benchmark import default_cache_dir, default_runs_dir
 
-    parser.add_argument("--preset", default="quick", help="tiny, quick or paper (default: quick)")
+    parser.add_argument("--preset", default="quick", help="tiny, fast, quick or paper (default: quick)")
     parser.add_argument("--data", default="synthetic", help="data source binding domain letters to datasets")
     parser.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
                         help="override a hyper-parameter, e.g. algorithm.lr=1e-4, model.width=1.0, trainer.steps=50")
@@ -227,13 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = data.add_parser(name, help=text)
         sub.add_argument("--preset", default="quick", help="takes image size and scale from this preset")
-        sub.add_argument("--scale", default="", help="dataset size: tiny, quick or paper (default: the preset's)")
+        sub.add_argument("--scale", default="", help="dataset size: tiny, fast, quick or paper (default: the preset's)")
         sub.add_argument("--size", type=int, default=0, help="image side in pixels (default: the preset's)")
         sub.add_argument("--data-seed", type=int, default=0)
         sub.add_argument("--cache", type=Path, default=default_cache_dir())
         sub.add_argument("--workers", type=int, default=2)
         sub.add_argument("--no-progress", action="store_true")
         sub.set_defaults(handler=handler)
+
+    index = data.add_parser("index", help="index a real corpus's videos from its file names (no video is opened)")
+    index.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
+    index.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
+    index.add_argument("--out", type=Path, help="write the index CSV here (default: standard output)")
+    index.set_defaults(handler=cmd_data_index)
 
     listing = commands.add_parser("list", help="every registered protocol, method, model, dataset, rule")
     listing.set_defaults(handler=cmd_list)

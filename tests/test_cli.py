@@ -52,6 +52,7 @@ def test_list_names_every_registry(capsys):
     out = capsys.readouterr().out
     for expected in ("protocols: C-I, I-C, ICM-O", "algorithms: auxiliary, basn, erm, multitask_meta, pyramid",
                      "inner-step engines: higher, learn2learn, torch_func", "models: cdcn, resnet18, vgg16", "synth-oulu",
+                     "corpus adapters: casia, msu, oulu, replay, siw",
                      "selection rules:"):
         assert expected in out
 
