@@ -43,7 +43,7 @@ def random_batches(preset: Preset, device: torch.device, fmt: torch.memory_forma
     for domain in DOMAINS:
         label = (torch.arange(n) % 2).float()
         live = label.view(-1, *([1] * len(lead[1:])))
-        image = torch.randn(n * (clip_length if clip_length > 1 else 1), 3, size, size, generator=generator)
+        image = torch.randn(n * clip_length, 3, size, size, generator=generator)
         image = image.contiguous(memory_format=fmt).view(*lead, 3, size, size)
         batches[domain] = Batch(
             image=image,

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 import dgfas
 from dgfas.algorithms import Algorithm, Batch, get_algorithm
+from dgfas.algorithms.base import IMAGENET_MEAN, IMAGENET_STD
 from dgfas.atomic import atomic_write
 from dgfas.config import with_overrides
 from dgfas.data.clips import VideoClips
@@ -40,9 +41,8 @@ from dgfas.protocols import Protocol, get_protocol
 from dgfas.scores import video_level, write_scores
 from dgfas.selection import get_selection_rule
 
-# ImageNet statistics, so a torchvision weights file sees the inputs it expects.
-_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+_MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+_STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
 
 
 

@@ -80,3 +80,14 @@ def test_weights_file_loads_and_bad_file_is_a_one_line_error(tmp_path):
         get_model("resnet18").build(ResNetConfig(weights=str(tmp_path / "missing.pth")))
     with pytest.raises(DgfasError, match="not a resnet18 state dict of this width"):
         get_model("resnet18").build(ResNetConfig(width=0.5, weights=str(path)))
+
+
+def test_joined_batches_concatenate_the_fields_every_domain_carries():
+    from dgfas.algorithms import Batch
+
+    a = Batch(image=torch.zeros(2, 3, 4, 4), label=torch.ones(2), depth=torch.zeros(2, 1, 4, 4))
+    b = Batch(image=torch.ones(3, 3, 4, 4), label=torch.zeros(3))
+    joined = Batch.join([a, b])
+    assert joined.image.shape == (5, 3, 4, 4) and joined.label.tolist() == [1, 1, 0, 0, 0]
+    assert joined.depth is None and joined.pulse is None
+    assert Batch.join([a, a]).depth.shape == (4, 1, 4, 4)

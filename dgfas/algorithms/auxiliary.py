@@ -136,14 +136,7 @@ class Auxiliary(Algorithm):
         }
 
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
-        batches = list(batches_by_domain.values())
-        joined = Batch(
-            image=torch.cat([b.image for b in batches]),
-            label=torch.cat([b.label for b in batches]),
-            depth=torch.cat([b.depth for b in batches]),
-            pulse=torch.cat([b.pulse for b in batches]),
-        )
-        losses = self.losses(joined)
+        losses = self.losses(Batch.join(list(batches_by_domain.values())))
         total = self.config.depth_weight * losses["depth"] + self.config.rppg_weight * losses["rppg"]
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()

@@ -14,6 +14,11 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+#: The statistics the trainer normalizes images with, so a torchvision weights file
+#: sees the inputs it expects; a method that needs raw colours undoes it with these.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 #: Ground truth an algorithm may ask the trainer to supply with each batch.
 MAP_NAMES = ("depth", "parsing", "reflection", "pulse")
 
@@ -41,6 +46,15 @@ class Batch:
     parsing: torch.Tensor | None = None
     reflection: torch.Tensor | None = None
     pulse: torch.Tensor | None = None
+
+    @classmethod
+    def join(cls, batches: list["Batch"]) -> "Batch":
+        """Several domains' batches as one: every field all of them carry, concatenated along the batch axis."""
+        joined = {}
+        for field in fields(cls):
+            values = [getattr(b, field.name) for b in batches]
+            joined[field.name] = None if any(v is None for v in values) else torch.cat(values)
+        return cls(**joined)
 
     def to(self, device: torch.device) -> "Batch":
         moved = {}

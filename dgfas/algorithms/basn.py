@@ -79,14 +79,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dgfas.algorithms.base import Algorithm, Batch
+from dgfas.algorithms.base import IMAGENET_MEAN, IMAGENET_STD, Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.errors import DgfasError
 from dgfas.models import get_model
-
-#: The statistics :func:`dgfas.trainer.to_input` normalizes images with (a test keeps them equal).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: Values of ``BasnConfig.auxiliary``: the paper's baseline, models A, B, C and D (BASN).
 AUXILIARY = ("none", "depth", "reflection", "added", "subtracted")
@@ -287,15 +283,7 @@ class Basn(Algorithm):
         return sum(weights[name] * value for name, value in losses.items())
 
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
-        batches = list(batches_by_domain.values())
-        uses_depth = self.net.depth_extractor is not None
-        uses_reflection = self.net.reflection_extractor is not None
-        joined = Batch(
-            image=torch.cat([b.image for b in batches]),
-            label=torch.cat([b.label for b in batches]),
-            depth=torch.cat([b.depth for b in batches]) if uses_depth else None,
-            reflection=torch.cat([b.reflection for b in batches]) if uses_reflection else None,
-        )
+        joined = Batch.join(list(batches_by_domain.values()))
         losses = self.task_losses(self.net(joined.image), joined)
         total = self.weighted(losses)
         self.optimizer.zero_grad(set_to_none=True)

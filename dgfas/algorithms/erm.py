@@ -48,9 +48,8 @@ class Erm(Algorithm):
         return self.classifier(self.backbone(x)).squeeze(1)
 
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
-        image = torch.cat([b.image for b in batches_by_domain.values()])
-        label = torch.cat([b.label for b in batches_by_domain.values()])
-        loss = F.binary_cross_entropy_with_logits(self.logits(image), label)
+        joined = Batch.join(list(batches_by_domain.values()))
+        loss = F.binary_cross_entropy_with_logits(self.logits(joined.image), joined.label)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -163,13 +163,7 @@ class MultitaskMeta(Algorithm):
     def _join(self, batches_by_domain: dict[str, Batch], names: list[str]) -> _Joined:
         batches = [batches_by_domain[n] for n in names]
         domain = torch.cat([torch.full_like(b.label, self.domains.index(n), dtype=torch.long) for n, b in zip(names, batches)])
-        joined = Batch(
-            image=torch.cat([b.image for b in batches]),
-            label=torch.cat([b.label for b in batches]),
-            depth=torch.cat([b.depth for b in batches]) if self.config.depth else None,
-            parsing=torch.cat([b.parsing for b in batches]) if self.config.parsing else None,
-        )
-        return _Joined(joined, domain)
+        return _Joined(Batch.join(batches), domain)
 
     def task_losses(self, out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
         """Unweighted classification, depth and parsing losses of one pass."""

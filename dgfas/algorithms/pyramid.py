@@ -198,10 +198,8 @@ class Pyramid(Algorithm):
         return losses
 
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
-        batches = list(batches_by_domain.values())
-        image = torch.cat([b.image for b in batches])
-        target = torch.cat([target_map(b, self.config.target) for b in batches])
-        losses = self.losses(self.net(image), target)
+        joined = Batch.join(list(batches_by_domain.values()))
+        losses = self.losses(self.net(joined.image), target_map(joined, self.config.target))
         weights = {"contrastive": self.config.contrastive_weight}
         total = sum(weights.get(name, 1.0) * value for name, value in losses.items())
         self.optimizer.zero_grad(set_to_none=True)
