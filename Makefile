@@ -5,6 +5,14 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 LEARN2LEARN := learn2learn==0.2.0
 L2L_BUILD := $(VENV)/learn2learn-build
+# Face models for `dgfas data prepare`. MTCNN's weights ship inside the
+# facenet-pytorch wheel; FaceMesh's landmark model ships inside the
+# mediapipe 0.10.21 wheel (the last one that bundles it), which pins numpy<2
+# and is therefore never installed: the model file is taken out of it.
+FACENET := facenet-pytorch==2.6.0
+MEDIAPIPE_WHEEL := mediapipe==0.10.21
+FACE_MODELS := $(VENV)/share/dgfas
+MODEL_BUILD := $(VENV)/face-model-build
 
 .PHONY: setup benchmark test face-asset
 
@@ -14,13 +22,23 @@ L2L_BUILD := $(VENV)/learn2learn-build
 # needed for the MAML utilities dgfas uses, so it is installed without them.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -e '.[test,meta-engines]' cython setuptools wheel
+	$(VENV)/bin/pip install --quiet -e '.[test,meta-engines,real]' cython setuptools wheel
 	rm -rf $(L2L_BUILD) && mkdir -p $(L2L_BUILD)
 	$(VENV)/bin/pip download --quiet --no-deps --no-binary :all: $(LEARN2LEARN) -d $(L2L_BUILD)
 	tar xzf $(L2L_BUILD)/learn2learn-0.2.0.tar.gz -C $(L2L_BUILD)
 	cd $(L2L_BUILD)/learn2learn-0.2.0 && ../../bin/cython -3 --force learn2learn/data/*.pyx
 	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation $(L2L_BUILD)/learn2learn-0.2.0
 	rm -rf $(L2L_BUILD)
+	# facenet-pytorch 2.6.0's metadata pins torch<2.3 and numpy<2; its MTCNN runs
+	# on the torch and numpy installed here, so it goes in without its pins.
+	$(VENV)/bin/pip install --quiet --no-deps $(FACENET)
+	rm -rf $(MODEL_BUILD) && mkdir -p $(MODEL_BUILD) $(FACE_MODELS)
+	$(VENV)/bin/pip download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
+		--platform manylinux_2_28_x86_64 $(MEDIAPIPE_WHEEL) -d $(MODEL_BUILD)
+	$(VENV)/bin/python -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])" \
+		$(MODEL_BUILD)/mediapipe-0.10.21-*.whl mediapipe/modules/face_landmark/face_landmark.tflite $(MODEL_BUILD)
+	mv $(MODEL_BUILD)/mediapipe/modules/face_landmark/face_landmark.tflite $(FACE_MODELS)/
+	rm -rf $(MODEL_BUILD)
 	touch $(STAMP)
 
 setup: $(STAMP)

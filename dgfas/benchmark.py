@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dgfas
+from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.trainer import ResolvedRun, RunSpec, git_commit, resolve, train, write_score_files
 
@@ -57,11 +58,11 @@ def _tags(run: ResolvedRun) -> dict[str, str]:
     }
 
 
-def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2, progress: bool = True) -> JobOutcome:
+def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path) -> JobOutcome:
     """Resolve, train, score and log one job, unless an identical one finished before."""
     from dgfas.tracking.mlflow_store import TrackedRun, find_finished_run, roc_figure
 
-    run = resolve(spec, cache_dir, workers=workers, progress=progress)
+    run = resolve(spec, data)
     done = find_finished_run(spec.suite, run.run_key)
     if done is not None:
         return JobOutcome(spec, run.variant, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
@@ -75,7 +76,7 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
     with TrackedRun.start(spec.suite, name, run.params(), _tags(run)) as tracked:
         if checkpoint.is_file():
             tracked.log_metrics({"resumed_from_checkpoint": 1.0})
-        result = train(run, tracked.log_metrics, progress=progress, checkpoint=checkpoint)
+        result = train(run, tracked.log_metrics, progress=data.progress, checkpoint=checkpoint)
         tracked.log_metrics(result.metrics)
         for path in [*write_score_files(result.tables, out_dir), run.protocol.path]:
             tracked.log_artifact(path)
@@ -101,11 +102,9 @@ def run_job(spec: RunSpec, *, cache_dir: Path, runs_dir: Path, workers: int = 2,
 def run_benchmark(
     specs: list[RunSpec],
     *,
-    cache_dir: Path,
+    data: DataOptions,
     runs_dir: Path,
     leaderboard_dir: Path,
-    workers: int = 2,
-    progress: bool = True,
 ) -> list[JobOutcome]:
     """Run every job in order, then write each suite's leaderboard."""
     from dgfas.tracking.leaderboard import write_leaderboard
@@ -114,7 +113,7 @@ def run_benchmark(
     started = time.perf_counter()
     for index, spec in enumerate(specs, 1):
         try:
-            outcome = run_job(spec, cache_dir=cache_dir, runs_dir=runs_dir, workers=workers, progress=progress)
+            outcome = run_job(spec, data=data, runs_dir=runs_dir)
         except UnsupportedSetting as error:
             print(f"[{index}/{len(specs)}] {spec.method} on {spec.protocol} seed {spec.seed}: not run: {error}", file=sys.stderr)
             continue

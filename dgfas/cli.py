@@ -67,6 +67,28 @@ def _validate_names(protocols: list[str], methods: list[str], preset: str, data:
         get_protocol(protocol)
 
 
+def _roots(items: list[str]) -> tuple[tuple[str, str], ...]:
+    """``--root oulu=/data/OULU-NPU`` options as (corpus, folder) pairs."""
+    from dgfas.data.corpora import CORPORA
+
+    pairs = []
+    for item in items:
+        corpus, sep, folder = item.partition("=")
+        if not sep or not corpus or not folder:
+            raise DgfasError(f"--root {item!r}: expected CORPUS=FOLDER, e.g. oulu=/data/OULU-NPU")
+        CORPORA.get(corpus)
+        pairs.append((corpus, folder))
+    return tuple(pairs)
+
+
+def _run_data_options(args: argparse.Namespace):
+    """Where a run's data lives and how a missing cache is built; the preset fills in size and scale."""
+    from dgfas.data.registry import DataOptions
+
+    return DataOptions(cache_dir=args.cache, workers=args.workers, progress=not args.no_progress,
+                       roots=_roots(args.root), frames_per_video=args.frames_per_video)
+
+
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from dgfas.algorithms import ALGORITHMS
     from dgfas.benchmark import run_benchmark
@@ -78,11 +100,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     _validate_names(protocols, methods, args.preset, args.data)
     run_benchmark(
         _specs(args, protocols, methods, seeds),
-        cache_dir=args.cache,
+        data=_run_data_options(args),
         runs_dir=args.runs_dir,
         leaderboard_dir=args.leaderboard_dir,
-        workers=args.workers,
-        progress=not args.no_progress,
     )
     return 0
 
@@ -92,8 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     _validate_names([args.protocol], [args.method], args.preset, args.data)
     (spec,) = _specs(args, [args.protocol], [args.method], [args.seed])
-    outcome = run_job(spec, cache_dir=args.cache, runs_dir=args.runs_dir, workers=args.workers,
-                      progress=not args.no_progress)
+    outcome = run_job(spec, data=_run_data_options(args), runs_dir=args.runs_dir)
     print(json.dumps({"run_key": outcome.run_key, "status": outcome.status, **outcome.metrics}, indent=1))
     return 0
 
@@ -166,6 +185,24 @@ def cmd_data_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from dgfas.data.corpora import index_corpus
+    from dgfas.data.corpora.cache import PrepareConfig
+    from dgfas.data.corpora.prepare import prepare_corpus
+
+    config = PrepareConfig(frames_per_video=args.frames_per_video, size=args.size, margin=args.margin)
+    index = index_corpus(args.dataset, args.root)
+    if index.stray:
+        print(f"{len(index.stray)} file(s) not indexed (not part of {args.dataset} as distributed)", file=sys.stderr)
+    result = prepare_corpus(index, args.cache, config, workers=args.workers, device=args.device,
+                            progress=not args.no_progress)
+    print(result.summary())
+    frames = int(result.report["frames"].sum())
+    print(f"report: {result.folder / 'report.csv'}; {result.seconds:.1f}s, "
+          f"{frames / max(result.seconds, 1e-9):.1f} frames/s")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
     from dgfas.algorithms import ALGORITHMS
@@ -196,10 +233,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(), help="score files (default .dgfas/runs)")
     parser.add_argument("--workers", type=int, default=2, help="processes for building data caches")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--root", action="append", default=[], metavar="CORPUS=FOLDER",
+                        help="where a real corpus lies, for --data real, e.g. --root oulu=/data/OULU-NPU")
+    parser.add_argument("--frames-per-video", type=int, default=10,
+                        help="frames a real corpus is prepared with, when its cache is missing (default 10)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from dgfas.benchmark import default_cache_dir
+    from dgfas.data.corpora.faces import MARGIN
 
     parser = argparse.ArgumentParser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -258,6 +300,18 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
     index.add_argument("--out", type=Path, help="write the index CSV here (default: standard output)")
     index.set_defaults(handler=cmd_data_index)
+
+    prepare = data.add_parser("prepare", help="decode, detect and crop faces, make auxiliary labels, cache the frames")
+    prepare.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
+    prepare.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
+    prepare.add_argument("--cache", type=Path, default=default_cache_dir())
+    prepare.add_argument("--frames-per-video", type=int, default=10, help="frames kept per video, uniformly spread (0: all)")
+    prepare.add_argument("--size", type=int, default=256, help="side of the square face crops (default 256)")
+    prepare.add_argument("--margin", type=float, default=MARGIN, help=f"context around the face box, per side (default {MARGIN})")
+    prepare.add_argument("--workers", type=int, default=2, help="processes, each with its own face detector")
+    prepare.add_argument("--device", default="cpu", help="torch device of the face detector")
+    prepare.add_argument("--no-progress", action="store_true")
+    prepare.set_defaults(handler=cmd_data_prepare)
 
     listing = commands.add_parser("list", help="every registered protocol, method, model, dataset, rule")
     listing.set_defaults(handler=cmd_list)

@@ -33,7 +33,7 @@ from dgfas.data.clips import VideoClips
 from dgfas.data.frames import FrameSet
 from dgfas.data.registry import DataOptions, get_dataset
 from dgfas.data.sources import bind_domain
-from dgfas.errors import DgfasError
+from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.metrics import THRESHOLD_DEPENDENT, THRESHOLD_FREE, compute_metrics, eer_threshold
 from dgfas.models import get_model
 from dgfas.presets import Preset, get_preset
@@ -203,8 +203,12 @@ def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any]) 
     return with_overrides(entry.config(), {**preset_settings, **overrides})
 
 
-def resolve(spec: RunSpec, cache_dir: Path, workers: int = 2, progress: bool = True) -> ResolvedRun:
-    """Fill in defaults (preset, then overrides) and load the protocol's data."""
+def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
+    """Fill in defaults (preset, then overrides) and load the protocol's data.
+
+    ``data`` says where data lives (cache, corpus roots) and how to build it;
+    its image size and scale are replaced by the preset's.
+    """
     protocol = get_protocol(spec.protocol)
     preset = get_preset(spec.preset)
     algorithm_cls = get_algorithm(spec.method)
@@ -217,9 +221,7 @@ def resolve(spec: RunSpec, cache_dir: Path, workers: int = 2, progress: bool = T
     )
     get_selection_rule(trainer_config.selection_rule)
 
-    options = DataOptions(
-        cache_dir=cache_dir, image_size=preset.image_size, scale=preset.data_scale, workers=workers, progress=progress
-    )
+    options = dataclasses.replace(data, image_size=preset.image_size, scale=preset.data_scale)
 
     def load(letter: str, splits: tuple[str, ...], per_video: int) -> FrameSet:
         loader = get_dataset(bind_domain(spec.data_source, letter))
@@ -228,6 +230,13 @@ def resolve(spec: RunSpec, cache_dir: Path, workers: int = 2, progress: bool = T
     source_train = {d: load(d, protocol.source_train, protocol.frames.train) for d in protocol.sources}
     source_val = _concat([load(d, protocol.source_val, protocol.frames.eval) for d in protocol.sources])
     target_test = load(protocol.target, protocol.target_test, protocol.frames.eval)
+    lacking = {name: domain for domain, frames in source_train.items() for name in algorithm_cls.maps
+               if getattr(frames, name) is None}
+    if lacking:
+        raise UnsupportedSetting(
+            f"{spec.method} trains on {sorted(lacking)} ground truth, which data source '{spec.data_source}' "
+            f"does not give for domain(s) {sorted(set(lacking.values()))}"
+        )
     fingerprint = frames_fingerprint([*source_train.values(), source_val, target_test])
     return ResolvedRun(
         spec, protocol, algorithm_config, model_config, trainer_config, source_train, source_val, target_test, fingerprint

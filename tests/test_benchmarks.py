@@ -26,3 +26,19 @@ def test_benchmark_script_prints_its_figures(script, extra, expected):
     assert done.returncode == 0, done.stderr
     for text in expected:
         assert text in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        ("loader.py", ["--size", "32", "--frames", "64", "--batch", "8", "--steps", "2", "--workers", "1"],
+         ["frame cache", "JPEG crops decoded per step", "cache / JPEG:"]),
+        ("face_labels.py", ["--subjects", "1", "--size", "64"], ["synth-oulu", "synth-msu", "astronaut (", "ms per 64 px crop"]),
+    ],
+)
+def test_data_benchmark_prints_its_figures(script, args, expected):
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    for text in expected:
+        assert text in done.stdout

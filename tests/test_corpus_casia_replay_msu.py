@@ -95,6 +95,27 @@ def test_replay_ignores_enroll_and_reports_stray_files(tmp_path):
     assert len(index.videos) == 1200
 
 
+def test_replay_records_the_face_locations_package(tmp_path):
+    root = make_replay(tmp_path)
+    real = "train/real/client001_session01_webcam_authenticate_controlled_1"
+    attack = "devel/attack/fixed/attack_print_client016_session01_highdef_photo_adverse"
+    for stem in (real, attack, "enroll/real/client001_session01_webcam_enroll_controlled",
+                 "train/real/client099_session01_webcam_authenticate_controlled_1"):  # no such video
+        _touch(root, f"face-locations/{stem}.face")
+    index = index_corpus("replay", root)
+    table = index.table().set_index("relative_path")
+    assert table.loc[f"{real}.mov", "face_locations"] == f"face-locations/{real}.face"
+    assert table.loc[f"{attack}.mov", "face_locations"] == f"face-locations/{attack}.face"
+    assert table["face_locations"].notna().sum() == 2
+    assert index.stray == ["face-locations/train/real/client099_session01_webcam_authenticate_controlled_1.face"]
+    assert len(index.videos) == 1200
+
+
+def test_replay_without_face_locations_has_the_column_empty(tmp_path):
+    table = index_corpus("replay", make_replay(tmp_path)).table()
+    assert table["face_locations"].isna().all()
+
+
 def test_casia_splits_have_the_published_counts(tmp_path):
     table = index_corpus("casia", make_casia(tmp_path)).table()
     assert table.groupby("split").size().to_dict() == {"train": 240, "test": 360}

@@ -143,6 +143,14 @@ def test_siw_counts_and_metadata(siw_root: Path) -> None:
     row = table.set_index("relative_path").loc["Test/spoof/090/090-2-3-4-3.mov"]
     assert (row["split"], row["label"], row["attack_type"], row["subject"]) == ("test", "spoof", "replay", 90)
     assert (row["sensor"], row["type"], row["medium"], row["session"]) == (2, 3, 4, 3)
+    assert pd.isna(row["face_locations"])  # this fixture gives only the live videos their .face files
+
+
+def test_siw_records_each_video_s_face_file(siw_root: Path) -> None:
+    table = index_corpus("siw", siw_root).table().set_index("relative_path")
+    assert table.loc["Train/live/006/006-2-1-1-2.mov", "face_locations"] == "Train/live/006/006-2-1-1-2.face"
+    assert table["face_locations"].notna().sum() == 6
+    assert (table["face_locations"].notna() == (table["label"] == "live")).all()
 
 
 def test_siw_strays(siw_root: Path) -> None:

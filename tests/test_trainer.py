@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from dgfas.algorithms import get_algorithm
+from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
 from dgfas.protocols import get_protocol
@@ -86,7 +87,7 @@ def test_a_method_that_cannot_train_on_one_source_is_refused_before_loading_data
     from dgfas.trainer import resolve
 
     with pytest.raises(UnsupportedSetting, match="needs at least 2 source domains"):
-        resolve(RunSpec(protocol="C-I", method="multitask_meta", preset="tiny"), tmp_path / "cache")
+        resolve(RunSpec(protocol="C-I", method="multitask_meta", preset="tiny"), DataOptions(tmp_path / "cache"))
     assert not (tmp_path / "cache").exists()
 
 

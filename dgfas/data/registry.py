@@ -27,6 +27,10 @@ class DataOptions:
         seed: generation seed for synthetic data (ignored by real corpora).
         workers: processes used to build a missing cache.
         progress: show a progress bar while building a cache.
+        roots: (corpus, folder) pairs: where the real corpora lie (ignored
+            by synthetic data); a tuple so the options stay hashable.
+        frames_per_video: frames a real corpus is prepared with (ignored by
+            synthetic data); protocols then sample from these.
     """
 
     cache_dir: Path
@@ -35,6 +39,8 @@ class DataOptions:
     seed: int = 0
     workers: int = 2
     progress: bool = True
+    roots: tuple[tuple[str, str], ...] = ()
+    frames_per_video: int = 10
 
 
 DatasetLoader = Callable[..., FrameSet]

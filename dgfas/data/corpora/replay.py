@@ -25,6 +25,13 @@ parses (``create.py``: ``attack_device = v[1]``, ``sample_device = v[4]``,
 as is. ``enroll/`` holds the face-verification enrolment videos (Bob's
 ``cls='enroll'``), which are not presentation-attack data: its files are
 neither indexed nor reported as stray.
+
+Idiap distributes the face locations as a separate package, unpacked into
+the root as ``face-locations/``, a tree that mirrors the videos' (``.face``
+for ``.mov``, format in :func:`dgfas.data.corpora.faces.read_face_locations`).
+A video's face file, when there is one, is recorded in its
+``face_locations`` column; face files that match no indexed video are stray,
+and those of ``enroll/`` are skipped like the videos.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ ATTACK_TYPE_OF_DEVICE = {"print": "print", "mobile": "replay", "highdef": "repla
 #: folder of verification enrolment videos, not used for presentation-attack detection
 ENROLL_FOLDER = "enroll"
 
+#: folder of Idiap's face-locations package, mirroring the video tree
+FACE_FOLDER = "face-locations"
+
 _SPLIT = "(?P<split>train|devel|test)"
 _REAL = re.compile(
     _SPLIT + r"/real/client(?P<client>[0-9]{3})_session(?P<session>[0-9]{2})_webcam_authenticate_"
@@ -57,14 +67,18 @@ _ATTACK = re.compile(
 
 @register_corpus("replay")
 def index_replay(root: Path) -> CorpusIndex:
-    """Index a Replay-Attack root; ``enroll/`` is skipped, other unrecognised files are stray."""
+    """Index a Replay-Attack root; ``enroll/`` is skipped; unrecognised files and unmatched face files are stray."""
     require_folders(root, "Replay-Attack", tuple(SPLIT_FOLDERS),
                     "train/, devel/, test/ each holding real/ and attack/{fixed,hand}/ .mov files")
     videos: list[VideoEntry] = []
     stray: list[str] = []
-    for relative_path in files_below(root):
-        if relative_path.split("/", 1)[0] == ENROLL_FOLDER:
+    files = files_below(root)
+    face_files = {p for p in files if p.startswith(f"{FACE_FOLDER}/") and not p.startswith(f"{FACE_FOLDER}/{ENROLL_FOLDER}/")}
+    for relative_path in files:
+        if relative_path.startswith((f"{ENROLL_FOLDER}/", f"{FACE_FOLDER}/")):
             continue
+        face_file = f"{FACE_FOLDER}/{relative_path.removesuffix('.mov')}.face"
+        face_locations = face_file if face_file in face_files else None
         if (match := _REAL.fullmatch(relative_path)) is not None:
             videos.append(VideoEntry(
                 relative_path=relative_path,
@@ -74,7 +88,8 @@ def index_replay(root: Path) -> CorpusIndex:
                 subject=int(match["client"]),
                 # attack-only fields are None so every row has the same columns
                 metadata={"light": match["light"], "session": int(match["session"]), "take": int(match["take"]),
-                          "support": None, "attack_device": None, "sample_device": None, "content": None},
+                          "support": None, "attack_device": None, "sample_device": None, "content": None,
+                          "face_locations": face_locations},
             ))
         elif (match := _ATTACK.fullmatch(relative_path)) is not None:
             videos.append(VideoEntry(
@@ -85,8 +100,11 @@ def index_replay(root: Path) -> CorpusIndex:
                 subject=int(match["client"]),
                 metadata={"light": match["light"], "session": int(match["session"]), "take": None,
                           "support": match["support"], "attack_device": match["device"],
-                          "sample_device": match["sample"], "content": match["content"]},
+                          "sample_device": match["sample"], "content": match["content"],
+                          "face_locations": face_locations},
             ))
         else:
             stray.append(relative_path)
-    return CorpusIndex(corpus="replay", root=root, videos=videos, stray=stray)
+            continue
+        face_files.discard(face_locations)
+    return CorpusIndex(corpus="replay", root=root, videos=videos, stray=sorted([*stray, *face_files]))

@@ -11,7 +11,9 @@ the SiW release)::
 ``subject`` is a three-digit id, ``type`` 1 live, 2 print, 3 replay; ``sensor``,
 ``medium`` and ``session`` are integers whose meaning depends on the type
 (the README lists them). SiW has no development split. Next to each video
-lies a same-named ``.face`` file of per-frame face boxes.
+lies a same-named ``.face`` file of per-frame face boxes (format in
+:func:`dgfas.data.corpora.faces.read_face_locations`), recorded in the
+video's ``face_locations`` column (None where it is missing).
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def index_siw(root: Path) -> CorpusIndex:
     require_folders(root, "SiW", tuple(SPLIT_FOLDERS), _HINT)
     videos: list[VideoEntry] = []
     stray: list[str] = []
-    for relative in files_below(root):
+    files = files_below(root)
+    present = set(files)
+    for relative in files:
         match = _PATH.match(relative)
         if match is None:
             stray.append(relative)
@@ -59,9 +63,10 @@ def index_siw(root: Path) -> CorpusIndex:
         if label != label_folder or subject != subject_folder:
             stray.append(relative)
         elif extension == "mov":
+            face = f"{relative.removesuffix('.mov')}.face"
             videos.append(VideoEntry(relative, SPLIT_FOLDERS[folder], label, attack_type, int(subject),
                                      {"sensor": int(sensor), "type": int(kind), "medium": int(medium),
-                                      "session": int(session)}))
+                                      "session": int(session), "face_locations": face if face in present else None}))
     if not videos:
         raise DgfasError(f"{root}: does not look like SiW: no video named as expected; expected {_HINT}")
     return CorpusIndex("siw", root, videos, stray)

@@ -290,23 +290,57 @@ def render_face(
     canvas = canvas.reshape(size, supersample, size, supersample, 3)
     image = sum(canvas[:, i, :, j] for i in range(supersample) for j in range(supersample)) / supersample**2
 
+    parsing, depth = _label_maps(screen, pixel, triangle, weights, size, supersample)
+    return FaceRender(image=image.astype(np.float32), depth=depth, parsing=parsing, mask=parsing > 0)
+
+
+def rasterize_labels(screen: np.ndarray, size: int, supersample: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Parsing and depth maps of the face asset placed at ``screen``.
+
+    The same code as :func:`render_face`'s labels, so labels of real face
+    crops (:mod:`dgfas.data.corpora.labels`) follow the synthetic ground
+    truth's conventions exactly.
+
+    Args:
+        screen: (V, 3) asset vertices as pixel x, pixel y on the supersampled
+            grid of side ``size * supersample``, and z (larger = nearer).
+        size: output side in pixels.
+        supersample: sub-pixels per output pixel side.
+
+    Returns:
+        parsing (size, size) uint8 ids of ``PARSING_CLASSES`` and depth
+        (size, size) float32, 0 off the head, in [0.1, 1] on it (1 = nearest).
+    """
+    raster = _rasterize(screen, load_asset().triangles, size * supersample)
+    return _label_maps(screen, *raster, size, supersample)
+
+
+def _label_maps(
+    screen: np.ndarray, pixel: np.ndarray, triangle: np.ndarray, weights: np.ndarray, size: int, supersample: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parsing and depth of rasterized asset triangles (see :func:`rasterize_labels`)."""
     # Labels: majority vote per output pixel (ties to the lower id, so an
     # even split with the background stays background); depth: mean over the
     # covered sub-pixels.
+    asset = load_asset()
+    label = asset.triangle_class[triangle]
+    corners = asset.triangles[triangle].T  # (3, M)
+    z = screen[:, 2].astype(np.float32)
     block = _block_ids(size, supersample)[pixel]
     votes = np.bincount(block * _N_CLASSES + label, minlength=size * size * _N_CLASSES)
     votes = votes.reshape(size * size, _N_CLASSES)
     votes[:, 0] = supersample**2 - votes[:, 1:].sum(1)
     parsing = votes.argmax(1).astype(np.uint8).reshape(size, size)
     mask = parsing > 0
-    surface = np.bincount(block, weights=interpolate(screen[:, 2].astype(np.float32)), minlength=size * size)
+    surface_z = weights[0] * z[corners[0]] + weights[1] * z[corners[1]] + weights[2] * z[corners[2]]
+    surface = np.bincount(block, weights=surface_z, minlength=size * size)
     surface = (surface / np.maximum(votes[:, 1:].sum(1), 1)).reshape(size, size)
     depth = np.zeros((size, size), dtype=np.float32)
     if mask.any():
         # Per-image range of the visible head mapped to [0.1, 1]: 1 = nearest.
         nearest, farthest = surface[mask].max(), surface[mask].min()
         depth[mask] = 0.1 + 0.9 * (surface[mask] - farthest) / max(nearest - farthest, 1e-9)
-    return FaceRender(image=image.astype(np.float32), depth=depth, parsing=parsing, mask=mask)
+    return parsing, depth
 
 
 @lru_cache(maxsize=8)

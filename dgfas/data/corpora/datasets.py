@@ -1,0 +1,79 @@
+"""The real corpora as datasets of the trainer, and the ``real`` data source that binds them to O, C, I, M, S.
+
+A corpus is indexed, prepared into the frame cache on first use (the same
+code path as ``dgfas data prepare``, so a corpus prepared beforehand with the
+same settings is found, not redone) and loaded as memory-mapped arrays.
+
+Source validation needs a dev split, and CASIA-FASD, MSU-MFSD and SiW ship
+none. For them, one train subject in five (every fifth in id order) is held
+out as ``dev``, subject-disjoint from the rest of train, as DomainBed holds
+out 20% of each training domain for training-domain validation. Their test
+split, which is what a target domain is scored on, is the corpus's own.
+Corpora that ship a dev split (OULU-NPU, Replay-Attack) keep it as is.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dgfas.data.corpora import casia, msu, oulu, replay, siw  # noqa: F401  (the adapters register themselves)
+from dgfas.data.corpora.cache import PrepareConfig, load_consolidated
+from dgfas.data.corpora.index import CORPORA, index_corpus
+from dgfas.data.frames import SPLITS, FrameSet
+from dgfas.data.registry import DataOptions, register_dataset
+from dgfas.data.sources import DATA_SOURCES
+from dgfas.errors import DgfasError
+
+#: Domain letter -> corpus adapter, for ``--data real``.
+CORPUS_OF_DOMAIN = {"O": "oulu", "C": "casia", "I": "replay", "M": "msu", "S": "siw"}
+
+#: One train subject in this many becomes dev, for corpora that ship no dev split.
+DEV_HOLDOUT_EVERY = 5
+
+DATA_SOURCES.add("real", CORPUS_OF_DOMAIN)
+
+
+def hold_out_dev(frames: FrameSet) -> FrameSet:
+    """Give a corpus without a dev split one: every fifth train subject (by id) moves to ``dev``."""
+    if (frames.split == "dev").any():
+        return frames
+    train_subjects = np.unique(frames.subject[frames.split == "train"])
+    if len(train_subjects) < 2:
+        raise DgfasError(f"{frames.domain}: {len(train_subjects)} train subject(s); holding out a dev split needs two")
+    held_out = train_subjects[::DEV_HOLDOUT_EVERY]
+    split = frames.split.copy()
+    split[(split == "train") & np.isin(frames.subject, held_out)] = "dev"
+    frames.split = split
+    return frames
+
+
+@functools.lru_cache(maxsize=8)
+def prepared_frames(corpus: str, root: str, options: DataOptions) -> FrameSet:
+    """Index, prepare what is missing, load: one corpus at the options' crop size and frames per video."""
+    from dgfas.data.corpora.prepare import prepare_corpus
+
+    index = index_corpus(corpus, root)
+    config = PrepareConfig(frames_per_video=options.frames_per_video, size=options.image_size)
+    result = prepare_corpus(index, options.cache_dir, config, workers=options.workers, progress=options.progress)
+    if result.prepared_now:
+        print(result.summary(), file=sys.stderr)
+    return hold_out_dev(load_consolidated(result.folder, corpus))
+
+
+def load_corpus(corpus: str, split: str | None = None, *, options: DataOptions) -> FrameSet:
+    """A real corpus's frames (``split=None``: every split); its root comes from ``options.roots``."""
+    if split is not None and split not in SPLITS:
+        raise DgfasError(f"unknown split '{split}'; valid: {list(SPLITS)}")
+    roots = dict(options.roots)
+    if corpus not in roots:
+        raise DgfasError(f"dataset '{corpus}' needs its folder: pass --root {corpus}=/path/to/{corpus}")
+    frames = prepared_frames(corpus, str(Path(roots[corpus]).resolve()), options)
+    return frames if split is None else frames.split_rows(split)
+
+
+for _corpus in CORPORA.names():
+    register_dataset(_corpus)(functools.partial(load_corpus, _corpus))
