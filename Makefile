@@ -14,7 +14,7 @@ MEDIAPIPE_WHEEL := mediapipe==0.10.21
 FACE_MODELS := $(VENV)/share/dgfas
 MODEL_BUILD := $(VENV)/face-model-build
 
-.PHONY: setup benchmark test face-asset
+.PHONY: setup browser benchmark test face-asset
 
 # learn2learn 0.2.0's shipped C files include longintrepr.h, which Python 3.11
 # removed; re-generating them from its .pyx files with a current Cython makes
@@ -46,7 +46,11 @@ setup: $(STAMP)
 benchmark: setup
 	$(VENV)/bin/dgfas benchmark --preset fast
 
-test: setup
+# The HTML leaderboard's test renders the page in Debian's headless Chromium.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: setup browser
 	$(VENV)/bin/python -m pytest
 
 # Rebuilds dgfas/data/synthetic/face_asset.npz; needs MediaPipe 0.10.21, the

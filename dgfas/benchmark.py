@@ -14,7 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 import dgfas
+from dgfas import distributed
+from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.trainer import ResolvedRun, RunSpec, git_commit, resolve, train, write_score_files
@@ -42,7 +46,7 @@ class JobOutcome:
 
 def _tags(run: ResolvedRun) -> dict[str, str]:
     spec = run.spec
-    return {
+    tags = {
         "dgfas.suite": spec.suite,
         "dgfas.method": spec.method,
         "dgfas.protocol": spec.protocol,
@@ -55,18 +59,65 @@ def _tags(run: ResolvedRun) -> dict[str, str]:
         "dgfas.data_fingerprint": run.data_fingerprint,
         "dgfas.run_key": run.run_key,
         "dgfas.code_version": dgfas.__version__,
+        "dgfas.world_size": str(run.world_size),
     }
+    if spec.hparam_draw is not None:
+        tags["dgfas.hparam_draw"] = str(spec.hparam_draw)
+    if spec.holdout_source is not None:
+        tags["dgfas.holdout_source"] = spec.holdout_source
+    return tags
 
 
 def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path) -> JobOutcome:
     """Resolve, train, score and log one job, unless an identical one finished before."""
-    from dgfas.tracking.mlflow_store import TrackedRun, find_finished_run, roc_figure
+    from dgfas.tracking.mlflow_store import find_finished_run
 
+    launch = distributed.from_environment()
+    if launch is not None:
+        try:
+            return _run_job_distributed(spec, data=data, runs_dir=runs_dir, launch=launch)
+        finally:
+            distributed.finish()
     run = resolve(spec, data)
     done = find_finished_run(spec.suite, run.run_key)
     if done is not None:
         return JobOutcome(spec, run.variant, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
+    return _train_and_log(run, data=data, runs_dir=runs_dir)
+
+
+def _run_job_distributed(spec: RunSpec, *, data: DataOptions, runs_dir: Path, launch: distributed.Distributed) -> JobOutcome:
+    """One job as one of several ``torchrun`` processes: process 0 logs, the others only train."""
+    import torch.distributed as dist
+
+    from dgfas.tracking.mlflow_store import find_finished_run
+
+    distributed.start(launch)
+    if not launch.is_main:
+        dist.barrier()  # process 0 builds any missing data cache first
+    run = resolve(spec, data)
+    if launch.is_main:
+        dist.barrier()
+    finished = launch.is_main and find_finished_run(spec.suite, run.run_key) is not None
+    if distributed.broadcast_flag(finished):
+        return JobOutcome(spec, run.variant, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
+    if launch.is_main:
+        return _train_and_log(run, data=data, runs_dir=runs_dir, launch=launch)
+    checkpoint = runs_dir / spec.suite / run.run_key / "checkpoint.pt"
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    result = train(run, progress=False, checkpoint=checkpoint, launch=launch)
+    return JobOutcome(spec, run.variant, run.run_key, "finished", run.trainer_config.selection_rule, {}, result.seconds)
+
+
+def _train_and_log(
+    run: ResolvedRun, *, data: DataOptions, runs_dir: Path, launch: distributed.Distributed | None = None
+) -> JobOutcome:
+    """Train a resolved run and log it to MLflow with its score files, figures and resolved config."""
+    from dgfas.tracking.mlflow_store import MAP_EXAMPLES, TrackedRun, roc_figure
+
+    spec = run.spec
     name = f"{run.variant} {spec.protocol} seed{spec.seed}"
+    if spec.holdout_source is not None:
+        name += f" without {spec.holdout_source}"
     out_dir = runs_dir / spec.suite / run.run_key
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -76,10 +127,13 @@ def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path) -> JobOutcome:
     with TrackedRun.start(spec.suite, name, run.params(), _tags(run)) as tracked:
         if checkpoint.is_file():
             tracked.log_metrics({"resumed_from_checkpoint": 1.0})
-        result = train(run, tracked.log_metrics, progress=data.progress, checkpoint=checkpoint)
+        result = train(run, tracked.log_metrics, progress=data.progress, checkpoint=checkpoint, launch=launch)
         tracked.log_metrics(result.metrics)
         for path in [*write_score_files(result.tables, out_dir), run.protocol.path]:
             tracked.log_artifact(path)
+        if result.map_examples:  # the HTML leaderboard's gallery of predicted maps
+            atomic_write(out_dir / MAP_EXAMPLES, lambda file: np.savez_compressed(file, **result.map_examples))
+            tracked.log_artifact(out_dir / MAP_EXAMPLES)
         tracked.log_dict(
             {
                 "spec": dataclasses.asdict(spec),
@@ -95,8 +149,29 @@ def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path) -> JobOutcome:
             table = result.tables[f"{role}.video"]
             figure = roc_figure(table["label"].to_numpy(), table["score"].to_numpy(), f"{name}: {role} (video level)")
             tracked.log_figure(figure, f"roc_{role}.png")
-    checkpoint.unlink(missing_ok=True)
+    for path in out_dir.glob("checkpoint*.pt"):  # one per process of a distributed run
+        path.unlink(missing_ok=True)
     return JobOutcome(spec, run.variant, run.run_key, "finished", run.trainer_config.selection_rule, result.metrics, result.seconds)
+
+
+def outcome_summary(outcome: JobOutcome) -> str:
+    """The end of a job's progress line: its headline numbers, or that it was skipped."""
+    if outcome.status == "skipped":
+        return "already finished, skipped"
+    m = outcome.metrics
+    return (
+        f"HTER {100 * m['target_test.video.hter.dev_eer']:.1f}% (dev_eer threshold), "
+        f"AUC {100 * m['target_test.video.auc']:.1f}%, {outcome.seconds:.0f}s"
+    )
+
+
+def write_leaderboards(outcomes: list[JobOutcome], leaderboard_dir: Path, draw_rule: str | None = None) -> None:
+    """Write the leaderboard of every (suite, selection rule) the jobs ran or skipped in."""
+    from dgfas.tracking.leaderboard import write_leaderboard
+
+    for suite, selection_rule in dict.fromkeys((o.spec.suite, o.selection_rule) for o in outcomes):
+        paths = write_leaderboard(suite, leaderboard_dir, selection_rule=selection_rule, draw_rule=draw_rule)
+        print(f"leaderboard: {', '.join(str(p) for p in paths)}", file=sys.stderr)
 
 
 def run_benchmark(
@@ -107,8 +182,6 @@ def run_benchmark(
     leaderboard_dir: Path,
 ) -> list[JobOutcome]:
     """Run every job in order, then write each suite's leaderboard."""
-    from dgfas.tracking.leaderboard import write_leaderboard
-
     outcomes = []
     started = time.perf_counter()
     for index, spec in enumerate(specs, 1):
@@ -118,18 +191,8 @@ def run_benchmark(
             print(f"[{index}/{len(specs)}] {spec.method} on {spec.protocol} seed {spec.seed}: not run: {error}", file=sys.stderr)
             continue
         outcomes.append(outcome)
-        if outcome.status == "skipped":
-            summary = "already finished, skipped"
-        else:
-            m = outcome.metrics
-            summary = (
-                f"HTER {100 * m['target_test.video.hter.dev_eer']:.1f}% (dev_eer threshold), "
-                f"AUC {100 * m['target_test.video.auc']:.1f}%, {outcome.seconds:.0f}s"
-            )
-        print(f"[{index}/{len(specs)}] {outcome.variant} on {spec.protocol} seed {spec.seed}: {summary}", file=sys.stderr)
-    boards = dict.fromkeys((o.spec.suite, o.selection_rule) for o in outcomes)
-    for suite, selection_rule in boards:
-        paths = write_leaderboard(suite, leaderboard_dir, selection_rule=selection_rule)
-        print(f"leaderboard: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+        print(f"[{index}/{len(specs)}] {outcome.variant} on {spec.protocol} seed {spec.seed}: {outcome_summary(outcome)}",
+              file=sys.stderr)
+    write_leaderboards(outcomes, leaderboard_dir)
     print(f"benchmark done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     return outcomes

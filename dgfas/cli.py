@@ -89,15 +89,22 @@ def _run_data_options(args: argparse.Namespace):
                        roots=_roots(args.root), frames_per_video=args.frames_per_video)
 
 
-def cmd_benchmark(args: argparse.Namespace) -> int:
+def _grid(args: argparse.Namespace) -> tuple[list[str], list[str], list[int]]:
+    """Protocols, methods and seeds of ``benchmark`` and ``sweep``; by default leave-one-out, every method, seed 0."""
     from dgfas.algorithms import ALGORITHMS
-    from dgfas.benchmark import run_benchmark
     from dgfas.protocols import LEAVE_ONE_OUT
 
     protocols = _csv_list(args.protocols) if args.protocols else list(LEAVE_ONE_OUT)
     methods = _csv_list(args.methods) if args.methods else ALGORITHMS.names()
     seeds = [int(s) for s in _csv_list(args.seeds)]
     _validate_names(protocols, methods, args.preset, args.data)
+    return protocols, methods, seeds
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from dgfas.benchmark import run_benchmark
+
+    protocols, methods, seeds = _grid(args)
     run_benchmark(
         _specs(args, protocols, methods, seeds),
         data=_run_data_options(args),
@@ -107,13 +114,36 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from dgfas.launchers import Failed, LauncherOptions
+    from dgfas.sweep import run_sweep, with_draws, with_holdouts
+
+    options = LauncherOptions(jobs=args.jobs, cluster=args.cluster, slurm_partition=args.slurm_partition,
+                              timeout_min=args.timeout_min)
+    protocols, methods, seeds = _grid(args)
+    specs = with_draws(_specs(args, protocols, methods, seeds), args.draws)
+    results = run_sweep(
+        with_holdouts(specs) if args.loso else specs,
+        data=_run_data_options(args),
+        runs_dir=args.runs_dir,
+        leaderboard_dir=args.leaderboard_dir,
+        launcher=args.launcher,
+        options=options,
+        draw_rule="loso" if args.loso else None,
+    )
+    return 1 if any(isinstance(result, Failed) for result in results) else 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    from dgfas import distributed
     from dgfas.benchmark import run_job
 
     _validate_names([args.protocol], [args.method], args.preset, args.data)
     (spec,) = _specs(args, [args.protocol], [args.method], [args.seed])
     outcome = run_job(spec, data=_run_data_options(args), runs_dir=args.runs_dir)
-    print(json.dumps({"run_key": outcome.run_key, "status": outcome.status, **outcome.metrics}, indent=1))
+    launch = distributed.from_environment()
+    if launch is None or launch.is_main:  # under torchrun, process 0 answers for the run
+        print(json.dumps({"run_key": outcome.run_key, "status": outcome.status, **outcome.metrics}, indent=1))
     return 0
 
 
@@ -125,12 +155,31 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    from dgfas.submission import SubmissionRejected, submit
+
+    try:
+        runs = submit(args.name, args.scores, preset=args.preset, data_source=args.data,
+                      data=_run_data_options(args), selection_rule=args.selection_rule)
+    except SubmissionRejected as rejected:
+        for problem in rejected.problems:
+            print(problem, file=sys.stderr)
+        raise
+    for run in runs:
+        m = run.metrics
+        print(f"{args.name} on {run.protocol}: HTER {100 * m['target_test.video.hter.dev_eer']:.1f}% "
+              f"(dev_eer threshold), AUC {100 * m['target_test.video.auc']:.1f}%, MLflow run {run.run_id}")
+    print(f"see it with: dgfas leaderboard --suite {args.data}-{args.preset}")
+    return 0
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from dgfas.tracking.leaderboard import write_leaderboard
 
     paths = write_leaderboard(
         args.suite, args.out, threshold_rule=args.threshold_rule, level=args.level,
-        selection_rule=args.selection_rule or None, method=args.method or None,
+        selection_rule=args.selection_rule or None, method=args.method or None, html=args.html,
+        draw_rule=args.draw_rule or None,
     )
     for path in paths:
         print(path)
@@ -210,27 +259,42 @@ def cmd_list(args: argparse.Namespace) -> int:
     from dgfas.data.corpora import CORPORA
     from dgfas.data.registry import DATASETS
     from dgfas.data.sources import DATA_SOURCES
+    from dgfas.launchers import LAUNCHERS
     from dgfas.models import MODELS
     from dgfas.presets import PRESETS
     from dgfas.protocols import PROTOCOLS
     from dgfas.selection import SELECTION_RULES, THRESHOLD_RULES
 
     registries = (PROTOCOLS, ALGORITHMS, INNER_STEPS, MODELS, DATASETS, CORPORA, DATA_SOURCES, PRESETS, SELECTION_RULES,
-                  THRESHOLD_RULES)
+                  THRESHOLD_RULES, LAUNCHERS)
     for registry in registries:
         print(f"{registry.kind}s: {', '.join(registry.names())}")
     return 0
 
 
+def _add_grid_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocols", default="", help="comma-separated protocol names (default: the four leave-one-out)")
+    parser.add_argument("--methods", default="", help="comma-separated methods (default: every registered one)")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    parser.add_argument("--leaderboard-dir", type=Path, default=Path("leaderboards"))
+
+
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    from dgfas.benchmark import default_cache_dir, default_runs_dir
+    from dgfas.benchmark import default_runs_dir
 
     parser.add_argument("--preset", default="quick", help="tiny, fast, quick or paper (default: quick)")
     parser.add_argument("--data", default="synthetic", help="data source binding domain letters to datasets")
     parser.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
                         help="override a hyper-parameter, e.g. algorithm.lr=1e-4, model.width=1.0, trainer.steps=50")
-    parser.add_argument("--cache", type=Path, default=default_cache_dir(), help="frame cache (default .dgfas/cache)")
     parser.add_argument("--runs-dir", type=Path, default=default_runs_dir(), help="score files (default .dgfas/runs)")
+    _add_data_options(parser)
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Where data lives and how a missing cache is built: every command that loads a protocol's frames."""
+    from dgfas.benchmark import default_cache_dir
+
+    parser.add_argument("--cache", type=Path, default=default_cache_dir(), help="frame cache (default .dgfas/cache)")
     parser.add_argument("--workers", type=int, default=2, help="processes for building data caches")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--root", action="append", default=[], metavar="CORPUS=FOLDER",
@@ -242,17 +306,32 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from dgfas.benchmark import default_cache_dir
     from dgfas.data.corpora.faces import MARGIN
+    from dgfas.launchers import LAUNCHERS
 
     parser = argparse.ArgumentParser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
     commands = parser.add_subparsers(dest="command", required=True)
 
     bench = commands.add_parser("benchmark", help="run protocols x methods x seeds into MLflow and write the leaderboard")
-    bench.add_argument("--protocols", default="", help="comma-separated protocol names (default: the four leave-one-out)")
-    bench.add_argument("--methods", default="", help="comma-separated methods (default: every registered one)")
-    bench.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
-    bench.add_argument("--leaderboard-dir", type=Path, default=Path("leaderboards"))
+    _add_grid_options(bench)
     _add_run_options(bench)
     bench.set_defaults(handler=cmd_benchmark)
+
+    sweep = commands.add_parser("sweep", help="benchmark x random hyper-parameter draws, run by a launcher")
+    _add_grid_options(sweep)
+    _add_run_options(sweep)
+    sweep.add_argument("--draws", type=int, default=0,
+                       help="random draws from each method's search space, besides its defaults (draw 0; default: 0)")
+    sweep.add_argument("--loso", action="store_true",
+                       help="also train each job once per source domain without it, and choose draws by the mean EER "
+                            "on the held-out source (leave-one-source-domain-out)")
+    sweep.add_argument("--launcher", default="sequential",
+                       help=f"where jobs run: {', '.join(LAUNCHERS.names())} (default: sequential)")
+    sweep.add_argument("--jobs", type=int, default=1, help="jobs at a time: local's processes, Slurm's array parallelism")
+    sweep.add_argument("--cluster", choices=("local", "slurm"), default="local",
+                       help="submitit's cluster: subprocesses here, or Slurm (default: local)")
+    sweep.add_argument("--slurm-partition", default="", help="Slurm partition (default: the cluster's)")
+    sweep.add_argument("--timeout-min", type=int, default=60, help="time limit of one submitit job in minutes (default 60)")
+    sweep.set_defaults(handler=cmd_sweep)
 
     train = commands.add_parser("train", help="one run: a method on a protocol")
     train.add_argument("--protocol", required=True, help="protocol name or .toml path")
@@ -270,6 +349,16 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--json", action="store_true", help="print one JSON object")
     metrics.set_defaults(handler=cmd_metrics)
 
+    submission = commands.add_parser("submit", help="check score files made outside dgfas and log them as a leaderboard row")
+    submission.add_argument("--name", required=True, help="the leaderboard row's name (not a registered method)")
+    submission.add_argument("--scores", type=Path, required=True,
+                            help="folder with <protocol>/source_val.frame.csv and <protocol>/target_test.frame.csv")
+    submission.add_argument("--preset", default="quick", help="the preset whose frames were scored (default: quick)")
+    submission.add_argument("--data", default="synthetic", help="the data source whose frames were scored")
+    submission.add_argument("--selection-rule", default="source_val", help="the model-selection rule the scores' model was chosen by")
+    _add_data_options(submission)
+    submission.set_defaults(handler=cmd_submit)
+
     board = commands.add_parser("leaderboard", help="write leaderboards/<suite>.md and .csv from MLflow runs")
     board.add_argument("--suite", default="synthetic-quick")
     board.add_argument("--out", type=Path, default=Path("leaderboards"))
@@ -278,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--selection-rule", default="", help="only runs selected by this rule (needed when a suite mixes rules)")
     board.add_argument("--method", default="",
                        help="only this method and its variants (<method>[...]), written to <suite>-<method>.md and .csv")
+    board.add_argument("--draw-rule", default="",
+                       help="how a sweep's hyper-parameter draws are chosen per cell: source_val (default), loso, "
+                            "oracle")
+    board.add_argument("--html", action="store_true",
+                       help="also write <suite>.html: sortable tables, ROC curves and predicted maps, self-contained")
     board.set_defaults(handler=cmd_leaderboard)
 
     data = commands.add_parser("data", help="data caches").add_subparsers(dest="data_command", required=True)

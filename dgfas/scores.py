@@ -51,25 +51,19 @@ def _numeric(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     return values
 
 
-def read_scores(path: str | os.PathLike) -> pd.DataFrame:
-    """Read and validate a score file.
-
-    Args:
-        path: the CSV file.
+def read_score_text(path: str | os.PathLike) -> pd.DataFrame:
+    """A score file's rows as text, so callers can report each bad value with its row.
 
     Returns:
-        One row per line with columns ``video_id`` (str), ``frame`` (int64),
-        ``label`` (int64, 0/1), ``score`` (float64) and, where the file has
-        them, ``attack_type`` and ``domain`` (str), in that order.
+        Every column as str (empty where a field is missing), header names
+        stripped; the required columns are present and there is a data row.
 
     Raises:
-        DgfasError: the file is missing, unreadable, empty or not CSV; a
-            required column is missing; or a value is empty, non-numeric,
-            non-finite, not an integer frame or not a 0/1 label.
+        DgfasError: the file is missing, unreadable, empty or not CSV, or a
+            required column is missing.
     """
     source = str(path)
     try:
-        # Read everything as text so each problem can be reported with its row.
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
         raise DgfasError(f"{source}: no such file") from None
@@ -92,8 +86,27 @@ def read_scores(path: str | os.PathLike) -> pd.DataFrame:
     if raw.empty:
         raise DgfasError(f"{source}: no data rows after the header")
     # A short line leaves missing fields; treat them as empty text.
-    raw = raw.fillna("")
+    return raw.fillna("")
 
+
+def read_scores(path: str | os.PathLike) -> pd.DataFrame:
+    """Read and validate a score file.
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        One row per line with columns ``video_id`` (str), ``frame`` (int64),
+        ``label`` (int64, 0/1), ``score`` (float64) and, where the file has
+        them, ``attack_type`` and ``domain`` (str), in that order.
+
+    Raises:
+        DgfasError: the file is missing, unreadable, empty or not CSV; a
+            required column is missing; or a value is empty, non-numeric,
+            non-finite, not an integer frame or not a 0/1 label.
+    """
+    source = str(path)
+    raw = read_score_text(path)
     empty_id = (raw["video_id"].str.strip() == "").to_numpy()
     if empty_id.any():
         raise DgfasError(f"{source}: column 'video_id' has an empty value in {_where(int(np.argmax(empty_id)))}")

@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 import dgfas
+from dgfas import distributed
 from dgfas.algorithms import Algorithm, Batch, get_algorithm
 from dgfas.algorithms.base import IMAGENET_MEAN, IMAGENET_STD
 from dgfas.atomic import atomic_write
@@ -39,7 +40,7 @@ from dgfas.models import get_model
 from dgfas.presets import Preset, get_preset
 from dgfas.protocols import Protocol, get_protocol
 from dgfas.scores import video_level, write_scores
-from dgfas.selection import get_selection_rule
+from dgfas.selection import SELECTION_RULES, get_selection_rule
 
 _MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
 _STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
@@ -67,7 +68,18 @@ class TrainerConfig:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything a run is a function of; its hash is the run's identity."""
+    """Everything a run is a function of; its hash is the run's identity.
+
+    ``hparam_draw`` is a label, not an input: the index of the sweep draw
+    (:func:`dgfas.hparams.draw_hparams`) that gave ``algorithm_overrides``,
+    tagged on the run so a leaderboard can choose among draws. It stays out
+    of the run key, so the same hyper-parameters are one run however reached.
+
+    ``holdout_source`` is an input: a source domain left out of training and
+    validated on instead (its ``source_val`` splits), the runs
+    leave-one-source-domain-out selection compares hyper-parameters by
+    (:mod:`dgfas.tracking.draws`). Such a run is never a leaderboard cell.
+    """
 
     protocol: str
     method: str
@@ -77,6 +89,8 @@ class RunSpec:
     algorithm_overrides: dict[str, Any] = field(default_factory=dict)
     model_overrides: dict[str, Any] = field(default_factory=dict)
     trainer_overrides: dict[str, Any] = field(default_factory=dict)
+    hparam_draw: int | None = None
+    holdout_source: str | None = None
 
     @property
     def suite(self) -> str:
@@ -96,6 +110,7 @@ class ResolvedRun:
     source_val: FrameSet
     target_test: FrameSet
     data_fingerprint: str
+    world_size: int = 1
 
     @property
     def variant(self) -> str:
@@ -126,6 +141,11 @@ class ResolvedRun:
             ("trainer", self.trainer_config),
         ):
             params.update({f"{prefix}.{k}": str(v) for k, v in dataclasses.asdict(config).items()})
+        if self.spec.holdout_source is not None:
+            params["holdout_source"] = self.spec.holdout_source
+        if self.world_size > 1:
+            # each process draws its own batches: world_size times the images per step, another experiment
+            params["trainer.world_size"] = str(self.world_size)
         return params
 
     @property
@@ -203,6 +223,32 @@ def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any]) 
     return with_overrides(entry.config(), {**preset_settings, **overrides})
 
 
+def preset_data_options(preset: Preset, data: DataOptions) -> DataOptions:
+    """``data`` at the preset's image size and dataset scale: the frames every run of the preset sees."""
+    return dataclasses.replace(data, image_size=preset.image_size, scale=preset.data_scale)
+
+
+def load_domain_frames(
+    data_source: str, letter: str, splits: tuple[str, ...], per_video: int, options: DataOptions
+) -> FrameSet:
+    """Domain ``letter``'s frames of ``splits``, ``per_video`` frames kept per video."""
+    loader = get_dataset(bind_domain(data_source, letter))
+    return sample_frames(_concat([loader(split, options=options) for split in splits]), per_video)
+
+
+def load_evaluation_frames(protocol: Protocol, data_source: str, options: DataOptions) -> tuple[FrameSet, FrameSet]:
+    """(source validation, target test): the frames a run of ``protocol`` is scored on.
+
+    Score submissions (:mod:`dgfas.submission`) are checked against these
+    very frames, so a submitted score file covers what a dgfas run scores.
+    """
+    source_val = _concat([
+        load_domain_frames(data_source, d, protocol.source_val, protocol.frames.eval, options) for d in protocol.sources
+    ])
+    target_test = load_domain_frames(data_source, protocol.target, protocol.target_test, protocol.frames.eval, options)
+    return source_val, target_test
+
+
 def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
     """Fill in defaults (preset, then overrides) and load the protocol's data.
 
@@ -213,7 +259,13 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
     preset = get_preset(spec.preset)
     algorithm_cls = get_algorithm(spec.method)
     algorithm_config = with_overrides(algorithm_cls.Config(), spec.algorithm_overrides)
-    algorithm_cls.check_sources(algorithm_config, list(protocol.sources))
+    train_sources = list(protocol.sources)
+    if spec.holdout_source is not None:
+        if spec.holdout_source not in train_sources or len(train_sources) < 2:
+            raise DgfasError(f"holdout source {spec.holdout_source!r} must be one of the two or more sources of "
+                             f"{protocol.name}: {train_sources}")
+        train_sources.remove(spec.holdout_source)
+    algorithm_cls.check_sources(algorithm_config, train_sources)
     model_config = resolve_model_config(preset, algorithm_config.model, spec.model_overrides)
     trainer_config = with_overrides(
         TrainerConfig(steps=preset.steps, batch_per_domain=preset.batch_per_domain, eval_every=preset.eval_every),
@@ -221,15 +273,15 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
     )
     get_selection_rule(trainer_config.selection_rule)
 
-    options = dataclasses.replace(data, image_size=preset.image_size, scale=preset.data_scale)
-
-    def load(letter: str, splits: tuple[str, ...], per_video: int) -> FrameSet:
-        loader = get_dataset(bind_domain(spec.data_source, letter))
-        return sample_frames(_concat([loader(split, options=options) for split in splits]), per_video)
-
-    source_train = {d: load(d, protocol.source_train, protocol.frames.train) for d in protocol.sources}
-    source_val = _concat([load(d, protocol.source_val, protocol.frames.eval) for d in protocol.sources])
-    target_test = load(protocol.target, protocol.target_test, protocol.frames.eval)
+    options = preset_data_options(preset, data)
+    source_train = {
+        d: load_domain_frames(spec.data_source, d, protocol.source_train, protocol.frames.train, options)
+        for d in train_sources
+    }
+    source_val, target_test = load_evaluation_frames(protocol, spec.data_source, options)
+    if spec.holdout_source is not None:
+        source_val = load_domain_frames(spec.data_source, spec.holdout_source, protocol.source_val,
+                                        protocol.frames.eval, options)
     lacking = {name: domain for domain, frames in source_train.items() for name in algorithm_cls.maps
                if getattr(frames, name) is None}
     if lacking:
@@ -238,8 +290,10 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
             f"does not give for domain(s) {sorted(set(lacking.values()))}"
         )
     fingerprint = frames_fingerprint([*source_train.values(), source_val, target_test])
+    launch = distributed.from_environment()
     return ResolvedRun(
-        spec, protocol, algorithm_config, model_config, trainer_config, source_train, source_val, target_test, fingerprint
+        spec, protocol, algorithm_config, model_config, trainer_config, source_train, source_val, target_test, fingerprint,
+        world_size=launch.world_size if launch else 1,
     )
 
 
@@ -370,6 +424,16 @@ def score_frames(algorithm: Algorithm, frames: FrameSet, device: torch.device, c
             for i in range(0, len(frames), chunk)
         ]
         scores = np.concatenate(chunks) if chunks else np.empty(0)
+    return score_table(frames, scores)
+
+
+def score_table(frames: FrameSet, scores: np.ndarray) -> pd.DataFrame:
+    """The frame-level table of ``scores`` (N,) of ``frames``, in the score-file format.
+
+    Labels, attack types and domains come from ``frames``; the trainer and
+    score submissions both build their tables here, so their files and
+    metrics agree column for column.
+    """
     return pd.DataFrame(
         {
             "video_id": frames.video_id,
@@ -380,6 +444,30 @@ def score_frames(algorithm: Algorithm, frames: FrameSet, device: torch.device, c
             "domain": np.array([v.split("/", 1)[0] for v in frames.video_id.astype(str)]),
         }
     )
+
+
+def map_examples(algorithm: Algorithm, frames: FrameSet, device: torch.device, per_class: int = 2) -> dict[str, np.ndarray]:
+    """A few target frames, live and spoof, with the dense maps the algorithm predicts for them.
+
+    The first frame of the first ``per_class`` live and spoof videos (by video id),
+    so every method run on a protocol shows the same faces in the HTML leaderboard.
+
+    Returns:
+        ``image`` (N, H, W, 3) uint8, ``label`` (N,), ``video_id`` (N,) and one
+        ``map.<name>`` (N, C, h, w) float16 per predicted map (see
+        ``Algorithm.output_maps``); empty when the algorithm predicts no maps.
+    """
+    first = np.unique(frames.video_id, return_index=True)[1]  # first row of each video, by video id
+    rows = np.concatenate([first[frames.label[first] == label][:per_class] for label in (1, 0)])
+    maps = algorithm.predict_maps(to_input(frames.images[rows], device))
+    if not maps:
+        return {}
+    return {
+        "image": frames.images[rows],
+        "label": frames.label[rows],
+        "video_id": frames.video_id[rows].astype(str),
+        **{f"map.{name}": value.float().cpu().numpy().astype(np.float16) for name, value in maps.items()},
+    }
 
 
 def metrics_by_name(table: pd.DataFrame, role: str, level: str, dev_threshold: float) -> dict[str, float]:
@@ -398,16 +486,25 @@ def metrics_by_name(table: pd.DataFrame, role: str, level: str, dev_threshold: f
 def evaluate(algorithm: Algorithm, run: ResolvedRun, device: torch.device) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """Score source validation and target test; target thresholds come from source validation."""
     tables: dict[str, pd.DataFrame] = {}
-    metrics: dict[str, float] = {}
     for role, frames in (("source_val", run.source_val), ("target_test", run.target_test)):
         tables[f"{role}.frame"] = score_frames(algorithm, frames, device)
         tables[f"{role}.video"] = video_level(tables[f"{role}.frame"])
+    return final_metrics(tables), tables
+
+
+def final_metrics(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Every metric of the score tables ``{role}.{level}`` a run reports, by MLflow name.
+
+    At each level the ``dev_eer`` threshold is the source-validation EER
+    threshold, applied to source validation and target test alike.
+    """
+    metrics: dict[str, float] = {}
     for level in ("frame", "video"):
         val = tables[f"source_val.{level}"]
         dev_threshold = eer_threshold(val["label"].to_numpy(), val["score"].to_numpy())
         for role in ("source_val", "target_test"):
             metrics.update(metrics_by_name(tables[f"{role}.{level}"], role, level, dev_threshold))
-    return metrics, tables
+    return metrics
 
 
 @dataclass
@@ -417,6 +514,7 @@ class RunResult:
     selected_step: int
     tables: dict[str, pd.DataFrame]
     seconds: float
+    map_examples: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -430,6 +528,7 @@ class TrainingState:
     best_key: tuple | None = None
     best_step: int = 0
     best_state: dict[str, torch.Tensor] | None = None
+    evaluations: dict[int, dict[str, float]] = dataclasses.field(default_factory=dict)
 
     def save(self, path: Path) -> None:
         snapshot = {
@@ -440,6 +539,7 @@ class TrainingState:
             "numpy_rng": self.rng.bit_generator.state,
             "sampler_orders": {d: s.sampler.orders for d, s in self.samplers.items()},
             "best": (self.best_key, self.best_step, self.best_state),
+            "evaluations": self.evaluations,
         }
         atomic_write(path, lambda file: torch.save(snapshot, file))
 
@@ -455,6 +555,7 @@ class TrainingState:
             for domain, orders in saved["sampler_orders"].items():
                 self.samplers[domain].sampler.orders = orders
             self.best_key, self.best_step, self.best_state = saved["best"]
+            self.evaluations = saved["evaluations"]
             self.step = saved["step"]
         except Exception as err:  # torch.load and load_state_dict raise many types
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -466,6 +567,7 @@ def train(
     log_metrics: Callable[[dict[str, float], int], None] = lambda metrics, step: None,
     progress: bool = True,
     checkpoint: Path | None = None,
+    launch: distributed.Distributed | None = None,
 ) -> RunResult:
     """Train, evaluate every ``eval_every`` steps, and return the selected checkpoint's scores.
 
@@ -473,12 +575,21 @@ def train(
     generators, samplers, the best candidate so far) is saved atomically at
     every evaluation, and a run that finds the file resumes after the saved
     step with the same result it would have had uninterrupted.
+
+    With ``launch`` (one of several ``torchrun`` processes, see
+    :mod:`dgfas.distributed`), each process draws its own batches (its
+    generator is seeded by (seed, rank)), gradients are averaged before every
+    optimizer step, each process keeps its own checkpoint file, and only
+    process 0 evaluates; the others return a result without metrics.
     """
     started = time.perf_counter()
     cfg = run.trainer_config
     torch.manual_seed(run.spec.seed)
-    rng = np.random.default_rng(run.spec.seed)
-    device = pick_device(cfg.device)
+    rng = np.random.default_rng(run.spec.seed if launch is None else [run.spec.seed, launch.rank])
+    device = pick_device(cfg.device) if launch is None else distributed.start(launch)
+    evaluates = launch is None or launch.is_main
+    if launch is not None and checkpoint is not None:
+        checkpoint = checkpoint.with_name(f"{checkpoint.stem}.rank{launch.rank}{checkpoint.suffix}")
     algorithm_cls = get_algorithm(run.spec.method)
     domains = list(run.source_train)
     algorithm = algorithm_cls(run.algorithm_config, run.model_config, domains).to(device)
@@ -488,6 +599,10 @@ def train(
     rule = get_selection_rule(cfg.selection_rule)
     if checkpoint is not None and checkpoint.is_file():
         state.restore(checkpoint)
+    if launch is not None:
+        distributed.require_same(state.step, "checkpoint step")
+        distributed.broadcast_state(algorithm)
+        distributed.average_gradients_before_each_step(algorithm.optimizers())
 
     bar = tqdm(range(state.step + 1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
                disable=not progress, leave=False, dynamic_ncols=True, initial=state.step, total=cfg.steps)
@@ -502,8 +617,15 @@ def train(
         if step % 10 == 0 or step == cfg.steps:
             log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-        if step % cfg.eval_every == 0 or step == cfg.steps:
+        if (step % cfg.eval_every == 0 or step == cfg.steps) and launch is not None:
+            distributed.average_buffers(algorithm)
+            distributed.check_in_step(algorithm)
+        if (step % cfg.eval_every == 0 or step == cfg.steps) and not evaluates:
+            if checkpoint is not None and step < cfg.steps:
+                state.save(checkpoint)
+        elif step % cfg.eval_every == 0 or step == cfg.steps:
             metrics, _ = evaluate(algorithm, run, device)
+            state.evaluations[step] = metrics
             log_metrics({f"eval.{k}": metrics[k] for k in (
                 "source_val.video.eer", "source_val.video.auc", "target_test.video.auc",
                 "target_test.video.hter.dev_eer")}, step)
@@ -514,11 +636,35 @@ def train(
             if checkpoint is not None and step < cfg.steps:
                 state.save(checkpoint)
     bar.close()
+    if not evaluates:
+        return RunResult(run.run_key, {}, 0, {}, time.perf_counter() - started)
     assert state.best_state is not None  # the last step always evaluates
     algorithm.load_state_dict(state.best_state)
     metrics, tables = evaluate(algorithm, run, device)
     metrics["selected_step"] = float(state.best_step)
-    return RunResult(run.run_key, metrics, state.best_step, tables, time.perf_counter() - started)
+    metrics.update(metrics_under_other_rules(state.evaluations, cfg.selection_rule))
+    examples = map_examples(algorithm, run.target_test, device)
+    return RunResult(run.run_key, metrics, state.best_step, tables, time.perf_counter() - started, examples)
+
+
+def metrics_under_other_rules(evaluations: dict[int, dict[str, float]], rule: str) -> dict[str, float]:
+    """What the run would report under every other selection rule: ``selection.<rule>.<metric>``.
+
+    Evaluation is deterministic, so the metrics computed at a step are those
+    of that step's checkpoint, and one run answers for every rule without
+    training again. This is what lets a leaderboard print the numbers DG-FAS
+    papers report (checkpoint chosen on the target test split, ``oracle``)
+    beside the honest ones.
+    """
+    others = {}
+    for name in SELECTION_RULES.names():
+        if name == rule:
+            continue
+        key = SELECTION_RULES.get(name).key
+        step = min(evaluations, key=lambda s: key(s, evaluations[s]))
+        others.update({f"selection.{name}.{k}": v for k, v in evaluations[step].items()})
+        others[f"selection.{name}.selected_step"] = float(step)
+    return others
 
 
 def write_score_files(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:

@@ -33,3 +33,9 @@ def make_frames(domain: str, split: str, *, videos: int = 6, frames_per_video: i
 @pytest.fixture
 def frames_factory():
     return make_frames
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory):
+    """One synthetic frame cache for the tests that run the tiny preset: the first builds it (~10 s), the rest reuse it."""
+    return tmp_path_factory.mktemp("tiny-cache")

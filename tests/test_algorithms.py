@@ -8,9 +8,9 @@ import torch
 
 from dgfas.algorithms import ALGORITHMS, get_algorithm
 from dgfas.config import with_overrides
-from dgfas.models import MODELS, get_model
 from dgfas.data.clips import VideoClips
-from dgfas.trainer import make_batch
+from dgfas.models import MODELS, get_model
+from dgfas.trainer import make_batch, to_input
 
 
 def _build(name: str, domains: list[str]):
@@ -91,3 +91,17 @@ def test_joined_batches_concatenate_the_fields_every_domain_carries():
     assert joined.image.shape == (5, 3, 4, 4) and joined.label.tolist() == [1, 1, 0, 0, 0]
     assert joined.depth is None and joined.pulse is None
     assert Batch.join([a, a]).depth.shape == (4, 1, 4, 4)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS.names())
+def test_predict_maps_shows_the_dense_supervision_of_map_methods(name, frames_factory):
+    torch.manual_seed(0)
+    cls, algorithm = _build(name, ["a", "b"])
+    frames = frames_factory("a", "test")
+    algorithm.train()
+    maps = algorithm.predict_maps(to_input(frames.images[:3], torch.device("cpu")))  # single frames, even for a clip method
+    assert algorithm.training, "predict_maps() must restore the training mode"
+    # a method trained on dense ground truth shows what it predicts; a label-only one has nothing to show
+    assert bool(maps) == bool(set(cls.maps) & {"depth", "parsing", "reflection"})
+    for value in maps.values():
+        assert value.dim() == 4 and value.shape[0] == 3 and torch.isfinite(value).all()

@@ -23,6 +23,7 @@ from dgfas.tracking.leaderboard import (
     aggregate,
     header_info,
     latest_per_seed,
+    literature_table,
     read_records_csv,
     read_reported,
     render_csv,
@@ -44,10 +45,11 @@ def records() -> pd.DataFrame:
 def _render(records: pd.DataFrame, **rules: str) -> tuple[str, str]:
     aggregated = aggregate(records, **rules)
     info = header_info(records, **rules)
+    literature = literature_table(records, info)
     reported = read_reported()
     return (
-        render_markdown(aggregated, reported=reported, suite=SUITE, header_info=info),
-        render_csv(aggregated, reported=reported, suite=SUITE, header_info=info),
+        render_markdown(aggregated, reported=reported, suite=SUITE, header_info=info, literature=literature),
+        render_csv(aggregated, reported=reported, suite=SUITE, header_info=info, literature=literature),
     )
 
 
@@ -167,8 +169,12 @@ def test_fixture_per_kind_averages_by_hand(records):
         csv_methods = computed.loc[computed["protocol_kind"] == kind, "method"].drop_duplicates().tolist()
         assert csv_methods == _methods_of(sections[section])
     averages = board[board["protocol"] == AVERAGE]
-    erm_averages = averages[averages["method"] == "erm"].set_index("protocol_kind")["hter_pct"]
-    assert erm_averages.to_dict() == {"leave-one-out": "16.0000", "cross-test": "37.5000"}
+    erm_averages = averages[averages["method"] == "erm"].set_index(["threshold_rule", "protocol_kind"])["hter_pct"]
+    assert erm_averages.to_dict() == {
+        ("dev_eer", "leave-one-out"): "16.0000", ("dev_eer", "cross-test"): "37.5000",
+        # the literature-compatible rows: oracle checkpoint and threshold, 3 points lower in the fixture
+        ("oracle_eer", "leave-one-out"): "11.0000", ("oracle_eer", "cross-test"): "32.5000",
+    }
 
 
 def _kind_sections(markdown: str) -> dict[str, str]:
@@ -179,7 +185,7 @@ def _kind_sections(markdown: str) -> dict[str, str]:
 
 def _methods_of(section: str) -> list[str]:
     """Row labels of a section's computed table, in order."""
-    computed = section.split("### Computed", 1)[1].split("### Reported", 1)[0]
+    computed = section.split("### Computed", 1)[1].split("\n### ", 1)[0]
     rows = [line for line in computed.splitlines() if line.startswith("| ")][2:]
     return [row.split(" | ", 1)[0].removeprefix("| ") for row in rows]
 
@@ -200,6 +206,7 @@ def test_a_method_appears_only_in_the_kinds_it_has_runs_of(records):
         sections["Leave-one-out protocols"]
     )
     computed = pd.read_csv(io.StringIO(csv_text), keep_default_na=False).query("kind == 'computed'")
+    computed = computed[computed["threshold_rule"] == "dev_eer"]
     assert set(computed.loc[computed["method"] == "maddg", "protocol_kind"]) == {"leave-one-out", "limited-source"}
     ssdg_cross = computed[(computed["method"] == "ssdg") & (computed["protocol_kind"] == "cross-test")]
     assert ssdg_cross.set_index("protocol")["hter_pct"].to_dict() == {"C-I": "27.0000", AVERAGE: ""}
@@ -283,14 +290,29 @@ def test_reported_rows_sit_in_the_section_of_their_protocol_kind(records):
 
 def test_oracle_threshold_is_named_in_every_computed_table_header(records):
     markdown, _ = _render(records, threshold_rule="oracle_eer")
-    computed_tables = [part.split("### Reported", 1)[0].split("\n## ", 1)[0] for part in markdown.split("### Computed")[1:]]
+    computed_tables = [part.split("\n### ", 1)[0].split("\n## ", 1)[0] for part in markdown.split("### Computed")[1:]]
     assert len(computed_tables) == 3
     for computed in computed_tables:
         header = next(line for line in computed.splitlines() if line.startswith("| Method"))
         assert all("(oracle)" in cell for cell in header.strip("| ").split(" | ")[1:])
         assert "oracle" in computed.splitlines()[0]
     honest, _ = _render(records)
-    assert all("(oracle)" not in part.split("### Reported", 1)[0] for part in honest.split("### Computed")[1:])
+    assert all("(oracle)" not in part.split("\n### ", 1)[0] for part in honest.split("### Computed")[1:])
+
+
+def test_literature_compatible_table_sits_under_each_honest_one_with_its_row_order(records):
+    markdown, _ = _render(records)
+    for section in _kind_sections(markdown).values():
+        literature = section.split("### Literature-compatible (oracle)", 1)[1].split("\n### ", 1)[0]
+        rows = [line for line in literature.splitlines() if line.startswith("| ")]
+        assert all("(oracle)" in cell for cell in rows[0].strip("| ").split(" | ")[1:])
+        assert [row.split(" | ", 1)[0].removeprefix("| ") for row in rows[2:]] == _methods_of(section)
+    assert "| erm | 7.00 ± 1.15 / 94.00 ± 1.15 | 15.00 ± 0.00 / 87.00 ± 0.00 | 11.00 ± 0.58 / 90.50 ± 0.58 |" in markdown
+    # runs that never logged what the oracle selection would pick get no such table
+    older = records.drop(columns=[c for c in records.columns if c.startswith("selection.")])
+    assert "Literature-compatible" not in _render(older)[0]
+    # nor does a board that already uses the oracle rules
+    assert "Literature-compatible" not in _render(records.assign(selection_rule="oracle"), threshold_rule="oracle_eer")[0]
 
 
 def test_oracle_selection_rule_also_marks_the_table(records):
@@ -402,3 +424,32 @@ def test_cli_method_flag_with_an_unknown_method_is_one_line(suite_in_mlflow, tmp
     assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path), "--method", "nosuch"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dgfas: error: ") and "method 'nosuch'" in err and err.count("\n") == 1
+
+
+def test_a_sweeps_draws_are_chosen_per_seed_and_ablations_keep_their_rows(tmp_path):
+    def run(method, seed, draw, source_eer, hter, oracle_hter, start):
+        return {"method": method, "protocol": "C-I", "seed": seed, "data_source": "synthetic", "preset": "quick",
+                "selection_rule": "source_val", "start_time": start, "hparam_draw": draw,
+                "source_val.video.eer": source_eer, "target_test.video.hter.dev_eer": hter,
+                "target_test.video.hter.oracle_eer": oracle_hter, "target_test.video.auc": 1 - hter,
+                "selection.oracle.target_test.video.hter.oracle_eer": oracle_hter,
+                "selection.oracle.target_test.video.auc": 1 - oracle_hter}
+
+    records = pd.DataFrame([
+        run("erm", 0, None, 0.20, 0.30, 0.10, 1),  # the defaults, run by `dgfas benchmark`: draw 0
+        run("erm[lr=0.01]", 0, 1, 0.10, 0.40, 0.20, 2),  # best on source validation
+        run("erm", 1, 0, 0.05, 0.20, 0.15, 3),
+        run("erm[lr=0.01]", 1, 1, 0.15, 0.50, 0.05, 4),  # best on the target: the oracle's choice
+        run("erm[augment=False]", 0, None, 0.30, 0.45, 0.40, 5),  # an ablation, not a draw
+    ])
+    records["hparam_draw"] = records["hparam_draw"].astype("Int64")
+    markdown_path, _ = write_leaderboard(SUITE, tmp_path, records=records)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert "- Hyper-parameters: per method, protocol and seed, the best of the defaults and 1 random draws by " \
+           "`source_val`" in markdown
+    computed, literature = markdown.split("### Computed", 1)[1].split("### Literature-compatible", 1)
+    # seed 0 takes draw 1 (HTER 0.40), seed 1 the defaults (0.20): mean 30.00 ± 10.00
+    assert "| erm | 30.00 ± 10.00 / 70.00 ± 10.00 |" in computed
+    assert "| erm[augment=False] | 45.00 / 55.00 (n=1) |" in computed
+    # the oracle chooses by target HTER: seed 0 the defaults (0.10), seed 1 draw 1 (0.05)
+    assert "| erm | 7.50 ± 2.50 / 92.50 ± 2.50 |" in literature

@@ -136,3 +136,23 @@ def test_a_corrupt_checkpoint_is_a_one_line_error(frames_factory, tmp_path):
     with pytest.raises(DgfasError, match="cannot resume from this checkpoint") as info:
         train(_run(frames_factory, "last"), progress=False, checkpoint=checkpoint)
     assert str(checkpoint) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_one_run_reports_the_metrics_of_every_selection_rule(frames_factory):
+    """The checkpoint each other rule would pick is scored by the evaluation made at its step."""
+    from dgfas.selection import SELECTION_RULES
+    from dgfas.trainer import metrics_under_other_rules
+
+    evaluations = {
+        2: {"source_val.video.eer": 0.2, "source_val.video.auc": 0.8, "target_test.video.hter.oracle_eer": 0.1,
+            "target_test.video.auc": 0.9},
+        4: {"source_val.video.eer": 0.1, "source_val.video.auc": 0.9, "target_test.video.hter.oracle_eer": 0.3,
+            "target_test.video.auc": 0.7},
+        6: {"source_val.video.eer": 0.3, "source_val.video.auc": 0.7, "target_test.video.hter.oracle_eer": 0.2,
+            "target_test.video.auc": 0.8},
+    }
+    others = metrics_under_other_rules(evaluations, "source_val")
+    assert not any(k.startswith("selection.source_val.") for k in others)
+    assert others["selection.oracle.selected_step"] == 2 and others["selection.oracle.target_test.video.auc"] == 0.9
+    assert others["selection.last.selected_step"] == 6
+    assert {k.split(".")[1] for k in others} == set(SELECTION_RULES.names()) - {"source_val"}

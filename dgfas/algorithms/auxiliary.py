@@ -50,6 +50,7 @@ from torch import nn
 from dgfas.algorithms.base import Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.errors import DgfasError
+from dgfas.hparams import LogUniform
 from dgfas.models import get_model
 from dgfas.models.heads import concat_at_stride8, conv_bn_relu
 
@@ -115,6 +116,13 @@ class DepthRppgNet(nn.Module):
 @register_algorithm("auxiliary")
 class Auxiliary(Algorithm):
     Config = AuxiliaryConfig
+    # A decade either side of the defaults; the loss weights trade depth against rPPG supervision.
+    search_space = {
+        "lr": LogUniform(1e-4, 1e-2),
+        "weight_decay": LogUniform(1e-5, 1e-2),
+        "depth_weight": LogUniform(0.1, 10.0),
+        "rppg_weight": LogUniform(0.1, 10.0),
+    }
     maps = ("depth", "pulse")
 
     def __init__(self, config: AuxiliaryConfig, model_config, domains: list[str]) -> None:
@@ -150,3 +158,7 @@ class Auxiliary(Algorithm):
         pulse_energy = pulse_spectrum(out["pulse"]).square().mean(1)
         fused = depth_energy + self.config.rppg_score_weight * pulse_energy
         return fused / (1.0 + fused)
+
+    def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        # each frame as a one-frame clip; the pulse is a signal, not a map
+        return {"depth": self.net(x.unsqueeze(1))["depth"][:, 0].clamp(0.0, 1.0)}  # (B, 1, H/8, W/8)

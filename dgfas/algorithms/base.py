@@ -9,10 +9,12 @@ trainer, MLflow and protocols never reach into a method.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
+
+from dgfas.hparams import Distribution
 
 #: The statistics the trainer normalizes images with, so a torchvision weights file
 #: sees the inputs it expects; a method that needs raw colours undoes it with these.
@@ -69,12 +71,16 @@ class Algorithm(nn.Module):
 
     Subclasses set ``Config`` (a dataclass of hyper-parameters with defaults)
     and ``maps`` (the ground-truth maps they need), build their networks and
-    optimizers in ``__init__``, and implement ``update`` and ``scores``. A
+    optimizers in ``__init__``, and implement ``update`` and ``scores`` (and
+    ``output_maps`` if they predict dense maps worth looking at). A
     method that needs consecutive frames sets ``clip_length`` above 1; the
     trainer then feeds it clips (see :class:`Batch`) for training and scoring.
+    ``search_space`` says where ``dgfas sweep --draws`` draws each tuned
+    ``Config`` field from; fields it leaves out keep their defaults.
     """
 
     Config: ClassVar[type]
+    search_space: ClassVar[dict[str, Distribution]] = {}
     maps: ClassVar[tuple[str, ...]] = ()
     clip_length: int = 1
 
@@ -100,6 +106,16 @@ class Algorithm(nn.Module):
         """(B,) liveness scores for a batch of images (or clips), higher = more live."""
         raise NotImplementedError
 
+    def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Dense maps the method predicts for (B, 3, H, W) frames, by name; empty if it predicts none.
+
+        Each map is (B, C, h, w): C = 1 for a value map meant to lie in [0, 1] (depth),
+        3 for an RGB map (reflection), more for one score per class (parsing logits).
+        A clip method gets single frames here. The maps are for looking at (the HTML
+        leaderboard's gallery), not for scoring.
+        """
+        return {}
+
     def optimizers(self) -> list[torch.optim.Optimizer]:
         """The optimizers the algorithm owns, so the trainer can checkpoint their state."""
         return [value for value in vars(self).values() if isinstance(value, torch.optim.Optimizer)]
@@ -107,9 +123,17 @@ class Algorithm(nn.Module):
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """Liveness scores in eval mode; the caller's train/eval mode is restored."""
+        return self._in_eval_mode(self.scores, x)
+
+    @torch.no_grad()
+    def predict_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``output_maps`` in eval mode, as ``predict`` is ``scores`` in eval mode."""
+        return self._in_eval_mode(self.output_maps, x)
+
+    def _in_eval_mode(self, compute: Callable[[torch.Tensor], Any], x: torch.Tensor) -> Any:
         was_training = self.training
         self.eval()
         try:
-            return self.scores(x)
+            return compute(x)
         finally:
             self.train(was_training)

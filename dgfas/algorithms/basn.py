@@ -82,6 +82,7 @@ from torch import nn
 from dgfas.algorithms.base import IMAGENET_MEAN, IMAGENET_STD, Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.errors import DgfasError
+from dgfas.hparams import LogUniform
 from dgfas.models import get_model
 
 #: Values of ``BasnConfig.auxiliary``: the paper's baseline, models A, B, C and D (BASN).
@@ -252,6 +253,14 @@ class BasnNet(nn.Module):
 @register_algorithm("basn")
 class Basn(Algorithm):
     Config = BasnConfig
+    # Around the paper's values: its small learning rate and its tiny map-loss weights
+    # (squared-L1 sums over whole maps), a decade-wide log range each.
+    search_space = {
+        "lr": LogUniform(1e-5, 2.5e-4),
+        "cls_weight": LogUniform(1.0, 100.0),
+        "depth_weight": LogUniform(5e-6, 5e-4),
+        "reflection_weight": LogUniform(5e-6, 5e-4),
+    }
     maps = ("depth", "reflection")
 
     def __init__(self, config: BasnConfig, model_config, domains: list[str]) -> None:
@@ -293,3 +302,7 @@ class Basn(Algorithm):
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.net(x)["logits"], 1)[:, 1]
+
+    def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.net(x)  # depth (B, 1, S/4, S/4) and reflection (B, 3, S/4, S/4), as the variant predicts
+        return {name: out[name] for name in ("depth", "reflection") if name in out}

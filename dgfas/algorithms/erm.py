@@ -18,6 +18,7 @@ from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
+from dgfas.hparams import LogUniform
 from dgfas.models import get_model
 
 
@@ -37,6 +38,8 @@ class ErmConfig:
 @register_algorithm("erm")
 class Erm(Algorithm):
     Config = ErmConfig
+    # A decade either side of the defaults, on a log scale.
+    search_space = {"lr": LogUniform(1e-4, 1e-2), "weight_decay": LogUniform(1e-5, 1e-2)}
 
     def __init__(self, config: ErmConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)

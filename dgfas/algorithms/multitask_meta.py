@@ -58,6 +58,7 @@ from dgfas.algorithms.registry import register_algorithm
 from dgfas.algorithms.triplet import TRIPLET_MINING, one_side_triplet_loss
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.errors import DgfasError, UnsupportedSetting
+from dgfas.hparams import LogUniform
 from dgfas.models import get_model
 from dgfas.models.heads import DepthHead, ParsingHead
 
@@ -140,6 +141,14 @@ class _Joined:
 @register_algorithm("multitask_meta")
 class MultitaskMeta(Algorithm):
     Config = MultitaskMetaConfig
+    # About a decade either side of the defaults; the ablation switches are not tuned.
+    search_space = {
+        "lr": LogUniform(1e-4, 1e-2),
+        "weight_decay": LogUniform(1e-5, 1e-2),
+        "inner_lr": LogUniform(1e-3, 1e-1),
+        "depth_weight": LogUniform(1.0, 100.0),
+        "triplet_weight": LogUniform(0.1, 10.0),
+    }
     maps = ("depth", "parsing")
 
     def __init__(self, config: MultitaskMetaConfig, model_config, domains: list[str]) -> None:
@@ -235,3 +244,7 @@ class MultitaskMeta(Algorithm):
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         # Only the encoder and classifier: the dense heads do not enter the score.
         return torch.sigmoid(self.net.classifier(self.net.backbone(x)).squeeze(1))
+
+    def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.net(x)  # depth (B, 1, H/8, W/8), parsing logits (B, classes, H, W), as the ablation keeps
+        return {name: out[name] for name in ("depth", "parsing") if name in out}

@@ -74,6 +74,7 @@ from dgfas.algorithms.base import Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.errors import DgfasError
+from dgfas.hparams import Choice, LogUniform
 from dgfas.models import get_model
 from dgfas.models.heads import DepthHead
 
@@ -172,6 +173,12 @@ class Pyramid(Algorithm):
     """
 
     Config = PyramidConfig
+    # A decade either side of the defaults; the contrastive depth loss off, or on at CDCN's weight.
+    search_space = {
+        "lr": LogUniform(1e-4, 1e-2),
+        "weight_decay": LogUniform(1e-5, 1e-2),
+        "contrastive_weight": Choice((0.0, 1.0)),
+    }
     # A class attribute, read before the config is known: both maps, whichever the target.
     maps = ("depth", "parsing")
 
@@ -209,3 +216,7 @@ class Pyramid(Algorithm):
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).clamp(0.0, 1.0).mean(dim=(1, 2, 3))
+
+    def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        # (B, 1, H/8, W/8), clamped as the score reads it; named after what it was trained to be
+        return {self.config.target: self.net(x).clamp(0.0, 1.0)}

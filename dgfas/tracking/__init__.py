@@ -1,9 +1,11 @@
 """Run tracking (MLflow) and leaderboards.
 
 ``mlflow_store`` is the only module that talks to MLflow, and imports it lazily;
-``leaderboard`` turns the runs of a suite into Markdown and CSV tables.
+``leaderboard`` turns the runs of a suite into Markdown and CSV tables, and ``html``
+into one self-contained page with ROC curves and predicted maps.
 """
 
+from dgfas.tracking.html import render_html, write_html
 from dgfas.tracking.leaderboard import (
     HeaderInfo,
     aggregate,
@@ -16,8 +18,10 @@ from dgfas.tracking.leaderboard import (
 )
 from dgfas.tracking.mlflow_store import (
     TrackedRun,
+    download_artifacts,
     find_finished_run,
     load_run_records,
+    roc_curves_figure,
     roc_figure,
     tracking_uri,
 )
@@ -26,14 +30,18 @@ __all__ = [
     "HeaderInfo",
     "TrackedRun",
     "aggregate",
+    "download_artifacts",
     "find_finished_run",
     "header_info",
     "load_run_records",
     "read_records_csv",
     "read_reported",
     "render_csv",
+    "render_html",
     "render_markdown",
+    "roc_curves_figure",
     "roc_figure",
     "tracking_uri",
+    "write_html",
     "write_leaderboard",
 ]

@@ -18,6 +18,7 @@ golden-file test can compare whole files.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ class HeaderInfo:
         selection_rule: Model-selection rule name (dgfas.selection).
         threshold_rule: Threshold rule name whose HTER is shown ("dev_eer", "oracle_eer").
         level: "video" or "frame" scores.
+        draws: Random hyper-parameter draws of the sweep behind the board (0: the defaults only).
+        draw_rule: How one draw was chosen per method, protocol and seed (``dgfas.tracking.draws``).
     """
 
     data_source: str
@@ -69,6 +72,8 @@ class HeaderInfo:
     selection_rule: str
     threshold_rule: str
     level: str
+    draws: int = 0
+    draw_rule: str = ""
 
     @property
     def uses_target_labels(self) -> bool:
@@ -184,7 +189,17 @@ def _kind_title(kind: str) -> str:
     return f"{kind[0].upper()}{kind[1:]} protocols"
 
 
-def aggregate(records: pd.DataFrame, *, level: str = "video", threshold_rule: str = "dev_eer") -> pd.DataFrame:
+#: The rules most DG-FAS papers report with: checkpoint and threshold both chosen on the target test split.
+LITERATURE_RULES = ("oracle", "oracle_eer")
+
+
+def aggregate(
+    records: pd.DataFrame,
+    *,
+    level: str = "video",
+    threshold_rule: str = "dev_eer",
+    selection_rule: str | None = None,
+) -> pd.DataFrame:
     """Mean and standard error over seeds of target-test HTER and AUC, per method and protocol.
 
     The standard error is the sample standard deviation over seeds / sqrt(n), NaN for
@@ -200,6 +215,9 @@ def aggregate(records: pd.DataFrame, *, level: str = "video", threshold_rule: st
             columns ``target_test.{level}.hter.{threshold_rule}`` and ``target_test.{level}.auc``.
         level: "video" or "frame".
         threshold_rule: Which threshold's HTER to aggregate.
+        selection_rule: Aggregate the checkpoints another selection rule would
+            have picked (the runs' ``selection.<rule>.*`` metrics) instead of
+            those the runs selected; None keeps the runs' own.
 
     Returns:
         Columns ``AGGREGATED_COLUMNS``; values are fractions in [0, 1], rows sorted by
@@ -209,8 +227,13 @@ def aggregate(records: pd.DataFrame, *, level: str = "video", threshold_rule: st
     if level not in LEVELS:
         raise DgfasError(f"unknown level '{level}'; valid: {list(LEVELS)}")
     get_threshold_rule(threshold_rule)
-    hter_column = f"target_test.{level}.hter.{threshold_rule}"
-    auc_column = f"target_test.{level}.auc"
+    prefix = ""
+    if selection_rule is not None:
+        get_selection_rule(selection_rule)
+        own_rules = set(records["selection_rule"].astype(str)) if "selection_rule" in records else set()
+        prefix = "" if own_rules == {selection_rule} else f"selection.{selection_rule}."
+    hter_column = f"{prefix}target_test.{level}.hter.{threshold_rule}"
+    auc_column = f"{prefix}target_test.{level}.auc"
     for column in (hter_column, auc_column):
         if column not in records.columns:
             available = sorted(name for name in records.columns if name.startswith("target_test."))
@@ -292,9 +315,10 @@ def render_markdown(
     suite: str,
     header_info: HeaderInfo,
     method: str | None = None,
+    literature: pd.DataFrame | None = None,
 ) -> str:
-    """The leaderboard as Markdown: header block, then per protocol kind a computed table
-    and the reported table of that kind's protocols.
+    """The leaderboard as Markdown: header block, then per protocol kind a computed table,
+    the literature-compatible table and the reported table of that kind's protocols.
 
     Args:
         aggregated: Output of ``aggregate``.
@@ -304,6 +328,10 @@ def render_markdown(
         header_info: The choices behind the numbers, printed in the header.
         method: When the board holds only one method's variants, that method, named
             in the title.
+        literature: ``aggregate`` of the same runs under :data:`LITERATURE_RULES`
+            (oracle checkpoint, target-EER threshold), shown under each computed
+            table with the same row order, so the gap between the honest numbers
+            and those papers print is in plain view; None shows no such table.
 
     Returns:
         Markdown text ending with a newline; no date, so equal inputs give equal text.
@@ -341,6 +369,10 @@ def render_markdown(
         f"- Threshold rule: `{threshold.name}` — {threshold.description}",
         f"- Level: {info.level}",
         f"- Seeds per cell: {seed_text}",
+        *([f"- Hyper-parameters: per method, protocol and seed, the best of the defaults and {info.draws} random "
+           f"draws by `{info.draw_rule}`"
+           + (" (oracle: uses target test labels)" if info.draw_rule == "oracle" else "")
+           + "; the literature-compatible table chooses its draws by `oracle`"] if info.draws else []),
         "- Cells: HTER % / AUC % on the target domain's test split, each mean ± standard error over seeds "
         "(sample standard deviation / √n; no ± for one seed). One table per protocol kind; its Average: "
         "mean over the kind's protocols, standard error √(Σ SE²) / k; – where a method lacks one of them.",
@@ -354,6 +386,14 @@ def render_markdown(
             "with the rules above."
         )
 
+    if literature is not None:
+        lines.append(
+            "- Literature-compatible: the same runs, with the checkpoint chosen on the target test split "
+            "(`oracle` selection) and the threshold at the target test scores' own EER (`oracle_eer`), "
+            "as most DG-FAS papers report. It looks at target labels: it is not an estimate of performance "
+            "on an unseen domain, and the gap to the table above is what that costs."
+        )
+
     oracle_mark = " (oracle)" if oracle else ""
     computed_heading = f"### Computed by dgfas on {info.data_source} data: HTER at the `{threshold.name}` threshold"
     if oracle:
@@ -365,24 +405,38 @@ def render_markdown(
         lines += ["", f"## {_kind_title(kind)}", "", computed_heading, ""]
         header = ["Method", *(f"{_protocol_title(name)}{oracle_mark}" for name in columns)]
         lines += [_row(header), _row(["---"] * len(header))]
-        cells = of_kind.set_index(["method", "protocol"])
-        for row_method in _method_order(of_kind):
-            row = [row_method]
-            for name in columns:
-                if (row_method, name) not in cells.index:
-                    row.append(_MISSING)
-                    continue
-                cell = cells.loc[(row_method, name)]
-                if math.isnan(cell["hter_mean"]) and math.isnan(cell["auc_mean"]):
-                    row.append(_MISSING)
-                    continue
-                text = f"{_pct(cell['hter_mean'], cell['hter_se'])} / {_pct(cell['auc_mean'], cell['auc_se'])}"
-                if name != AVERAGE and int(cell["n_seeds"]) < most_seeds:
-                    text += f" (n={int(cell['n_seeds'])})"
-                row.append(text)
-            lines.append(_row(row))
+        order = _method_order(of_kind)
+        lines += _cell_rows(of_kind, order, columns, most_seeds)
+        if literature is not None:
+            lines += ["", "### Literature-compatible (oracle): checkpoint and threshold chosen on the target test split",
+                      ""]
+            header = ["Method", *(f"{_protocol_title(name)} (oracle)" for name in columns)]
+            lines += [_row(header), _row(["---"] * len(header))]
+            lines += _cell_rows(literature[literature["protocol_kind"] == kind], order, columns, most_seeds)
         lines += _reported_table(reported_of[kind], protocols)
     return "\n".join(lines) + "\n"
+
+
+def _cell_rows(of_kind: pd.DataFrame, methods: list[str], columns: list[str], most_seeds: int) -> list[str]:
+    """Markdown rows "HTER / AUC" of ``methods`` over ``columns``; – where a cell is missing."""
+    cells = of_kind.set_index(["method", "protocol"])
+    lines = []
+    for row_method in methods:
+        row = [row_method]
+        for name in columns:
+            if (row_method, name) not in cells.index:
+                row.append(_MISSING)
+                continue
+            cell = cells.loc[(row_method, name)]
+            if math.isnan(cell["hter_mean"]) and math.isnan(cell["auc_mean"]):
+                row.append(_MISSING)
+                continue
+            text = f"{_pct(cell['hter_mean'], cell['hter_se'])} / {_pct(cell['auc_mean'], cell['auc_se'])}"
+            if name != AVERAGE and int(cell["n_seeds"]) < most_seeds:
+                text += f" (n={int(cell['n_seeds'])})"
+            row.append(text)
+        lines.append(_row(row))
+    return lines
 
 
 def _reported_table(shown: pd.DataFrame, protocols: list[str]) -> list[str]:
@@ -422,6 +476,7 @@ def render_csv(
     reported: pd.DataFrame,
     suite: str,
     header_info: HeaderInfo,
+    literature: pd.DataFrame | None = None,
 ) -> str:
     """The leaderboard as CSV: one row per (method, protocol), computed rows then reported rows.
 
@@ -432,7 +487,9 @@ def render_csv(
     rules differ) and name their source. ``protocol_kind`` (last column, so the older
     columns keep their positions) is the protocol's kind; each method has one
     ``Average`` row per kind. Rows go kind by kind, methods ranked as in the Markdown
-    table of their kind. Same arguments as ``render_markdown``.
+    table of their kind. Same arguments as ``render_markdown``; the ``literature``
+    rows follow each computed row as "computed" rows of their own rules
+    (``oracle`` / ``oracle_eer``).
     """
     info = header_info
     kinds = kind_order(aggregated["protocol_kind"])
@@ -453,8 +510,8 @@ def render_csv(
     def number(value: float) -> str:
         return "" if math.isnan(value) else f"{100 * value:.4f}"
 
-    rows = [
-        {
+    def computed_row(row, selection_rule: str, threshold_rule: str) -> dict[str, str]:
+        return {
             "suite": suite,
             "kind": "computed",
             "method": row.method,
@@ -462,8 +519,8 @@ def render_csv(
             "protocol": row.protocol,
             "data_source": info.data_source,
             "preset": info.preset,
-            "selection_rule": info.selection_rule,
-            "threshold_rule": info.threshold_rule,
+            "selection_rule": selection_rule,
+            "threshold_rule": threshold_rule,
             "level": info.level,
             "n_seeds": str(int(row.n_seeds)),
             "hter_pct": number(row.hter_mean),
@@ -473,8 +530,16 @@ def render_csv(
             "source": "dgfas",
             "protocol_kind": row.protocol_kind,
         }
-        for row in computed.itertuples(index=False)
-    ]
+
+    identity = ["method", "protocol_kind", "protocol"]
+    oracle_cells = literature.set_index(identity) if literature is not None else None
+    rows = []
+    for row in computed.itertuples(index=False):
+        rows.append(computed_row(row, info.selection_rule, info.threshold_rule))
+        key = (row.method, row.protocol_kind, row.protocol)
+        if oracle_cells is not None and key in oracle_cells.index:
+            cell = pd.Series({**oracle_cells.loc[key].to_dict(), **dict(zip(identity, key))})
+            rows.append(computed_row(cell, *LITERATURE_RULES))
     for kind in kinds:
         of_kind = protocol_order(aggregated.loc[aggregated["protocol_kind"] == kind, "protocol"])
         for row in _reported_present(reported, of_kind).itertuples(index=False):
@@ -502,6 +567,38 @@ def render_csv(
     return pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")
 
 
+def draws_in(records: pd.DataFrame) -> bool:
+    """Whether the records hold a sweep's random hyper-parameter draws (draw 1 and up)."""
+    return "hparam_draw" in records.columns and bool((records["hparam_draw"].fillna(0) > 0).any())
+
+
+def with_chosen_draws(records: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """One run per (method, protocol, seed): the draw ``rule`` prefers, named after its method.
+
+    Variants that are not draws (ablations such as ``basn[auxiliary=none]``)
+    keep their own rows, newest run per seed.
+    """
+    from dgfas.tracking.draws import choose_draws
+
+    variant = records["method"].astype(str)
+    normal = records["holdout_source"].isna() if "holdout_source" in records.columns else True
+    not_draws = records[records["hparam_draw"].isna() & (variant != variant.str.split("[", n=1).str[0]) & normal]
+    chosen = choose_draws(records, rule).drop(columns="variant")
+    return pd.concat([chosen, latest_per_seed(not_draws)], ignore_index=True)
+
+
+def literature_table(records: pd.DataFrame, info: HeaderInfo, *, level: str = "video") -> pd.DataFrame | None:
+    """``aggregate`` under :data:`LITERATURE_RULES`; None when the board already uses them, or when
+    no run logged what the oracle selection would have picked (runs made before that was logged)."""
+    selection_rule, threshold_rule = LITERATURE_RULES
+    if (info.selection_rule, info.threshold_rule) == LITERATURE_RULES:
+        return None
+    prefix = "" if info.selection_rule == selection_rule else f"selection.{selection_rule}."
+    if f"{prefix}target_test.{level}.hter.{threshold_rule}" not in records.columns:
+        return None
+    return aggregate(records, level=level, threshold_rule=threshold_rule, selection_rule=selection_rule)
+
+
 def write_leaderboard(
     suite: str,
     out_dir: str | os.PathLike[str] = "leaderboards",
@@ -512,7 +609,9 @@ def write_leaderboard(
     method: str | None = None,
     records: pd.DataFrame | None = None,
     reported_path: str | os.PathLike[str] = REPORTED_CSV,
-) -> tuple[Path, Path]:
+    html: bool = False,
+    draw_rule: str | None = None,
+) -> tuple[Path, ...]:
     """Load, aggregate and render a suite's leaderboard to ``<out_dir>/<stem>.md`` and ``.csv``.
 
     The stem is the suite name, with ``-<threshold_rule>``, ``-<level>`` and
@@ -533,9 +632,14 @@ def write_leaderboard(
             named after papers ("BASN"), not after dgfas variants.
         records: Run records to use instead of loading them from MLflow.
         reported_path: CSV of numbers reported in papers.
+        html: Also write ``<stem>.html``, the tables with ROC curves and predicted
+            maps from the runs' artifacts (``dgfas.tracking.html``).
+        draw_rule: How a sweep's hyper-parameter draws are chosen per cell
+            (``dgfas.tracking.draws.DRAW_RULES``: ``source_val``, ``loso``,
+            ``oracle``); None: ``source_val``, or ``oracle`` on an oracle board.
 
     Returns:
-        Paths of the Markdown and CSV files.
+        Paths of the Markdown and CSV files, then of the HTML page when ``html``.
     """
     if records is None:
         from dgfas.tracking.mlflow_store import load_run_records
@@ -554,10 +658,20 @@ def write_leaderboard(
             )
     if records.empty:
         raise DgfasError(f"suite '{suite}' has no finished runs{kept}")
-    info = header_info(records, threshold_rule=threshold_rule, level=level)
-    if "start_time" in records.columns:
-        records = latest_per_seed(records)
+    # leave-one-source-domain-out runs only serve to choose draws (``draw_rule="loso"``), never as cells
+    normal = records[records["holdout_source"].isna()] if "holdout_source" in records.columns else records
+    info = header_info(normal, threshold_rule=threshold_rule, level=level)
+    oracle_draws = None
+    if draws_in(normal):
+        rule = draw_rule or ("oracle" if get_selection_rule(info.selection_rule).uses_target_labels else "source_val")
+        info = dataclasses.replace(info, draws=int(normal["hparam_draw"].max()), draw_rule=rule)
+        records, oracle_draws = with_chosen_draws(records, rule), with_chosen_draws(records, "oracle")
+    elif "start_time" in normal.columns:
+        records = latest_per_seed(normal)
+    else:
+        records = normal
     aggregated = aggregate(records, level=level, threshold_rule=threshold_rule)
+    literature = literature_table(records if oracle_draws is None else oracle_draws, info, level=level)
     reported = read_reported(reported_path)
     if method is not None:
         reported = reported.iloc[:0]
@@ -574,7 +688,13 @@ def write_leaderboard(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
-    markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, method=method)
+    markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, method=method,
+                               literature=literature)
     atomic_write_text(markdown_path, markdown)
-    atomic_write_text(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info))
-    return markdown_path, csv_path
+    atomic_write_text(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info,
+                                           literature=literature))
+    if not html:
+        return markdown_path, csv_path
+    from dgfas.tracking.html import write_html
+
+    return markdown_path, csv_path, write_html(out / f"{stem}.html", markdown, records, level=level)

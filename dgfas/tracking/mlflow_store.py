@@ -12,10 +12,12 @@ a test that opens a second store, cannot log into the wrong run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -44,8 +46,11 @@ _TRUNCATION_MARK = "...[truncated; full value in params.json]"
 RECORD_ID_COLUMNS = ("method", "protocol", "seed", "data_source", "preset", "selection_rule")
 """Columns of ``load_run_records`` that identify a run; the rest are its final metrics."""
 
-FINAL_METRIC_ROLES = ("source_val", "target_test")
+FINAL_METRIC_ROLES = ("source_val", "target_test", "selection")
 """Metric name prefixes of final (evaluation) metrics; ``train.*`` curves are not records."""
+
+MAP_EXAMPLES = "maps.npz"
+"""Artifact of a run whose method predicts dense maps: a few target-test inputs and their maps."""
 
 _TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
 _RUN_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -217,7 +222,10 @@ class TrackedRun:
             raise DgfasError(f"unknown run status '{status}'; valid: {list(_TERMINAL_STATUSES)}")
         if self._ended:
             return
-        self.client.set_terminated(self.run_id, status)
+        # Against a tracking server MLflow prints the run's link on stdout; stderr keeps
+        # stdout for dgfas's own output (``dgfas train`` prints JSON there).
+        with contextlib.redirect_stdout(sys.stderr):
+            self.client.set_terminated(self.run_id, status)
         self._ended = True
 
     def __enter__(self) -> TrackedRun:
@@ -246,6 +254,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def create_store() -> None:
+    """Open the tracking store once, which creates the tables of a new SQLite store.
+
+    Processes that open a new SQLite store at the same time race to create its
+    tables (alembic fails with "table ... already exists"), so a launcher of
+    parallel jobs calls this before starting them.
+    """
+    _client().search_experiments(max_results=1)
+
+
 def find_finished_run(suite: str, run_key: str) -> str | None:
     """Id of the newest FINISHED run of ``suite`` tagged ``dgfas.run_key = run_key``, if any.
 
@@ -271,8 +289,10 @@ def load_run_records(suite: str) -> pd.DataFrame:
     """The "load" step of the leaderboard: one row per FINISHED run of ``suite``.
 
     Columns are ``RECORD_ID_COLUMNS`` (from params, falling back to ``dgfas.*`` tags;
-    ``seed`` as int), then ``run_id``, ``run_key`` and ``start_time`` (ms since the
-    epoch, to pick the newest of repeated runs), then every final metric
+    ``seed`` as int), then ``run_id``, ``run_key``, ``start_time`` (ms since the
+    epoch, to pick the newest of repeated runs), ``hparam_draw`` (the sweep draw
+    from tag ``dgfas.hparam_draw``, ``<NA>`` for a run outside a sweep) and ``holdout_source``
+    (the source domain a leave-one-source-domain-out run left out, None for a normal run), then every final metric
     (``source_val.*``, ``target_test.*``) in sorted order. A metric a run lacks is NaN.
 
     Raises:
@@ -301,12 +321,13 @@ def load_run_records(suite: str) -> pd.DataFrame:
         page_token = page.token
         if not page_token:
             break
-    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time"]
+    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source"]
     records = pd.DataFrame(rows, columns=None if rows else id_columns)
     metric_columns = sorted(column for column in records.columns if column not in id_columns)
     records = records.reindex(columns=[*id_columns, *metric_columns])
     if rows:
         records["seed"] = records["seed"].astype(int)
+        records["hparam_draw"] = records["hparam_draw"].astype("Int64")
     return records
 
 
@@ -325,14 +346,37 @@ def _record(run: Any) -> dict[str, Any]:
     record["run_id"] = run.info.run_id
     record["run_key"] = tags.get("dgfas.run_key", "")
     record["start_time"] = run.info.start_time
+    draw = tags.get("dgfas.hparam_draw")
+    record["hparam_draw"] = None if draw is None else int(draw)
+    record["holdout_source"] = params.get("holdout_source")
     for name, value in run.data.metrics.items():
         if name.split(".", 1)[0] in FINAL_METRIC_ROLES:
             record[name] = value
     return record
 
 
+def download_artifacts(run_id: str, names: list[str], dst_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Copy the run's top-level artifacts ``names`` into ``dst_dir``; those the run lacks are left out.
+
+    Goes through the tracking server when there is one, so a reader needs no
+    access to the artifact store itself.
+    """
+    client = _client()
+    present = {item.path for item in client.list_artifacts(run_id)}
+    Path(dst_dir).mkdir(parents=True, exist_ok=True)
+    return {name: Path(client.download_artifacts(run_id, name, str(dst_dir))) for name in names if name in present}
+
+
 def roc_figure(label: np.ndarray, score: np.ndarray, title: str) -> Figure:
     """ROC curve of live-vs-spoof scores, for the trainer to log with ``log_figure``.
+
+    One curve of :func:`roc_curves_figure`, its legend the AUC alone.
+    """
+    return roc_curves_figure({"": (label, score)}, title)
+
+
+def roc_curves_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str) -> Figure:
+    """ROC curves of several score sets on one axes, each (label, score) under its name.
 
     Live (label 1) is the positive class and a higher score means more live, so the
     x axis is the rate of spoofs accepted (FAR, APCER) and the y axis the rate of live
@@ -343,16 +387,17 @@ def roc_figure(label: np.ndarray, score: np.ndarray, title: str) -> Figure:
     from matplotlib.figure import Figure
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    label = np.asarray(label).ravel()
-    score = np.asarray(score, dtype=np.float64).ravel()
-    if set(np.unique(label).tolist()) != {0, 1}:
-        raise DgfasError(f"ROC '{title}' needs both live (1) and spoof (0) labels")
-    far, live_accept, _ = roc_curve(label, score, pos_label=1)
-    auc = roc_auc_score(label, score)
     figure = Figure(figsize=(4.0, 4.0), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    axes.plot(far, live_accept, label=f"AUC = {100 * auc:.2f}%")
+    for name, (label, score) in curves.items():
+        label = np.asarray(label).ravel()
+        score = np.asarray(score, dtype=np.float64).ravel()
+        if set(np.unique(label).tolist()) != {0, 1}:
+            raise DgfasError(f"ROC '{title}' needs both live (1) and spoof (0) labels{f' for {name}' if name else ''}")
+        far, live_accept, _ = roc_curve(label, score, pos_label=1)
+        auc = f"AUC = {100 * roc_auc_score(label, score):.2f}%"
+        axes.plot(far, live_accept, label=f"{name} ({auc})" if name else auc)
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1)

@@ -1,0 +1,103 @@
+"""A benchmark and its leaderboard against a real MLflow tracking server, as a team would run them."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from dgfas.cli import main
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(url: str, server: subprocess.Popen, log_path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"mlflow server exited with {server.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.5)
+    pytest.fail(f"mlflow server did not answer within {timeout:.0f}s: {log_path.read_text()[-2000:]}")
+
+
+@pytest.fixture
+def server_url(tmp_path):
+    """``mlflow server`` on a free local port: SQLite backend, artifacts served over HTTP (``--serve-artifacts``)."""
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "mlflow", "server",
+                "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+                "--serve-artifacts", "--artifacts-destination", str(tmp_path / "server-artifacts"),
+                "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            ],
+            cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(url, server, log_path)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the server's own process group: it and its workers
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+@pytest.mark.slow
+def test_benchmark_and_leaderboard_through_a_tracking_server(server_url, tmp_path, monkeypatch, capsys):
+    from mlflow import MlflowClient
+
+    from dgfas.tracking.mlflow_store import load_run_records
+
+    work = tmp_path / "client"
+    work.mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server_url)
+    monkeypatch.chdir(work)
+    assert main([
+        "benchmark", "--preset", "tiny", "--protocols", "C-I", "--methods", "erm", "--seeds", "0,1", "--no-progress",
+        "--cache", str(work / "cache"), "--runs-dir", str(work / "runs"), "--leaderboard-dir", str(work / "boards"),
+    ]) == 0
+    # MLflow prints a link to each run it ends on a server; it goes to stderr, not into dgfas's stdout
+    assert capsys.readouterr().out == ""
+    assert not (work / ".dgfas" / "mlflow.db").exists()  # nothing fell back to the local store
+
+    client = MlflowClient(server_url)
+    experiment = client.get_experiment_by_name("synthetic-tiny")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 2 and {run.info.experiment_id for run in runs} == {experiment.experiment_id}
+    # one experiment per suite, one set of metric names: MLflow's compare view lines the runs up
+    assert runs[0].data.metrics.keys() == runs[1].data.metrics.keys()
+    assert {"target_test.video.hter.dev_eer", "target_test.video.auc"} <= runs[0].data.metrics.keys()
+    # artifacts went through the server into its artifact store
+    assert all(run.info.artifact_uri.startswith("mlflow-artifacts:") for run in runs)
+    assert len(list((tmp_path / "server-artifacts").rglob("target_test.video.csv"))) == 2
+
+    records = load_run_records("synthetic-tiny")
+    assert sorted(zip(records["method"], records["protocol"], records["seed"])) == [("erm", "C-I", 0), ("erm", "C-I", 1)]
+    assert main(["leaderboard", "--suite", "synthetic-tiny", "--out", str(work / "boards"), "--html"]) == 0
+    board = (work / "boards" / "synthetic-tiny.md").read_text(encoding="utf-8")
+    assert "- Seeds per cell: 2" in board
+    erm_row = next(line for line in board.splitlines() if line.startswith("| erm |"))  # the computed table's
+    hter, _, auc = erm_row.split("|")[2].strip().partition(" / ")
+    assert "±" in hter and "±" in auc  # two seeds: mean ± standard error
+    # the ROC curves were drawn from score files downloaded through the server
+    assert '<img class="roc"' in (work / "boards" / "synthetic-tiny.html").read_text(encoding="utf-8")
