@@ -453,3 +453,16 @@ def test_a_sweeps_draws_are_chosen_per_seed_and_ablations_keep_their_rows(tmp_pa
     assert "| erm[augment=False] | 45.00 / 55.00 (n=1) |" in computed
     # the oracle chooses by target HTER: seed 0 the defaults (0.10), seed 1 draw 1 (0.05)
     assert "| erm | 7.50 ± 2.50 / 92.50 ± 2.50 |" in literature
+
+
+def test_a_cell_counts_the_seeds_whose_runs_logged_its_metric(records):
+    """Runs made before the oracle-selection metrics were logged leave those cells with fewer seeds."""
+    older = records.copy()
+    column = "selection.oracle.target_test.video.hter.oracle_eer"
+    first_seed = (older["method"] == "erm") & (older["protocol"] == "OCI-M") & (older["seed"] == 0)
+    older.loc[first_seed, column] = float("nan")
+    aggregated = aggregate(older, threshold_rule="oracle_eer", selection_rule="oracle")
+    cell = _cell(aggregated, "erm", "OCI-M")
+    assert cell["n_seeds"] == 2 and cell["hter_mean"] == pytest.approx(older.loc[
+        (older["method"] == "erm") & (older["protocol"] == "OCI-M") & ~first_seed, column].mean())
+    assert _cell(aggregate(older), "erm", "OCI-M")["n_seeds"] == 3  # the honest cell still has all three

@@ -246,15 +246,19 @@ def aggregate(
         raise DgfasError(f"several runs for (method, protocol, seed) = {first}; keep one per seed first")
 
     grouped = records.groupby(["method", "protocol"], sort=False)
+    # Seeds are counted where the metric exists: runs logged before a metric was added lack it
+    # (e.g. the ``selection.oracle.*`` metrics), and a cell's n must be what its mean is over.
+    counted = grouped[hter_column].count()
     per_protocol = pd.DataFrame(
         {
-            "n_seeds": grouped["seed"].count(),
+            "n_seeds": counted,
             "hter_mean": grouped[hter_column].mean(),
-            "hter_se": grouped[hter_column].std(ddof=1) / grouped["seed"].count() ** 0.5,
+            "hter_se": grouped[hter_column].std(ddof=1) / counted**0.5,
             "auc_mean": grouped[auc_column].mean(),
-            "auc_se": grouped[auc_column].std(ddof=1) / grouped["seed"].count() ** 0.5,
+            "auc_se": grouped[auc_column].std(ddof=1) / grouped[auc_column].count() ** 0.5,
         }
     ).reset_index()
+    per_protocol = per_protocol[per_protocol["n_seeds"] > 0]
     kinds = {name: protocol_kind(name) for name in per_protocol["protocol"].unique()}
     per_protocol["protocol_kind"] = per_protocol["protocol"].map(kinds)
 
