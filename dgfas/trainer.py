@@ -617,13 +617,12 @@ def train(
         if step % 10 == 0 or step == cfg.steps:
             log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
             bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-        if (step % cfg.eval_every == 0 or step == cfg.steps) and launch is not None:
+        if step % cfg.eval_every != 0 and step != cfg.steps:
+            continue
+        if launch is not None:
             distributed.average_buffers(algorithm)
             distributed.check_in_step(algorithm)
-        if (step % cfg.eval_every == 0 or step == cfg.steps) and not evaluates:
-            if checkpoint is not None and step < cfg.steps:
-                state.save(checkpoint)
-        elif step % cfg.eval_every == 0 or step == cfg.steps:
+        if evaluates:
             metrics, _ = evaluate(algorithm, run, device)
             state.evaluations[step] = metrics
             log_metrics({f"eval.{k}": metrics[k] for k in (
@@ -633,8 +632,8 @@ def train(
             if state.best_key is None or key < state.best_key:
                 state.best_key, state.best_step = key, step
                 state.best_state = copy.deepcopy(algorithm.state_dict())
-            if checkpoint is not None and step < cfg.steps:
-                state.save(checkpoint)
+        if checkpoint is not None and step < cfg.steps:
+            state.save(checkpoint)
     bar.close()
     if not evaluates:
         return RunResult(run.run_key, {}, 0, {}, time.perf_counter() - started)
