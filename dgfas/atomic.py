@@ -13,15 +13,29 @@ from pathlib import Path
 from typing import IO, Callable
 
 
+def _read_umask() -> int:
+    """The process's umask. It can only be read by setting it, so this runs once, at import,
+    rather than on every write, where another thread could create a file in between."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(binary_file)`` on a temporary sibling of ``path``, then rename it into place.
 
     On any failure the temporary file is removed and an existing ``path`` is
-    left as it was.
+    left as it was. ``mkstemp`` creates the file readable by its owner only; the
+    result gets the permissions ``open`` would have given it, so results written
+    on a shared machine stay readable by the team.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~_UMASK)
         with os.fdopen(handle, "wb") as file:
             write(file)
             file.flush()
