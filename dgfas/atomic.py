@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Callable
 
+from dgfas.errors import DgfasError
+
 
 def _read_umask() -> int:
     """The process's umask. It can only be read by setting it, so this runs once, at import,
@@ -33,7 +35,10 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
     on a shared machine stay readable by the team.
     """
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise DgfasError(f"cannot write {path}: {error.strerror or error}") from None
     try:
         os.fchmod(handle, 0o666 & ~_UMASK)
         with os.fdopen(handle, "wb") as file:

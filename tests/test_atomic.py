@@ -9,6 +9,7 @@ import pytest
 
 from dgfas import atomic
 from dgfas.atomic import atomic_write, atomic_write_text
+from dgfas.errors import DgfasError
 
 
 def test_result_has_the_permissions_of_a_plain_open(tmp_path, monkeypatch):
@@ -32,6 +33,12 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
         atomic_write(target, fail_halfway)
     assert target.read_text() == "old\n"
     assert [path.name for path in tmp_path.iterdir()] == ["scores.csv"]
+
+
+def test_unwritable_destination_is_one_line_naming_the_file(tmp_path):
+    target = tmp_path / "missing" / "board.md"
+    with pytest.raises(DgfasError, match=f"cannot write {target}: No such file or directory"):
+        atomic_write_text(target, "x")
 
 
 def test_reading_the_umask_leaves_it_unchanged():

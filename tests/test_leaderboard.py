@@ -346,6 +346,14 @@ def test_write_leaderboard_writes_both_files(records, tmp_path):
     )
 
 
+def test_write_leaderboard_to_a_file_names_it(records, tmp_path):
+    occupied = tmp_path / "boards"
+    occupied.write_text("not a folder")
+    with pytest.raises(DgfasError, match=f"cannot write leaderboards to {occupied}: it is a file"):
+        write_leaderboard(SUITE, occupied, records=records)
+    assert occupied.read_text() == "not a folder"
+
+
 def test_write_leaderboard_refuses_mixed_selection_rules(records, tmp_path):
     mixed = records.assign(selection_rule=["last"] * 5 + ["source_val"] * (len(records) - 5))
     with pytest.raises(DgfasError, match="one selection_rule"):

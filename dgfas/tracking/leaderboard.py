@@ -690,7 +690,12 @@ def write_leaderboard(
     if method is not None:
         stem += f"-{method}"
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise DgfasError(f"cannot write leaderboards to {out}: it is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DgfasError(f"cannot write leaderboards to {out}: {error.strerror or error}") from None
     markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
     markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, method=method,
                                literature=literature)
