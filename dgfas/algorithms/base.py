@@ -83,6 +83,10 @@ class Algorithm(nn.Module):
     search_space: ClassVar[dict[str, Distribution]] = {}
     maps: ClassVar[tuple[str, ...]] = ()
     clip_length: int = 1
+    #: How the trainer lays out the model's weights and input images. Channels-last
+    #: is faster for plain convolutions, but slower where a method differentiates
+    #: twice through batch norm (a meta step), so each method may choose.
+    memory_format: ClassVar[torch.memory_format] = torch.channels_last
 
     def __init__(self, config, model_config, domains: list[str]) -> None:
         super().__init__()
