@@ -5,6 +5,11 @@ it is slower than fp32 for most kernels; ``auto`` therefore means bf16 on
 CUDA and fp32 elsewhere. The resolved precision, not the name asked for, is
 what changes a run's numbers, so it is what a run records and is keyed by.
 Scores and metrics are computed in fp32 whatever the training precision.
+
+Autocast's choice of which operations run in bf16 differs by device: on the
+CPU it runs FFTs and linear algebra in fp32 by itself, on CUDA it passes bf16
+to cuFFT, which has no bf16 kernel. A method therefore says where it needs
+fp32 (:func:`in_fp32`), so that a CPU test exercises what a GPU run does.
 """
 
 from __future__ import annotations
@@ -32,3 +37,13 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def in_fp32(device: torch.device) -> contextlib.AbstractContextManager:
+    """A region of a bf16 run computed in fp32: for operations with no bf16 kernel or that need fp32's mantissa.
+
+    Autocast is off inside, so operations run in their inputs' dtype: the
+    caller casts bf16 inputs with ``.float()`` (the cast is differentiable, so
+    gradients flow back to the bf16 activations). Outside a bf16 run it changes nothing.
+    """
+    return torch.autocast(device.type, enabled=False)

@@ -30,7 +30,8 @@ Choices the paper leaves open or that differ here:
     * The RNN is an LSTM with 100 hidden units (as in the paper) that emits
       one pulse value per frame; the spectra compared are those of these
       per-frame signals (``torch.fft.rfft``, orthonormal, DC included, so a
-      spoof's target is all zeros).
+      spoof's target is all zeros). The spectrum is computed in fp32 in a
+      bf16 run: cuFFT has no bf16 kernel.
     * CNN and RNN are trained jointly with one optimizer rather than in
       alternation; the rPPG loss reaches the CNN's features.
     * Clips are ``clip_length`` consecutive stored frames (8: about one
@@ -53,6 +54,7 @@ from dgfas.errors import DgfasError
 from dgfas.hparams import LogUniform
 from dgfas.models import get_model
 from dgfas.models.heads import concat_at_stride8, conv_bn_relu
+from dgfas.precision import in_fp32
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,13 @@ class AuxiliaryConfig:
 
 
 def pulse_spectrum(signal: torch.Tensor) -> torch.Tensor:
-    """(B, T) signal -> (B, T // 2 + 1) magnitude spectrum, orthonormal so its energy matches the signal's."""
-    return torch.fft.rfft(signal, dim=-1, norm="ortho").abs()
+    """(B, T) signal -> (B, T // 2 + 1) magnitude spectrum, orthonormal so its energy matches the signal's.
+
+    Always fp32: cuFFT has no bf16 kernel, and a bf16 spectrum would carry
+    only three significant digits into the loss and the score.
+    """
+    with in_fp32(signal.device):
+        return torch.fft.rfft(signal.float(), dim=-1, norm="ortho").abs()
 
 
 class DepthRppgNet(nn.Module):
@@ -154,7 +161,7 @@ class Auxiliary(Algorithm):
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         # a single frame is scored as a one-frame clip (no pulse to see)
         out = self.net(x if x.dim() == 5 else x.unsqueeze(1))
-        depth_energy = out["depth"].clamp(0.0, 1.0).square().flatten(1).mean(1)
+        depth_energy = out["depth"].float().clamp(0.0, 1.0).square().flatten(1).mean(1)  # fp32 in a bf16 run
         pulse_energy = pulse_spectrum(out["pulse"]).square().mean(1)
         fused = depth_energy + self.config.rppg_score_weight * pulse_energy
         return fused / (1.0 + fused)

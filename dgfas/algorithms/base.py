@@ -77,6 +77,12 @@ class Algorithm(nn.Module):
     trainer then feeds it clips (see :class:`Batch`) for training and scoring.
     ``search_space`` says where ``dgfas sweep --draws`` draws each tuned
     ``Config`` field from; fields it leaves out keep their defaults.
+
+    The trainer may run ``update`` and ``predict`` under bf16 autocast
+    (:mod:`dgfas.precision`). A method computes in fp32 what has no bf16
+    kernel or needs fp32's mantissa (:func:`dgfas.precision.in_fp32`), and
+    its scores from fp32 values (bf16 has 26 values between 0.9 and 1, which
+    would tie scores and blur AUC and EER).
     """
 
     Config: ClassVar[type]
@@ -126,13 +132,13 @@ class Algorithm(nn.Module):
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Liveness scores in eval mode; the caller's train/eval mode is restored."""
-        return self._in_eval_mode(self.scores, x)
+        """Liveness scores in eval mode, fp32 whatever the run's precision; the caller's train/eval mode is restored."""
+        return self._in_eval_mode(self.scores, x).float()
 
     @torch.no_grad()
     def predict_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``output_maps`` in eval mode, as ``predict`` is ``scores`` in eval mode."""
-        return self._in_eval_mode(self.output_maps, x)
+        """``output_maps`` in eval mode and fp32, as ``predict`` is ``scores`` in eval mode."""
+        return {name: value.float() for name, value in self._in_eval_mode(self.output_maps, x).items()}
 
     def _in_eval_mode(self, compute: Callable[[torch.Tensor], Any], x: torch.Tensor) -> Any:
         was_training = self.training

@@ -134,6 +134,7 @@ def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
 
 def to_rgb_hsv(image: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) ImageNet-normalized image -> (B, 6, H, W): RGB in [0, 1], then HSV."""
+    image = image.float()  # hue's divisions by small chromas need fp32's mantissa
     mean = image.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = image.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
     rgb = (image * std + mean).clamp(0.0, 1.0)  # clamp: float round-off of the normalization
@@ -141,8 +142,11 @@ def to_rgb_hsv(image: torch.Tensor) -> torch.Tensor:
 
 
 def squared_l1(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Σ_i ‖prediction_i − target_i‖₁²: per image, the absolute errors summed over its map and squared; summed over images."""
-    return (prediction - target).abs().flatten(1).sum(1).square().sum()
+    """Σ_i ‖prediction_i − target_i‖₁²: per image, the absolute errors summed over its map and squared; summed over images.
+
+    In fp32 whatever the run's precision: a bf16 sum over a whole map keeps three significant digits.
+    """
+    return (prediction.float() - target.float()).abs().flatten(1).sum(1).square().sum()
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -301,7 +305,7 @@ class Basn(Algorithm):
         return {"loss": total.item(), **{k: v.item() for k, v in losses.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net(x)["logits"], 1)[:, 1]
+        return torch.softmax(self.net(x)["logits"].float(), 1)[:, 1]  # fp32: bf16 would tie confident scores
 
     def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.net(x)  # depth (B, 1, S/4, S/4) and reflection (B, 3, S/4, S/4), as the variant predicts

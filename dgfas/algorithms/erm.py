@@ -59,4 +59,4 @@ class Erm(Algorithm):
         return {"loss": loss.item()}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(x))
+        return torch.sigmoid(self.logits(x).float())  # fp32: bf16 would tie confident scores

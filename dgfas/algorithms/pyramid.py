@@ -198,7 +198,9 @@ class Pyramid(Algorithm):
             prediction: (B, 1, h, w) predicted map.
             target: (B, 1, H, W) supervision at the input's resolution (:func:`target_map`).
         """
-        target = F.adaptive_avg_pool2d(target, prediction.shape[-2:])  # (B, 1, h, w)
+        # fp32 in a bf16 run: pooled means and neighbour differences of a bf16 map lose most of their digits
+        prediction = prediction.float()
+        target = F.adaptive_avg_pool2d(target.float(), prediction.shape[-2:])  # (B, 1, h, w)
         losses = {f"mse_{h}x{w}": value for (h, w), value in pyramid_losses(prediction, target, self.config.levels).items()}
         if self.config.contrastive_weight:
             losses["contrastive"] = contrastive_depth_loss(prediction, target)
@@ -215,7 +217,7 @@ class Pyramid(Algorithm):
         return {"loss": total.item(), **{name: value.item() for name, value in losses.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).clamp(0.0, 1.0).mean(dim=(1, 2, 3))
+        return self.net(x).float().clamp(0.0, 1.0).mean(dim=(1, 2, 3))  # fp32 mean in a bf16 run
 
     def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         # (B, 1, H/8, W/8), clamped as the score reads it; named after what it was trained to be
