@@ -5,9 +5,15 @@ optimizer step the gradients are averaged over the processes with an
 all-reduce, which is what ``torch.nn.parallel.DistributedDataParallel`` does.
 The all-reduce is hooked on the algorithm's optimizers rather than done by
 wrapping its networks, because algorithms own several networks and
-meta-learning ones run functional inner steps (``torch.func.functional_call``)
-that a DDP wrapper does not see; every algorithm thereby runs distributed
-without a line of its own.
+optimizers, and meta-learning ones run functional inner steps
+(``torch.func.functional_call``, ``torch.autograd.grad``) that a DDP wrapper
+does not see (it reduces only what ``backward()`` accumulates through its own
+forward); every algorithm thereby runs distributed without a line of its own. The gradients are
+all-reduced after the backward pass, as flattened buffers (one per dtype and
+device), so a step costs one collective of its gradients (after a small one
+that agrees which parameters have any) whatever the number of parameters;
+DDP's smaller buckets pay off only by overlapping the backward pass, which a
+hook on the optimizer cannot do.
 
     torchrun --nproc_per_node 4 -m dgfas.cli train --protocol OCI-M --method erm --preset paper
 
@@ -65,16 +71,48 @@ def broadcast_state(module: torch.nn.Module) -> None:
         dist.broadcast(tensor, src=0)
 
 
+def _average_in_place(tensors: list[torch.Tensor]) -> None:
+    """Replace every tensor by its mean over the processes: one all-reduce per dtype and device, of all of them flattened."""
+    by_kind: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
+    for tensor in tensors:
+        by_kind.setdefault((tensor.device, tensor.dtype), []).append(tensor)
+    world_size = dist.get_world_size()
+    # Every process holds the same tensors in the same order, so the groups come in the same order everywhere.
+    for group in by_kind.values():
+        flat = torch.cat([t.reshape(-1) for t in group])  # logical order, whatever each tensor's memory format
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat.div_(world_size)
+        for tensor, mean in zip(group, flat.split([t.numel() for t in group])):
+            tensor.copy_(mean.view_as(tensor))
+
+
+def average_gradients(parameters: list[torch.Tensor]) -> None:
+    """Replace the parameters' gradients by their mean over the processes, as DDP does.
+
+    A gradient that is None on some processes counts as zero there, and the
+    parameter gets the mean on every process, so no process updates a weight
+    the others leave alone. A parameter without a gradient on every process
+    keeps None, so the optimizer skips it as it would in one process. Which
+    parameters have gradients is agreed first (one small all-reduce), since
+    the flattened buffers must be laid out alike everywhere.
+    """
+    parameters = [p for p in parameters if p.requires_grad]
+    if not parameters:
+        return
+    holders = torch.tensor([p.grad is not None for p in parameters], dtype=torch.int32, device=parameters[0].device)
+    dist.all_reduce(holders, op=dist.ReduceOp.SUM)  # (P,) number of processes holding each gradient
+    with_grad = [p for p, count in zip(parameters, holders.tolist()) if count > 0]
+    for parameter in with_grad:
+        if parameter.grad is None:
+            parameter.grad = torch.zeros_like(parameter)
+    _average_in_place([p.grad for p in with_grad])
+
+
 def average_gradients_before_each_step(optimizers: list[torch.optim.Optimizer]) -> None:
     """Hook every optimizer so that ``step()`` sees the gradients averaged over all processes."""
-    world_size = dist.get_world_size()
 
     def average(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
-        for group in optimizer.param_groups:
-            for parameter in group["params"]:
-                if parameter.grad is not None:
-                    dist.all_reduce(parameter.grad, op=dist.ReduceOp.SUM)
-                    parameter.grad.div_(world_size)
+        average_gradients([p for group in optimizer.param_groups for p in group["params"]])
 
     for optimizer in optimizers:
         optimizer.register_step_pre_hook(average)
@@ -82,11 +120,7 @@ def average_gradients_before_each_step(optimizers: list[torch.optim.Optimizer]) 
 
 def average_buffers(module: torch.nn.Module) -> None:
     """Average floating-point buffers (BatchNorm running statistics), which each process updated on its own batches."""
-    world_size = dist.get_world_size()
-    for buffer in module.buffers():
-        if buffer.is_floating_point():
-            dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
-            buffer.div_(world_size)
+    _average_in_place([buffer for buffer in module.buffers() if buffer.is_floating_point()])
 
 
 def check_in_step(module: torch.nn.Module) -> None:
