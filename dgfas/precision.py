@@ -33,9 +33,16 @@ def resolve_precision(name: str, device: torch.device) -> str:
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """The autocast context of a resolved ``precision`` on ``device``; fp32 runs without one."""
+    """The autocast context of a resolved ``precision`` on ``device``; fp32 runs without one.
+
+    Autocast's cache of bf16 weight copies is off: it lives as long as the
+    context, so a forward pass after an optimizer step inside the same context
+    (an update that steps twice, or a loop under one context) would run on the
+    weights from before the step. Turning it off costs a second cast only where
+    one context runs the same weights forward twice, which no registered update does.
+    """
     if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
     return contextlib.nullcontext()
 
 

@@ -53,6 +53,19 @@ def test_bf16_autocasts_and_in_fp32_turns_it_off_for_a_region():
         assert layer(x).dtype == torch.bfloat16
 
 
+def test_a_forward_pass_after_an_optimizer_step_under_one_autocast_sees_the_new_weights():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 4)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    x = torch.randn(2, 4)
+    with autocast("bf16", CPU):
+        before = layer(x)
+        before.float().square().sum().backward()
+        optimizer.step()
+        after = layer(x)
+    assert not torch.equal(before, after)
+
+
 def _tiny_algorithm(name: str, domains: list[str]):
     cls = get_algorithm(name)
     config = cls.Config()
