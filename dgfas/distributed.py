@@ -8,12 +8,13 @@ wrapping its networks, because algorithms own several networks and
 optimizers, and meta-learning ones run functional inner steps
 (``torch.func.functional_call``, ``torch.autograd.grad``) that a DDP wrapper
 does not see (it reduces only what ``backward()`` accumulates through its own
-forward); every algorithm thereby runs distributed without a line of its own. The gradients are
-all-reduced after the backward pass, as flattened buffers (one per dtype and
-device), so a step costs one collective of its gradients (after a small one
-that agrees which parameters have any) whatever the number of parameters;
-DDP's smaller buckets pay off only by overlapping the backward pass, which a
-hook on the optimizer cannot do.
+forward); every algorithm thereby runs distributed without a line of its own.
+
+The gradients are all-reduced after the backward pass as flattened buffers,
+one per dtype and device, so a step costs one collective of gradients (after
+a small one that agrees which parameters have any) whatever the number of
+parameters. DDP's smaller buckets pay off only by overlapping the backward
+pass, which a hook on the optimizer cannot do.
 
     torchrun --nproc_per_node 4 -m dgfas.cli train --protocol OCI-M --method erm --preset paper
 
