@@ -89,6 +89,12 @@ def _load(folder: Path, image_size: int, split: str, *, options: DataOptions) ->
     return read_frame_cache(folder).split_rows(split)
 
 
+def cache_root(cache_dir: Path, gib: float, image_size: int) -> Path:
+    """The folder holding the four domains' caches: named by what their content depends on."""
+    subjects = "-".join(map(str, _subjects_per_split(gib, image_size)))
+    return Path(cache_dir).resolve() / f"fake-v{CACHE_FORMAT}-{image_size}px-{subjects}"
+
+
 def write_fake_source(cache_dir: Path, gib: float, image_size: int) -> str:
     """Write (or reuse) about ``gib`` GiB of random frames under ``cache_dir`` and register them.
 
@@ -98,7 +104,7 @@ def write_fake_source(cache_dir: Path, gib: float, image_size: int) -> str:
     if gib <= 0 or image_size < 8:
         raise DgfasError(f"a fake cache needs gib > 0 and image_size >= 8, got {gib} and {image_size}")
     subjects = _subjects_per_split(gib, image_size)
-    root = Path(cache_dir).resolve() / f"fake-v{CACHE_FORMAT}-{image_size}px-{'-'.join(map(str, subjects))}"
+    root = cache_root(cache_dir, gib, image_size)
     # named by its folder, so caches in two places can be registered in one process
     name = f"fake-{hashlib.sha256(str(root).encode()).hexdigest()[:8]}"
     for i, letter in enumerate(LETTERS):
@@ -120,9 +126,9 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     name = write_fake_source(args.cache, args.gib, args.size)
-    folders = [Path(DATASETS.get(f"{name}-{letter}").args[0]) for letter in LETTERS]
-    written = sum(path.stat().st_size for folder in folders for path in folder.iterdir())
-    print(f"data source {name}: {written / 2**30:.2f} GiB in {folders[0].parent} "
+    root = cache_root(args.cache, args.gib, args.size)
+    written = sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+    print(f"data source {name}: {written / 2**30:.2f} GiB in {root} "
           f"({time.perf_counter() - started:.1f} s)")
 
 

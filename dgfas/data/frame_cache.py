@@ -18,15 +18,17 @@ manifest, so runs read it instead of hashing the corpus.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from dgfas.atomic import atomic_write_text
+from dgfas.atomic import atomic_write, atomic_write_text
 from dgfas.data.frames import PIXEL_FIELDS, FrameSet, Origin, encode_unit_map
 from dgfas.errors import DgfasError
 
@@ -102,6 +104,8 @@ class FrameCacheWriter:
         unknown = sorted(set(maps) - set(MAPS))
         if unknown:
             raise ValueError(f"unknown maps {unknown}; valid: {list(MAPS)}")
+        if frames < 1:
+            raise ValueError(f"a frame cache holds at least one frame, not {frames}")
         self.folder, self.domain, self.frames, self.size, self.maps = folder, domain, frames, size, maps
         self.partial = folder.with_name(folder.name + ".partial")
         self.columns: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
@@ -137,24 +141,39 @@ class FrameCacheWriter:
             value = fields[name]
             if name in ("depth", "reflection"):
                 value = encode_unit_map(value)
-            self.arrays[name].append(np.asarray(value, MAPS[name]) if name == "pulse" else value)
+            elif name == "pulse":
+                value = np.asarray(value, np.float32)
+            self.arrays[name].append(value)
         for name in COLUMNS:
             self.columns[name].append(np.asarray(fields[name]))
 
     def __exit__(self, kind, error, traceback) -> None:
-        self._close_files()
-        if kind is not None:
-            shutil.rmtree(self.partial, ignore_errors=True)  # the error that brought us here is the one to report
-            return
+        finished = False
+        try:
+            if kind is None:
+                self._finish()
+                finished = True
+        finally:
+            self._close_files()
+            if not finished:
+                # the error that brought us here is the one to report; the next writer retries the removal
+                shutil.rmtree(self.partial, ignore_errors=True)
+
+    def _finish(self) -> None:
         short = {name: array.written for name, array in self.arrays.items() if array.written != self.frames}
         if short:
             raise ValueError(f"frame cache {self.folder}: {short} rows written, {self.frames} announced")
         try:
+            for array in self.arrays.values():  # on disk before a manifest says they are
+                array.file.flush()
+                os.fsync(array.file.fileno())
+            self._close_files()
             digests = {name: array.digest.hexdigest() for name, array in self.arrays.items()}
             for name, dtype in COLUMNS.items():
-                values = np.concatenate(self.columns[name]) if self.columns[name] else np.empty(0, dtype)
+                values = np.concatenate(self.columns[name])
                 values = values.astype(dtype) if dtype is not str else values.astype(str)
-                np.save(self.partial / f"{name}.npy", values, allow_pickle=False)
+                atomic_write(self.partial / f"{name}.npy",
+                             functools.partial(np.lib.format.write_array, array=values, allow_pickle=False))
                 digests[name] = hashlib.sha256(_column_bytes(values)).hexdigest()
             fingerprint = hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
             manifest = {"format": CACHE_FORMAT, "domain": self.domain, "frames": self.frames, "size": self.size,
