@@ -8,8 +8,9 @@ the accelerator: a (B, H, W, 3) uint8 image batch and its (B, H, W) depth
 maps (float16 from the cache, 8-bit PNG from files), conversion to float and
 normalization being done on the device in both cases. The cache path reads
 the rows of the split a run selected, as the trainer does: ``FrameSet``
-selection copies them out of the memory maps into memory. The figures
-and their ratio are printed; the goal is a ratio of at least 20.
+selection is a view of the memory maps (:class:`dgfas.data.frames.RowView`),
+and each step reads its rows from them. The figures and their ratio are
+printed; the goal is a ratio of at least 20.
 
     python benchmarks/loader.py [--size 256] [--frames 2000] [--batch 48] [--steps 40] [--workers 2]
 """

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 import dgfas
-from dgfas.data.frames import FrameSet
+from dgfas.data.frames import FrameSet, frames_fingerprint
 from dgfas.data.registry import DataOptions
 from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
@@ -48,7 +48,6 @@ from dgfas.selection import get_selection_rule
 from dgfas.trainer import (
     RunSpec,
     final_metrics,
-    frames_fingerprint,
     git_commit,
     load_evaluation_frames,
     preset_data_options,

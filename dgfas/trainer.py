@@ -31,7 +31,7 @@ from dgfas.algorithms.base import IMAGENET_MEAN, IMAGENET_STD
 from dgfas.atomic import atomic_write
 from dgfas.config import with_overrides
 from dgfas.data.clips import VideoClips
-from dgfas.data.frames import FrameSet
+from dgfas.data.frames import FrameSet, concat_frames, frames_fingerprint, sample_frames
 from dgfas.data.registry import DataOptions, get_dataset
 from dgfas.data.sources import bind_domain
 from dgfas.errors import DgfasError, UnsupportedSetting
@@ -169,52 +169,6 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
-def _concat(framesets: list[FrameSet]) -> FrameSet:
-    merged = {}
-    for f in dataclasses.fields(FrameSet):
-        values = [getattr(fs, f.name) for fs in framesets]
-        if f.name == "domain":
-            merged[f.name] = "+".join(dict.fromkeys(values))
-        elif any(v is None for v in values):
-            merged[f.name] = None
-        else:
-            merged[f.name] = np.concatenate(values)
-    return FrameSet(**merged)
-
-
-def sample_frames(frames: FrameSet, per_video: int) -> FrameSet:
-    """Keep ``per_video`` frames per video, evenly spaced; 0 keeps all.
-
-    Short videos keep every frame they have (indices are clamped, never
-    repeated), which is where fixed frame offsets of older code broke.
-    """
-    if per_video == 0:
-        return frames
-    table = pd.DataFrame({"video": frames.video_id, "frame": frames.frame}).sort_values(["video", "frame"], kind="stable")
-    position = table.groupby("video", sort=False).cumcount().to_numpy()
-    length = table.groupby("video", sort=False)["frame"].transform("size").to_numpy()
-    # Wanted positions per video: round(linspace(0, n - 1, k)); keep a row if it is one of them.
-    k = np.minimum(per_video, length)
-    wanted = np.zeros(len(table), dtype=bool)
-    for j in range(per_video):
-        target = np.where(k > 1, np.round(j * (length - 1) / np.maximum(k - 1, 1)), 0).astype(int)
-        wanted |= (position == target) & (j < k)
-    keep = np.zeros(len(frames), dtype=bool)
-    keep[table.index.to_numpy()[wanted]] = True
-    return frames.select(keep)
-
-
-def frames_fingerprint(framesets: list[FrameSet]) -> str:
-    """sha256 of the frames a run actually used: images, labels and ids."""
-    digest = hashlib.sha256()
-    for fs in framesets:
-        digest.update(fs.domain.encode())
-        digest.update(np.ascontiguousarray(fs.images).tobytes())
-        digest.update(fs.label.astype(np.int64).tobytes())
-        digest.update("\n".join(fs.video_id.astype(str)).encode())
-    return digest.hexdigest()[:16]
-
-
 def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any]) -> Any:
     """A model's config: its defaults, then the preset's width for it (if it has one), then ``overrides``."""
     entry = get_model(model)
@@ -233,7 +187,7 @@ def load_domain_frames(
 ) -> FrameSet:
     """Domain ``letter``'s frames of ``splits``, ``per_video`` frames kept per video."""
     loader = get_dataset(bind_domain(data_source, letter))
-    return sample_frames(_concat([loader(split, options=options) for split in splits]), per_video)
+    return sample_frames(concat_frames([loader(split, options=options) for split in splits]), per_video)
 
 
 def load_evaluation_frames(protocol: Protocol, data_source: str, options: DataOptions) -> tuple[FrameSet, FrameSet]:
@@ -242,7 +196,7 @@ def load_evaluation_frames(protocol: Protocol, data_source: str, options: DataOp
     Score submissions (:mod:`dgfas.submission`) are checked against these
     very frames, so a submitted score file covers what a dgfas run scores.
     """
-    source_val = _concat([
+    source_val = concat_frames([
         load_domain_frames(data_source, d, protocol.source_val, protocol.frames.eval, options) for d in protocol.sources
     ])
     target_test = load_domain_frames(data_source, protocol.target, protocol.target_test, protocol.frames.eval, options)

@@ -1,10 +1,17 @@
 """The benchmark scripts run and print their figures (timings themselves are not asserted)."""
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from dgfas.data.frames import RowView
+from dgfas.data.registry import DataOptions
+from dgfas.errors import DgfasError
+from dgfas.trainer import RunSpec, resolve
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -42,3 +49,34 @@ def test_data_benchmark_prints_its_figures(script, args, expected):
     assert done.returncode == 0, done.stderr
     for text in expected:
         assert text in done.stdout
+
+
+def _benchmark_module(name):
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fake_cache_is_a_data_source_of_memory_mapped_frames(tmp_path, monkeypatch):
+    fake_cache = _benchmark_module("fake_cache")
+    name = fake_cache.write_fake_source(tmp_path, 0.01, 32)
+    assert fake_cache.write_fake_source(tmp_path, 0.01, 32) == name  # written and registered once
+    on_disk = sum(path.stat().st_size for path in tmp_path.rglob("*") if path.is_file())
+    assert 0.008 * 2**30 < on_disk < 0.012 * 2**30
+    monkeypatch.setattr(RowView, "_read", lambda *args: pytest.fail("resolve read pixels"))
+    run = resolve(RunSpec(protocol="OCI-M", method="erm", preset="tiny", data_source=name),
+                  DataOptions(cache_dir=tmp_path, progress=False))
+    monkeypatch.undo()
+    assert run.source_val.domain == f"{name}-O+{name}-C+{name}-I"
+    for frames, split in [*((f, "train") for f in run.source_train.values()), (run.source_val, "dev"),
+                          (run.target_test, "test")]:
+        assert set(frames.split) == {split} and set(frames.label) == {0, 1}
+        assert {"none", "print", "replay"} == set(frames.attack_type)
+        for field in ("images", "depth", "parsing", "reflection"):
+            view = getattr(frames, field)
+            assert isinstance(view, RowView) and all(isinstance(base, np.memmap) for base in view.sources)
+        assert frames.images[np.array([3, 0])].shape == (2, 32, 32, 3)
+    with pytest.raises(DgfasError, match="holds 32 px frames, the run asks for 64 px"):
+        resolve(RunSpec(protocol="OCI-M", method="erm", preset="fast", data_source=name),
+                DataOptions(cache_dir=tmp_path, progress=False))

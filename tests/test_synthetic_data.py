@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
 
 import dgfas.data.synthetic  # noqa: F401  (registers the datasets)
-from dgfas.data.frames import FrameSet
+from dgfas.data.frame_cache import read_manifest
+from dgfas.data.frames import FrameSet, RowView
 from dgfas.data.registry import DATASETS, DataOptions
 from dgfas.data.synthetic import generate
 from dgfas.data.synthetic.domains import DOMAINS
@@ -37,19 +39,24 @@ def frames(built) -> dict[str, FrameSet]:
     return {name: generate.load_synthetic(name, options=options) for name in NAMES}
 
 
+def _file_bytes(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
 def test_same_bytes_whatever_the_worker_count(built, tmp_path):
     _, paths = built
     again = generate.build_synthetic(NAMES, tiny(tmp_path, workers=1))
     for name in NAMES:
-        assert again[name].read_bytes() == paths[name].read_bytes(), name
+        assert _file_bytes(again[name]) == _file_bytes(paths[name]), name
 
 
-def test_seed_changes_the_data(built, tmp_path):
+def test_seed_changes_the_data_and_its_fingerprint(built, tmp_path):
     _, paths = built
     other = generate.build_synthetic(["synth-msu"], tiny(tmp_path, seed=1))
-    a = np.load(paths["synth-msu"])["images"]
-    b = np.load(other["synth-msu"])["images"]
+    a = np.load(paths["synth-msu"] / "images.npy")
+    b = np.load(other["synth-msu"] / "images.npy")
     assert a.shape == b.shape and not np.array_equal(a, b)
+    assert read_manifest(paths["synth-msu"])["fingerprint"] != read_manifest(other["synth-msu"])["fingerprint"]
 
 
 def test_registered_loaders_return_split_frames_at_image_size(built):
@@ -59,9 +66,11 @@ def test_registered_loaders_return_split_frames_at_image_size(built):
         assert isinstance(test, FrameSet) and test.domain == name
         assert set(test.split) == {"test"}
         assert test.images.shape[1:] == (32, 32, 3) and test.images.dtype == np.uint8
-        assert test.depth.shape == (len(test), 32, 32) and test.depth.dtype == np.float16
+        assert test.depth.shape == (len(test), 32, 32) and test.depth.dtype == np.uint8
         assert test.parsing.shape == (len(test), 32, 32) and test.parsing.dtype == np.uint8
-        assert test.reflection.shape == (len(test), 32, 32, 3) and test.reflection.dtype == np.float16
+        assert test.reflection.shape == (len(test), 32, 32, 3) and test.reflection.dtype == np.uint8
+        # the split's rows are a view of the memory-mapped cache, not a copy
+        assert isinstance(test.images, RowView) and all(isinstance(b, np.memmap) for b in test.images.sources)
         assert test.pulse.shape == (len(test),) and test.pulse.dtype == np.float32
     with pytest.raises(DgfasError, match="unknown split 'val'"):
         DATASETS.get("synth-oulu")("val", options=options)
@@ -82,13 +91,14 @@ def test_ground_truth_is_consistent_with_labels(frames):
             assert (fs.depth[i][face_pixels[i]] > 0).mean() > 0.95, (name, i)
         # spoofs show a face too, parsed where it appears in the image
         assert all(face_pixels[i].sum() > 0.05 * face_pixels[i].size for i in np.flatnonzero(spoof)), name
-        assert fs.depth.max() <= 1.0 and fs.depth.min() >= 0.0
+        # uint8 depth is depth * 255: the nearest point of a live face comes close to 1
+        assert 0.8 < fs.depth[live].max() / 255 <= 1.0, name
         assert set(np.unique(fs.attack_type[live])) == {"none"}
         assert set(np.unique(fs.attack_type[spoof])) == {"print", "replay"}
 
 
 def test_some_spoofs_carry_a_reflection_layer(frames):
-    glare = [fs.reflection[fs.label == 0].astype(np.float32).max() for fs in frames.values()]
+    glare = [fs.reflection[fs.label == 0].max() / 255 for fs in frames.values()]
     assert max(glare) > 0.02
 
 
@@ -129,17 +139,19 @@ def test_domains_look_different(frames):
     assert len({tuple(np.round(m)) for m in means.values()}) == len(NAMES)
 
 
-def test_resume_rebuilds_only_missing_domains_and_leaves_no_temp_files(tmp_path):
+def test_resume_rebuilds_only_missing_or_incomplete_domains_and_leaves_no_temp_files(tmp_path):
     options = tiny(tmp_path, workers=1)
-    paths = generate.build_synthetic(["synth-casia", "synth-msu"], options)
-    kept = paths["synth-casia"].stat().st_mtime_ns
-    original = paths["synth-msu"].read_bytes()
-    paths["synth-msu"].unlink()
-    generate.build_synthetic(["synth-casia", "synth-msu"], options)
-    assert paths["synth-casia"].stat().st_mtime_ns == kept
-    assert paths["synth-msu"].read_bytes() == original
-    assert not list(paths["synth-msu"].parent.glob("*.tmp"))
-    assert (paths["synth-msu"].parent / "config.json").exists()
+    paths = generate.build_synthetic(["synth-casia", "synth-msu", "synth-oulu"], options)
+    kept = (paths["synth-casia"] / "manifest.json").stat().st_mtime_ns
+    original = {name: _file_bytes(paths[name]) for name in ("synth-msu", "synth-oulu")}
+    shutil.rmtree(paths["synth-msu"])
+    (paths["synth-oulu"] / "manifest.json").unlink()  # arrays without a manifest: an unfinished write
+    generate.build_synthetic(["synth-casia", "synth-msu", "synth-oulu"], options)
+    assert (paths["synth-casia"] / "manifest.json").stat().st_mtime_ns == kept
+    for name in ("synth-msu", "synth-oulu"):
+        assert _file_bytes(paths[name]) == original[name]
+    folder = paths["synth-msu"].parent
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "synth-casia", "synth-msu", "synth-oulu"]
 
 
 def test_interrupted_build_keeps_whole_files_only(tmp_path, monkeypatch):
@@ -158,11 +170,12 @@ def test_interrupted_build_keeps_whole_files_only(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         generate.build_synthetic(NAMES, options)
     folder = generate.cache_folder(options)
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "synth-oulu.npz"]
-    monkeypatch.setattr(generate, "shoot_video", real_shoot)
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "synth-oulu"]
     calls.clear()
+    monkeypatch.setattr(generate, "shoot_video", lambda video: calls.append(video) or real_shoot(video))
     generate.build_synthetic(NAMES, options)
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json"] + sorted(f"{n}.npz" for n in NAMES)
+    assert len(calls) == sum(len(generate.plan_videos(name, options)) for name in NAMES[1:])  # oulu is kept
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", *sorted(NAMES)]
 
 
 def test_cache_folder_names_scale_size_seed_and_version(tmp_path):

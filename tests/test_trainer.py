@@ -3,11 +3,12 @@ import pytest
 import torch
 
 from dgfas.algorithms import get_algorithm
+from dgfas.data.frames import concat_frames, frames_fingerprint, sample_frames
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
 from dgfas.protocols import get_protocol
-from dgfas.trainer import BalancedSampler, ResolvedRun, RunSpec, TrainerConfig, _concat, sample_frames, train
+from dgfas.trainer import BalancedSampler, ResolvedRun, RunSpec, TrainerConfig, train
 
 
 def test_sample_frames_spreads_evenly_and_clamps_short_videos(frames_factory):
@@ -40,7 +41,7 @@ def _run(frames_factory, selection_rule: str, steps: int = 6, method: str = "erm
         model_config=ResNetConfig(width=0.125),
         trainer_config=TrainerConfig(steps=steps, batch_per_domain=4, eval_every=2, selection_rule=selection_rule, device="cpu"),
         source_train={d: frames_factory(f"synth-{d}", "train", seed=i) for i, d in enumerate(protocol.sources)},
-        source_val=_concat([frames_factory(f"synth-{d}", "dev", seed=10 + i) for i, d in enumerate(protocol.sources)]),
+        source_val=concat_frames([frames_factory(f"synth-{d}", "dev", seed=10 + i) for i, d in enumerate(protocol.sources)]),
         target_test=frames_factory("synth-M", "test", seed=20),
         data_fingerprint="test",
     )
@@ -97,8 +98,6 @@ def test_selection_rule_picks_among_evaluated_steps(frames_factory):
 
 
 def test_fingerprint_follows_the_frames(frames_factory):
-    from dgfas.trainer import frames_fingerprint
-
     frames = frames_factory("d", "train")
     same = frames_factory("d", "train")
     assert frames_fingerprint([frames]) == frames_fingerprint([same])
