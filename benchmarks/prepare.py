@@ -102,12 +102,12 @@ def replay_like_tree(root: Path, videos: int, frames: int, width: int, height: i
     return root
 
 
-def stage_seconds(index, cache: Path, config: PrepareConfig) -> dict[str, float]:
+def stage_seconds(index, config: PrepareConfig) -> dict[str, float]:
     """Where the time of preparing one video goes, in one process."""
     from dgfas.data.corpora.faces import square_crop
 
     root, entry = index.root, index.videos[0]
-    preparer = VideoPreparer(root, cache, config)
+    preparer = VideoPreparer(root, config)
     started = time.perf_counter()
     sampled = read_frames(root / entry.relative_path, config.frames_per_video)
     decoded = time.perf_counter()
@@ -148,7 +148,7 @@ def main() -> None:
         index = index_corpus(args.layout, root)
         print(f"{len(index.videos)} videos of {args.frames} frames at {args.width}x{args.height}; "
               f"{args.frames_per_video} frames kept per video, {args.size} px crops")
-        stages = stage_seconds(index, Path(tmp) / "stages", config)
+        stages = stage_seconds(index, config)
         print("one video, one process: " + ", ".join(f"{k} {v:.2f}s" for k, v in stages.items()))
         rates = {}
         for workers in sorted({1, args.workers}):
