@@ -94,6 +94,8 @@ def test_loaded_corpus_has_a_dev_split_subject_disjoint_from_train(trees, prepar
     options = DataOptions(cache, image_size=32, roots=((corpus, str(trees[corpus])),), frames_per_video=3,
                           workers=1, progress=False)
     splits = {s: load_corpus(corpus, s, options=options) for s in ("train", "dev", "test")}
+    _, fingerprint = prepared_frames(corpus, str(Path(trees[corpus]).resolve()), options)
+    assert fingerprint == load_consolidated(cache_folder(cache, corpus, CONFIG), corpus)[1]  # read, not recomputed
     assert all(len(f) > 0 for f in splits.values())
     assert not set(splits["train"].subject) & set(splits["dev"].subject)
     assert not set(splits["test"].subject) & (set(splits["train"].subject) | set(splits["dev"].subject))
@@ -180,6 +182,7 @@ def test_a_run_with_smaller_crops_resizes_a_prepared_cache_without_decoding(tree
     assert list(small.video_id) == list(big.video_id) and list(small.label) == list(big.label)
     derived = json.loads((consolidated_folder(small_folder(copy)) / "manifest.json").read_text())
     assert derived["derived_from"] == source.name and derived["size"] == 16
+    assert derived["fingerprint"] != json.loads((consolidated_folder(source) / "manifest.json").read_text())["fingerprint"]
     assert json.loads((small_folder(copy) / "config.json").read_text())["identity"]["derived_from"] == source.name
     # found, not derived again; a direct preparation at that size stays a cache of its own
     monkeypatch.setattr("dgfas.data.corpora.prepare.derive_cache", no_decoding)

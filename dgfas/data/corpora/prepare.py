@@ -250,17 +250,17 @@ def prepare_corpus(
     started = time.perf_counter()
     config = config or PrepareConfig()
     folder = cache_folder(cache_dir, index.corpus, config)
-    _write_config(folder, index, cache_identity(index.corpus, config))
     entries = read_journal(folder)
+    if derive and not entries:
+        source = larger_cache(cache_dir, index, config)
+        if source is not None:
+            return _derived(index, cache_dir, config, source, started)
+    _write_config(folder, index, cache_identity(index.corpus, config))
     indexed = {v.relative_path for v in index.videos}
     if any(entry["video"] not in indexed for entry in entries):
         # a video left the corpus: its frames cannot be cut out of the arrays, so they are made again
         shutil.rmtree(consolidated_folder(folder))
         entries = []
-    if derive and not entries:
-        source = larger_cache(cache_dir, index, config)
-        if source is not None:
-            return _derived(index, cache_dir, config, source, started)
     rows = {entry["video"]: entry["report"] for entry in entries}
     todo = [entry for entry in index.videos if entry.relative_path not in rows]
     prepared_now = 0
