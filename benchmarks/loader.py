@@ -5,7 +5,7 @@ and decodes them in DataLoader workers at every step. dgfas prepares a
 corpus once into memory-mapped arrays (``dgfas.data.corpora.cache``) and
 gathers a step's rows from them. Both paths here deliver the same thing to
 the accelerator: a (B, H, W, 3) uint8 image batch and its (B, H, W) depth
-maps (float16 from the cache, 8-bit PNG from files), conversion to float and
+maps (uint8 from the cache, 8-bit PNG from files), conversion to float and
 normalization being done on the device in both cases. The cache path reads
 the rows of the split a run selected, as the trainer does: ``FrameSet``
 selection is a view of the memory maps (:class:`dgfas.data.frames.RowView`),
@@ -23,11 +23,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from PIL import Image
 
-from dgfas.data.corpora.cache import FRAME_ARRAYS, FRAME_COLUMNS, load_consolidated
+from dgfas.data.corpora.cache import FrameWriter, load_consolidated
+from dgfas.data.corpora.index import CorpusIndex, VideoEntry
+
+#: Frames per video of the benchmark's cache, as ``dgfas data prepare`` keeps by default.
+FRAMES_PER_VIDEO = 10
 
 
 def smooth_images(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,17 +46,22 @@ def smooth_images(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def write_cache(folder: Path, images: np.ndarray, depth: np.ndarray) -> None:
-    """The consolidated layout ``dgfas data prepare`` writes, filled with ``images`` and ``depth``."""
-    (folder / "frames").mkdir(parents=True)
-    n, size = len(images), images.shape[1]
-    maps = {"images": images, "depth": depth, "parsing": np.zeros((n, size, size), np.uint8),
-            "reflection": np.zeros((n, size, size, 3), np.float16)}
-    for name, dtype in FRAME_ARRAYS.items():
-        np.save(folder / "frames" / f"{name}.npy", maps[name].astype(dtype))
-    table = pd.DataFrame({"relative_path": [f"v{i // 10}.avi" for i in range(n)], "frame": np.arange(n) % 10,
-                          "split": "train", "label": "live", "attack_type": "none", "subject": 1,
-                          "face_source": "detected", "mesh_found": True})
-    table[list(FRAME_COLUMNS)].to_csv(folder / "frames" / "frames.csv", index=False)
+    """The cache ``dgfas data prepare`` writes (its own writer), filled with ``images`` and ``depth``.
+
+    Videos of ``FRAMES_PER_VIDEO`` frames of one live train subject.
+    """
+    size = images.shape[1]
+    starts = range(0, len(images), FRAMES_PER_VIDEO)
+    videos = [VideoEntry(f"v{k}.avi", "train", "live", "none", 1) for k in range(len(starts))]
+    with FrameWriter(folder, size) as writer:
+        for video, start in zip(videos, starts):
+            rows = slice(start, start + FRAMES_PER_VIDEO)
+            count = len(images[rows])
+            maps = {"images": images[rows], "depth": depth[rows], "parsing": np.zeros((count, size, size), np.uint8),
+                    "reflection": np.zeros((count, size, size, 3), np.uint8)}
+            meta = {"frame": list(range(count)), "face_source": ["detected"] * count, "mesh_found": [True] * count}
+            writer.append(video.relative_path, maps, meta, {"relative_path": video.relative_path, "status": "ok"})
+        writer.finish(CorpusIndex("bench", folder, videos, []))
 
 
 def write_jpegs(folder: Path, images: np.ndarray, depth: np.ndarray) -> list[tuple[Path, Path]]:
@@ -63,7 +71,7 @@ def write_jpegs(folder: Path, images: np.ndarray, depth: np.ndarray) -> list[tup
     for i, (image, depth_map) in enumerate(zip(images, depth)):
         image_path, depth_path = folder / f"{i:06d}.jpg", folder / f"{i:06d}_depth.png"
         Image.fromarray(image).save(image_path, quality=95)
-        Image.fromarray((depth_map * 255).astype(np.uint8)).save(depth_path)
+        Image.fromarray(depth_map).save(depth_path)
         files.append((image_path, depth_path))
     return files
 
@@ -86,7 +94,7 @@ class JpegCrops(torch.utils.data.Dataset):
 
 def images_per_second_from_cache(folder: Path, batch: int, steps: int, rng: np.random.Generator) -> float:
     """Rows gathered as the trainer gathers them: from the split it selected out of the memory maps."""
-    frames = load_consolidated(folder, "bench").split_rows("train")
+    frames = load_consolidated(folder, "bench")[0].split_rows("train")
 
     def step() -> None:
         rows = rng.choice(len(frames), batch, replace=False)
@@ -128,7 +136,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     images = smooth_images(args.frames, args.size, rng)
-    depth = (images.mean(-1) / 255.0).astype(np.float16)
+    depth = images.mean(-1).astype(np.uint8)  # 0-255 codes, as the cache stores depth
     with tempfile.TemporaryDirectory() as tmp:
         write_cache(Path(tmp) / "cache", images, depth)
         files = write_jpegs(Path(tmp) / "jpeg", images, depth)

@@ -41,6 +41,9 @@ def test_benchmark_script_prints_its_figures(script, extra, expected):
         ("loader.py", ["--size", "32", "--frames", "64", "--batch", "8", "--steps", "2", "--workers", "1"],
          ["frame cache", "JPEG crops decoded per step", "cache / JPEG:"]),
         ("face_labels.py", ["--subjects", "1", "--size", "64"], ["synth-oulu", "synth-msu", "astronaut (", "ms per 64 px crop"]),
+        ("prepare.py", ["--layout", "replay", "--videos", "4", "--frames", "6", "--width", "160", "--height", "120",
+                        "--frames-per-video", "2", "--size", "32", "--workers", "1"],
+         ["4 videos of 6 frames at 160x120", "one video, one process: decode", "1 worker(s):"]),
     ],
 )
 def test_data_benchmark_prints_its_figures(script, args, expected):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from dgfas.data.corpora.cache import encode_unit_map
 from dgfas.data.corpora.facemesh import FaceMesh
 from dgfas.data.corpora.labels import FaceLabeller, place_asset, similarity_transform, specular_layer
 from dgfas.data.frames import PARSING_CLASSES
@@ -72,12 +73,12 @@ def test_astronaut_labels_are_plausible(labeller, astronaut):
     labels = labeller.labels(astronaut, live=True)
     size = astronaut.shape[0]
     assert labels.mesh_found
-    assert labels.depth.dtype == np.float16 and labels.parsing.dtype == np.uint8
+    assert labels.depth.dtype == np.uint8 and labels.parsing.dtype == np.uint8
     box = np.zeros((size, size), bool)
     box[_MARGIN:-_MARGIN, _MARGIN:-_MARGIN] = True
     assert ((labels.parsing > 0) & box).sum() / box.sum() > 0.85  # measured 0.93
-    depth = labels.depth.astype(np.float32)
-    assert depth.max() == pytest.approx(1.0, abs=1e-3) and depth[labels.parsing > 0].min() >= 0.099
+    depth = labels.depth.astype(np.float32) / 255  # uint8 codes of [0, 1]
+    assert depth.max() == 1.0 and depth[labels.parsing > 0].min() >= 0.099
     nearest_y, nearest_x = np.unravel_index(depth.argmax(), depth.shape)
     nose_tip = labeller.face_mesh.landmarks(astronaut)[1]
     assert np.hypot(nearest_x - nose_tip[0], nearest_y - nose_tip[1]) < 0.08 * size  # measured 0.04
@@ -98,8 +99,9 @@ def test_spoofs_get_zero_depth_and_a_glare_estimate_lives_none(labeller, astrona
     assert not spoof.depth.any() and spoof.depth.shape == live.depth.shape
     np.testing.assert_array_equal(spoof.parsing, live.parsing)  # the face shown, as the synthetic spoofs
     assert not live.reflection.any()
-    assert spoof.reflection.shape == astronaut.shape and spoof.reflection.dtype == np.float16
+    assert spoof.reflection.shape == astronaut.shape and spoof.reflection.dtype == np.uint8
     np.testing.assert_array_equal(spoof.reflection[..., 0], spoof.reflection[..., 2])  # achromatic
+    np.testing.assert_array_equal(spoof.reflection, encode_unit_map(specular_layer(astronaut)))  # 0-255 codes
 
 
 def test_no_face_gives_background_and_says_so(labeller):

@@ -1,7 +1,11 @@
 """Real corpora end to end: fixture trees with real video files go through index, prepare and training."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +14,17 @@ from corpus_videos import CORPUS_TREES, FRAMES
 
 from dgfas.cli import main
 from dgfas.data.corpora import index_corpus
-from dgfas.data.corpora.cache import PrepareConfig, cache_folder, load_consolidated, video_file
-from dgfas.data.corpora.datasets import load_corpus
+from dgfas.data.corpora import cache as cache_module
+from dgfas.data.corpora.cache import (
+    FRAME_ARRAYS,
+    PrepareConfig,
+    cache_folder,
+    consolidated_folder,
+    load_consolidated,
+    read_journal,
+    resize_frames,
+)
+from dgfas.data.corpora.datasets import load_corpus, prepared_frames
 from dgfas.data.corpora.prepare import prepare_corpus
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
@@ -60,12 +73,17 @@ def test_prepare_caches_every_video_with_crops_and_labels(prepared, corpus):
     assert report[["face_file", "detected", "nearest_frame", "centre"]].to_numpy().sum() == 3 * videos
     assert "videos prepared" in result.summary()
 
-    frames = load_consolidated(result.folder, corpus)
-    assert frames.images.shape == (3 * videos, 32, 32, 3) and frames.images.dtype == np.uint8
+    frames, fingerprint = load_consolidated(result.folder, corpus)
+    assert frames.images.shape == (3 * videos, 32, 32, 3)
+    assert {getattr(frames, name).dtype for name in FRAME_ARRAYS} == {np.dtype(np.uint8)}  # maps as 0-255 codes
+    assert isinstance(frames.images, np.memmap)
+    manifest = json.loads((consolidated_folder(result.folder) / "manifest.json").read_text())
+    assert fingerprint == manifest["fingerprint"] and len(fingerprint) == 64 and manifest["format"] == 2
+    assert not list(result.folder.rglob("*.npz"))  # one copy of each frame: no per-video files
     assert sorted(set(frames.frame)) == [0, 2, 4] and FRAMES == 5
     live = frames.label == 1
     assert not frames.depth[~live].any()  # spoofs: flat depth
-    assert frames.depth[live].max() > 0.5  # lives: a face-shaped depth map
+    assert frames.depth[live].max() > 127  # lives: a face-shaped depth map
     assert not frames.reflection[live].any()  # lives: no reflection layer
     assert (frames.parsing[live] > 0).mean() > 0.3  # the face covers much of a live crop
 
@@ -76,27 +94,124 @@ def test_loaded_corpus_has_a_dev_split_subject_disjoint_from_train(trees, prepar
     options = DataOptions(cache, image_size=32, roots=((corpus, str(trees[corpus])),), frames_per_video=3,
                           workers=1, progress=False)
     splits = {s: load_corpus(corpus, s, options=options) for s in ("train", "dev", "test")}
+    _, fingerprint = prepared_frames(corpus, str(Path(trees[corpus]).resolve()), options)
+    assert fingerprint == load_consolidated(cache_folder(cache, corpus, CONFIG), corpus)[1]  # read, not recomputed
     assert all(len(f) > 0 for f in splits.values())
     assert not set(splits["train"].subject) & set(splits["dev"].subject)
     assert not set(splits["test"].subject) & (set(splits["train"].subject) | set(splits["dev"].subject))
     assert all(f.domain == corpus and all(v.startswith(f"{corpus}/") for v in f.video_id) for f in splits.values())
 
 
-def test_prepare_resumes_with_missing_videos_only_and_keys_the_cache_by_config(trees, prepared, tmp_path):
+def cache_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file of a finished cache's arrays and tables, by name (the journal and report excluded)."""
+    frames = consolidated_folder(folder)
+    return {name: (frames / name).read_bytes()
+            for name in [f"{a}.npy" for a in FRAME_ARRAYS] + ["frames.csv", "manifest.json"]}
+
+
+def test_prepare_resumes_where_its_journal_ends_and_keys_the_cache_by_config(trees, prepared, tmp_path):
     cache, results = prepared
     index = index_corpus("casia", trees["casia"])
     copy = tmp_path / "cache"
     shutil.copytree(cache, copy)
     folder = cache_folder(copy, "casia", CONFIG)
     assert folder.name == results["casia"].folder.name
-    video_file(folder, "train_release/2/3.avi").unlink()  # as if interrupted before this video was written
+    finished = cache_bytes(folder)
+    # as if killed while committing the 17th video: its frames half appended, its journal line cut short,
+    # the 18th not begun
+    frames = consolidated_folder(folder)
+    lines = (frames / "journal.jsonl").read_bytes().split(b"\n")
+    (frames / "journal.jsonl").write_bytes(b"\n".join(lines[:16]) + b"\n" + lines[16][:40])
+    (frames / "manifest.json").unlink()
+    with open(frames / "images.npy", "r+b") as images:
+        images.truncate(len(finished["images.npy"]) - 32 * 32 * 3 * 4)
+    with pytest.raises(DgfasError, match="interrupted"):
+        load_consolidated(folder, "casia")
     again = prepare_corpus(index, copy, CONFIG, workers=1, progress=False)
-    assert again.prepared_now == 1 and (again.report["status"] == "ok").all()
-    assert len(load_consolidated(again.folder, "casia")) == len(load_consolidated(results["casia"].folder, "casia"))
+    assert again.prepared_now == 2 and (again.report["status"] == "ok").all()
+    assert cache_bytes(folder) == finished  # byte for byte what an uninterrupted run wrote
+    assert list(again.report["face_file"]) == list(results["casia"].report["face_file"])
     assert prepare_corpus(index, copy, CONFIG, workers=1, progress=False).prepared_now == 0
     assert cache_folder(copy, "casia", PrepareConfig(frames_per_video=2, size=32)) != folder
     assert cache_folder(copy, "casia", PrepareConfig(frames_per_video=3, size=48)) != folder
     assert cache_folder(copy, "oulu", CONFIG) != folder
+
+
+def test_a_prepare_killed_with_sigkill_resumes_to_the_same_cache(trees, prepared, tmp_path):
+    _, results = prepared
+    root, cache = trees["casia"], tmp_path / "cache"
+    script = ("from dgfas.data.corpora import index_corpus\n"
+              "from dgfas.data.corpora.cache import PrepareConfig\n"
+              "from dgfas.data.corpora.prepare import prepare_corpus\n"
+              f"prepare_corpus(index_corpus('casia', {str(root)!r}), {str(cache)!r}, PrepareConfig(3, 32), "
+              "workers=1, progress=False)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    process = subprocess.Popen([sys.executable, "-c", script], env=env)
+    journal = consolidated_folder(cache_folder(cache, "casia", CONFIG)) / "journal.jsonl"
+    while process.poll() is None and (not journal.is_file() or journal.read_bytes().count(b"\n") < 2):
+        time.sleep(0.002)
+    process.kill()
+    process.wait()
+    committed = len(read_journal(journal.parent.parent))
+    assert 2 <= committed < 18 and not (journal.parent / "manifest.json").exists()  # killed, not finished
+    resumed = prepare_corpus(index_corpus("casia", root), cache, CONFIG, workers=1, progress=False)
+    assert resumed.prepared_now == 18 - committed
+    assert cache_bytes(resumed.folder) == cache_bytes(results["casia"].folder)
+
+
+def test_a_run_with_smaller_crops_resizes_a_prepared_cache_without_decoding(trees, prepared, tmp_path, monkeypatch,
+                                                                             capsys):
+    cache, results = prepared
+    copy = tmp_path / "cache"
+    shutil.copytree(cache, copy)
+    source = copy / "real" / results["casia"].folder.name
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a derived cache decoded a video")
+
+    monkeypatch.setattr("dgfas.data.corpora.video.read_frames", no_decoding)
+    options = DataOptions(copy, image_size=16, roots=(("casia", str(trees["casia"])),), frames_per_video=3,
+                          workers=1, progress=False)
+    small = load_corpus("casia", options=options)
+    assert capsys.readouterr().err.strip() == (f"casia: using {small_folder(copy)}, 16 px crops resized from "
+                                               f"{source}")
+    big, _ = load_consolidated(source, "casia")
+    expected = resize_frames({name: getattr(big, name) for name in FRAME_ARRAYS}, 16)
+    for name in FRAME_ARRAYS:
+        assert np.array_equal(getattr(small, name), expected[name]), name
+    assert list(small.video_id) == list(big.video_id) and list(small.label) == list(big.label)
+    derived = json.loads((consolidated_folder(small_folder(copy)) / "manifest.json").read_text())
+    assert derived["derived_from"] == source.name and derived["size"] == 16
+    assert derived["fingerprint"] != json.loads((consolidated_folder(source) / "manifest.json").read_text())["fingerprint"]
+    assert json.loads((small_folder(copy) / "config.json").read_text())["identity"]["derived_from"] == source.name
+    # found, not derived again; a direct preparation at that size stays a cache of its own
+    monkeypatch.setattr("dgfas.data.corpora.prepare.derive_cache", no_decoding)
+    prepared_frames.cache_clear()
+    load_corpus("casia", options=options)
+    assert cache_folder(copy, "casia", PrepareConfig(3, 16)) != small_folder(copy)
+
+
+def small_folder(cache: Path) -> Path:
+    (folder,) = [f for f in (cache / "real").glob("casia-*") if "derived_from" in f.joinpath("config.json").read_text()]
+    return folder
+
+
+def test_a_cache_of_an_older_format_is_refused_and_never_reused(prepared, tmp_path, monkeypatch):
+    old = tmp_path / "real" / "casia-0123456789ab"
+    (old / "frames").mkdir(parents=True)
+    np.save(old / "frames" / "depth.npy", np.zeros((2, 32, 32), np.float16))
+    (old / "frames" / "manifest.json").write_text(json.dumps({"corpus": "casia", "index": "x", "frames": 2}))
+    with pytest.raises(DgfasError) as refused:
+        load_consolidated(old, "casia")
+    message = str(refused.value)
+    assert "\n" not in message and str(old) in message and "format 1" in message and "prepare" in message
+    (old / "frames" / "manifest.json").unlink()
+    (old / "videos").mkdir()
+    with pytest.raises(DgfasError, match="older dgfas"):
+        load_consolidated(old, "casia")
+    current = cache_folder(tmp_path, "casia", CONFIG)
+    monkeypatch.setattr(cache_module, "FORMAT_VERSION", 1)
+    assert cache_folder(tmp_path, "casia", CONFIG) != current  # the format names the folder
 
 
 def test_an_unreadable_video_is_reported_and_skipped(trees, tmp_path):
@@ -109,14 +224,14 @@ def test_an_unreadable_video_is_reported_and_skipped(trees, tmp_path):
     assert sorted(failed["relative_path"]) == ["test_release/2/7.avi", "train_release/1/3.avi"]
     assert all(str(root) in error for error in failed["error"])
     assert "skipped test_release/2/7.avi" in result.summary()
-    assert len(load_consolidated(result.folder, "casia")) == 3 * 16
+    assert len(load_consolidated(result.folder, "casia")[0]) == 3 * 16
 
 
 @pytest.mark.slow
 def test_parallel_workers_prepare_the_same_frames(trees, prepared, tmp_path):
     _, results = prepared
     parallel = prepare_corpus(index_corpus("msu", trees["msu"]), tmp_path, CONFIG, workers=2, progress=False)
-    serial, in_parallel = load_consolidated(results["msu"].folder, "msu"), load_consolidated(parallel.folder, "msu")
+    (serial, _), (in_parallel, _) = load_consolidated(results["msu"].folder, "msu"), load_consolidated(parallel.folder, "msu")
     assert np.array_equal(serial.images, in_parallel.images)
     assert np.array_equal(serial.depth, in_parallel.depth)
     assert list(serial.video_id) == list(in_parallel.video_id)

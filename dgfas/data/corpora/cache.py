@@ -1,15 +1,33 @@
-"""The prepared-frame cache of one real corpus: a file per video, then one set of arrays.
+"""The prepared-frame cache of one real corpus: one set of arrays, appended to video by video.
 
 Preparing a corpus takes hours, so the unit of work and of writing is the
-video: each prepared video is one ``.npz`` written atomically, and a run that
-is interrupted resumes with the videos that have no file yet. Once every
-video is prepared, the per-video files are joined into plain ``.npy`` arrays
-that the trainer memory-maps, so loading a corpus reads only the rows a run
+video. Each prepared video's frames are appended to plain ``.npy`` arrays
+(``frames/<name>.npy``) with ordinary file writes, then one line naming it is
+appended to ``frames/journal.jsonl``; the journal, not the files' length, says
+what is written. A preparation killed at any point resumes exactly: bytes
+past the journal's last line are cut off and the videos it does not name are
+prepared again. Writing never holds more than one video in memory and never
+maps the arrays (the dirty pages of a written memory map count as the
+writer's resident memory, which is what made joining a large corpus cost as
+much memory as the corpus), and each frame is on disk once.
+
+When every video is in, the arrays' headers get their row count, the frame
+table ``frames.csv`` is written, and last ``manifest.json``: the format
+version, which index the arrays belong to and a sha256 fingerprint of the
+prepared data computed while writing, so a run reads it instead of hashing
+the corpus. The trainer memory-maps the arrays and reads only the rows a run
 samples.
 
-The cache folder is named by the corpus, the preparation settings and a hash
-of the preprocessing code and models, so a changed setting or a changed
-labeller never mixes with crops made before.
+Pixel maps are stored as uint8, as the images are: depth and the reflection
+layer in [0, 1] are scaled to 0-255 (:func:`encode_unit_map`; the depth
+labels of the field's code bases are 8-bit images too), which halves the
+maps against float16; consumers divide by 255.
+
+The cache folder is named by the corpus, the preparation settings, the cache
+format and a hash of the preprocessing code and models, so a changed
+setting, format or labeller never mixes with crops made before. A cache of
+smaller crops can be derived from a prepared one by resizing
+(:func:`derive_cache`) instead of decoding and detecting faces again.
 """
 
 from __future__ import annotations
@@ -17,15 +35,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import os
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 import dgfas
 from dgfas.atomic import atomic_write, atomic_write_text
@@ -34,8 +54,16 @@ from dgfas.data.corpora.index import CorpusIndex
 from dgfas.data.frames import FrameSet
 from dgfas.errors import DgfasError
 
-#: Per-frame arrays of a prepared video, with their dtypes.
-FRAME_ARRAYS = {"images": np.uint8, "depth": np.float16, "parsing": np.uint8, "reflection": np.float16}
+#: Version of the cache's layout and encoding. 2: uint8 maps, arrays appended with a journal, no per-video
+#: files (1: float16 depth and reflection, per-video ``.npz`` files joined at the end).
+FORMAT_VERSION = 2
+
+#: Per-frame arrays of a prepared video, with their dtypes: depth and reflection are
+#: :func:`encode_unit_map` codes, parsing holds class ids.
+FRAME_ARRAYS = {"images": np.uint8, "depth": np.uint8, "parsing": np.uint8, "reflection": np.uint8}
+
+#: Per-frame metadata a video's arrays come with (kept in the journal, then the frame table).
+FRAME_META = ("frame", "face_source", "mesh_found")
 
 #: How each kept frame's face box was found.
 FACE_SOURCES = ("face_file", "detected", "nearest_frame", "centre")
@@ -92,115 +120,276 @@ def preprocessing_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_folder(cache_dir: Path, corpus: str, config: PrepareConfig) -> Path:
-    """``<cache_dir>/real/<corpus>-<hash of settings and code>``."""
+def encode_unit_map(values: np.ndarray) -> np.ndarray:
+    """A map with values in [0, 1] (depth, reflection layer) as uint8 codes 0-255; decode by dividing by 255."""
+    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+
+
+def cache_identity(corpus: str, config: PrepareConfig, derived_from: str | None = None) -> dict:
+    """What names a cache folder: corpus, settings, code, format, and the cache it was resized from (if any)."""
     identity = {"corpus": corpus, **dataclasses.asdict(config), "code": preprocessing_hash(),
-                "dgfas": dgfas.__version__}
+                "dgfas": dgfas.__version__, "format": FORMAT_VERSION}
+    if derived_from is not None:
+        identity["derived_from"] = derived_from
+    return identity
+
+
+def cache_folder(cache_dir: Path, corpus: str, config: PrepareConfig, derived_from: str | None = None) -> Path:
+    """``<cache_dir>/real/<corpus>-<hash of cache_identity>``."""
+    identity = cache_identity(corpus, config, derived_from)
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cache_dir) / "real" / f"{corpus}-{key}"
 
 
-def video_file(folder: Path, relative_path: str) -> Path:
-    """Where one prepared video lies: the corpus's own relative path, plus ``.npz``."""
-    return folder / "videos" / f"{relative_path}.npz"
+def consolidated_folder(folder: Path) -> Path:
+    """Where a cache folder's arrays, journal, frame table and manifest lie."""
+    return folder / "frames"
 
 
-def write_video(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """One prepared video, atomically (an interrupted write leaves no file, so the video is redone)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(file) -> None:
-        with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for key in sorted(arrays):
-                with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
-                    array = arrays[key]  # ascontiguousarray would make a 0-d array 1-d
-                    np.lib.format.write_array(member, np.ascontiguousarray(array) if array.ndim else array,
-                                              allow_pickle=False)
-
-    atomic_write(path, write)
+def frame_shapes(size: int) -> dict[str, tuple[int, ...]]:
+    """The shape of one frame's row of each array, at crop side ``size``."""
+    return {"images": (size, size, 3), "depth": (size, size), "parsing": (size, size), "reflection": (size, size, 3)}
 
 
-def read_video(path: Path, keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """A prepared video's arrays (only ``keys``, if given); an unreadable file is a one-line error naming it."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in (keys or archive.files)}
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise DgfasError(f"{path}: unreadable prepared video ({error}); delete it to prepare it again") from None
+def _npy_header(dtype: type, shape: tuple[int, ...]) -> bytes:
+    """A ``.npy`` header; numpy pads it so that any row count up to 21 digits gives the same length, which
+    lets a growing array's header be rewritten in place."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
+def read_journal(folder: Path) -> list[dict]:
+    """The videos whose frames are in a cache's arrays, in row order (one dict per video).
+
+    A line cut short by a killed write, and anything after it, is not part of
+    the journal: that video was not committed and is prepared again.
+    """
+    return _read_journal(consolidated_folder(folder) / "journal.jsonl")[0]
+
+
+def _read_journal(path: Path) -> tuple[list[dict], int]:
+    """The committed entries and the length in bytes of the journal they make up."""
+    if not path.is_file():
+        return [], 0
+    entries, length = [], 0
+    data = path.read_bytes()
+    for line in data.split(b"\n")[:-1]:  # the last piece is empty, or a line without its newline
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            break
+        if not isinstance(entry, dict) or set(entry) != _JOURNAL_KEYS:
+            break
+        entries.append(entry)
+        length += len(line) + 1
+    return entries, length
+
+
+#: What the journal records per video: its rows, their per-frame metadata, its report row, a digest of its pixels.
+_JOURNAL_KEYS = {"video", "rows", *FRAME_META, "report", "digest"}
+
+
+class FrameWriter:
+    """Appends prepared videos to a cache folder's arrays; opening it resumes exactly where the journal ends.
+
+    Use as a context manager; :meth:`finish` makes the arrays loadable.
+
+    Args:
+        folder: the cache folder (its ``frames/`` is created).
+        size: crop side of the frames appended.
+    """
+
+    def __init__(self, folder: Path, size: int) -> None:
+        self.folder = folder
+        self.frames_folder = consolidated_folder(folder)
+        self.shapes = frame_shapes(size)
+        try:
+            self.frames_folder.mkdir(parents=True, exist_ok=True)
+            journal = self.frames_folder / "journal.jsonl"
+            self.entries, length = _read_journal(journal)
+            self.rows = sum(entry["rows"] for entry in self.entries)
+            self._files = {}
+            for name in FRAME_ARRAYS:
+                self._files[name] = self._open_array(name)
+            self._journal = open(journal, "ab")
+            self._journal.truncate(length)
+        except OSError as error:
+            self.close()
+            raise DgfasError(f"cannot write frame cache {folder}: {error.strerror or error}") from None
+
+    def _open_array(self, name: str):
+        """One array's file, cut to the rows the journal names and positioned to append."""
+        path = self.frames_folder / f"{name}.npy"
+        dtype, shape = FRAME_ARRAYS[name], self.shapes[name]
+        header = _npy_header(dtype, (0, *shape))
+        if not path.is_file() and self.rows == 0:
+            path.write_bytes(header)
+        file = open(path, "r+b")
+        try:
+            if np.lib.format.read_magic(file) != (1, 0):
+                raise ValueError("written by another writer")
+            found_shape, _, found_dtype = np.lib.format.read_array_header_1_0(file)
+        except (ValueError, OSError):
+            file.close()
+            raise DgfasError(f"{path}: not a frame array; delete {self.folder} to prepare the corpus again") from None
+        expected = len(header) + self.rows * int(np.prod(shape)) * np.dtype(dtype).itemsize
+        size = os.fstat(file.fileno()).st_size
+        if file.tell() != len(header) or found_dtype != dtype or found_shape[1:] != shape or size < expected:
+            file.close()
+            raise DgfasError(f"{path}: does not hold the {self.rows} frames of {shape} {np.dtype(dtype)} its journal "
+                             f"names; delete {self.folder} to prepare the corpus again")
+        file.truncate(expected)
+        file.seek(expected)
+        return file
+
+    def __enter__(self) -> "FrameWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for file in [*getattr(self, "_files", {}).values(), getattr(self, "_journal", None)]:
+            if file is not None:
+                file.close()
+
+    def append(self, video: str, arrays: dict[str, np.ndarray], meta: dict[str, list], report: dict) -> None:
+        """Commit one video: its frames go to the end of every array, then its journal line.
+
+        The data is flushed to disk before the line is written, so a journal
+        line always names frames that are there.
+
+        Args:
+            video: its path relative to the corpus root.
+            arrays: ``FRAME_ARRAYS``, each (K, *frame shape) of its dtype.
+            meta: ``FRAME_META``, K values each (JSON types).
+            report: its row of the preparation report.
+        """
+        manifest = self.frames_folder / "manifest.json"
+        if manifest.exists():
+            manifest.unlink()  # the arrays are about to change
+        count = len(arrays["images"])
+        digest = hashlib.sha256()
+        for name, file in self._files.items():
+            array = arrays[name]
+            if array.dtype != FRAME_ARRAYS[name] or array.shape != (count, *self.shapes[name]):
+                raise ValueError(f"{video}: {name} is {array.dtype} {array.shape}, the cache holds "
+                                 f"{np.dtype(FRAME_ARRAYS[name])} ({count}, {self.shapes[name]})")
+            data = np.ascontiguousarray(array)
+            digest.update(data)
+            file.write(data.data)
+        for file in self._files.values():
+            file.flush()
+            os.fsync(file.fileno())
+        entry = {"video": video, "rows": count, **{key: list(meta[key]) for key in FRAME_META}, "report": report,
+                 "digest": digest.hexdigest()}
+        self._journal.write((json.dumps(entry, sort_keys=True) + "\n").encode())
+        self._journal.flush()
+        os.fsync(self._journal.fileno())
+        self.entries.append(entry)
+        self.rows += count
+
+    def finish(self, index: CorpusIndex, **provenance) -> dict:
+        """Give the arrays their row count, write the frame table, then the manifest; returns the manifest.
+
+        Args:
+            index: the corpus index every journaled video is in (for splits and labels).
+            provenance: more manifest entries (what a derived cache was made from).
+        """
+        if not self.entries:
+            raise DgfasError(f"{self.folder}: no prepared video to write")
+        for name, file in self._files.items():
+            header = _npy_header(FRAME_ARRAYS[name], (self.rows, *self.shapes[name]))
+            file.seek(0)
+            file.write(header)
+            file.seek(0, os.SEEK_END)
+            file.flush()
+            os.fsync(file.fileno())
+        table = frame_table(index, self.entries).to_csv(index=False, lineterminator="\n")
+        atomic_write_text(self.frames_folder / "frames.csv", table)
+        fingerprint = hashlib.sha256(f"dgfas frame cache format {FORMAT_VERSION}\n{table}".encode())
+        for entry in self.entries:
+            fingerprint.update(entry["digest"].encode())
+        videos = [entry["video"] for entry in self.entries]
+        manifest = {"format": FORMAT_VERSION, "corpus": index.corpus, "index": index_digest(index, videos),
+                    "videos": len(videos), "frames": self.rows, "size": self.shapes["images"][0],
+                    "fingerprint": fingerprint.hexdigest(), **provenance}
+        atomic_write_text(self.frames_folder / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
+        return manifest
+
+
+def frame_table(index: CorpusIndex, entries: list[dict]) -> pd.DataFrame:
+    """One row per frame of the journaled videos, in the arrays' order, labelled from the index."""
+    by_path = {v.relative_path: v for v in index.videos}
+    rows = []
+    for entry in entries:
+        video = by_path[entry["video"]]
+        for frame, source, mesh_found in zip(*(entry[key] for key in FRAME_META)):
+            rows.append((video.relative_path, frame, video.split, video.label, video.attack_type, video.subject,
+                         source, mesh_found))
+    return pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
 
 
 def index_digest(index: CorpusIndex, prepared: list[str]) -> str:
-    """sha256 of the indexed videos, their labels and which of them were prepared.
+    """sha256 of the indexed videos, their labels and which of them are in the arrays, in their order.
 
-    The joined arrays belong to exactly this pair: a new video, a changed
-    label or a video that now decodes makes them be joined again.
+    The frame table belongs to exactly this pair: a new video, a changed
+    label or a video that now decodes makes it be written again.
     """
     table = index.table()[["relative_path", "split", "label", "attack_type", "subject"]]
     text = table.to_csv(index=False) + "\n".join(prepared)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def consolidated_folder(folder: Path) -> Path:
-    return folder / "frames"
+def read_manifest(folder: Path) -> dict:
+    """A finished cache's manifest; a cache that is unfinished or of another format is a one-line error."""
+    frames_folder = consolidated_folder(folder)
+    path = frames_folder / "manifest.json"
+    redo = "delete the folder and prepare the corpus again (dgfas data prepare, or a run with --root)"
+    if not path.is_file():
+        if (frames_folder / "journal.jsonl").is_file():
+            raise DgfasError(f"{folder}: preparation of this frame cache was interrupted; run dgfas data prepare "
+                             "again to finish it")
+        if (folder / "videos").is_dir() or (frames_folder / "images.npy").is_file():
+            raise DgfasError(f"{folder}: frame cache of an older dgfas (format 1, float16 maps); {redo}")
+        raise DgfasError(f"{folder}: no prepared frames (no {path.name})")
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise DgfasError(f"{path}: unreadable ({error}); {redo}") from None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise DgfasError(f"{folder}: frame cache of format {manifest.get('format', 1)}, this dgfas reads "
+                         f"format {FORMAT_VERSION}; {redo}")
+    return manifest
 
 
-def consolidate(folder: Path, index: CorpusIndex, prepared: list[str]) -> Path:
-    """Join the prepared videos (in index order; at least one) into memory-mappable arrays plus a frame table.
-
-    The arrays are filled video by video into ``.npy`` files opened as
-    memory maps, so a corpus larger than memory is joined without holding it;
-    the folder is built under a temporary name and renamed into place, and
-    ``manifest.json`` (written last) says which index it belongs to.
-    """
-    entries = {v.relative_path: v for v in index.videos}
-    target = consolidated_folder(folder)
-    building = folder / f".frames-{os.getpid()}"
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
-    counts = {p: len(read_video(video_file(folder, p), ("frame",))["frame"]) for p in prepared}
-    total = sum(counts.values())
-    first = read_video(video_file(folder, prepared[0]))
-    outputs = {}
-    for name, dtype in FRAME_ARRAYS.items():
-        outputs[name] = np.lib.format.open_memmap(building / f"{name}.npy", mode="w+", dtype=dtype,
-                                                     shape=(total, *first[name].shape[1:]))
-    rows = []
-    start = 0
-    for relative_path in prepared:
-        arrays = read_video(video_file(folder, relative_path))
-        stop = start + counts[relative_path]
-        for name in FRAME_ARRAYS:
-            outputs[name][start:stop] = arrays[name]
-        entry = entries[relative_path]
-        for frame, source, mesh_found in zip(arrays["frame"], arrays["face_source"], arrays["mesh_found"]):
-            rows.append((relative_path, int(frame), entry.split, entry.label, entry.attack_type, entry.subject,
-                         str(source), bool(mesh_found)))
-        start = stop
-    for array in outputs.values():
-        array.flush()
-    del outputs
-    pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).to_csv(building / "frames.csv", index=False, lineterminator="\n")
-    manifest = {"corpus": index.corpus, "index": index_digest(index, prepared), "videos": len(prepared), "frames": total}
-    atomic_write_text(building / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(building, target)
-    return target
-
-
-def is_consolidated(folder: Path, index: CorpusIndex, prepared: list[str]) -> bool:
-    """Whether ``folder`` holds joined arrays made from exactly these prepared videos of this index."""
-    manifest = consolidated_folder(folder) / "manifest.json"
-    if not manifest.is_file():
+def is_complete(folder: Path, index: CorpusIndex) -> bool:
+    """Whether ``folder`` holds finished arrays, in this format, made from this index's videos."""
+    try:
+        manifest = read_manifest(folder)
+    except DgfasError:
         return False
-    return json.loads(manifest.read_text()).get("index") == index_digest(index, prepared)
+    return manifest["index"] == index_digest(index, [entry["video"] for entry in read_journal(folder)])
 
 
-def load_consolidated(folder: Path, corpus: str) -> FrameSet:
-    """Every prepared frame of a corpus; the pixel arrays are memory maps, read only where a run samples."""
+def load_consolidated(folder: Path, corpus: str) -> tuple[FrameSet, str]:
+    """Every prepared frame of a corpus, and the fingerprint of the prepared data written with it.
+
+    The pixel arrays are memory maps, read only where a run samples; the
+    fingerprint (sha256 hex of images, maps, labels and ids) is the one
+    ``manifest.json`` recorded when the arrays were written, so nothing is
+    hashed here.
+    """
+    manifest = read_manifest(folder)
     frames_folder = consolidated_folder(folder)
     table = pd.read_csv(frames_folder / "frames.csv", keep_default_na=False)
     arrays = {name: np.load(frames_folder / f"{name}.npy", mmap_mode="r") for name in FRAME_ARRAYS}
-    return FrameSet(
+    if any(len(array) != manifest["frames"] for array in arrays.values()) or len(table) != manifest["frames"]:
+        raise DgfasError(f"{folder}: arrays and frame table do not hold the {manifest['frames']} frames its manifest "
+                         "names; delete the folder and prepare the corpus again")
+    frames = FrameSet(
         domain=corpus,
         images=arrays["images"],
         label=(table["label"].to_numpy() == "live").astype(np.int64),
@@ -213,3 +402,68 @@ def load_consolidated(folder: Path, corpus: str) -> FrameSet:
         parsing=arrays["parsing"],
         reflection=arrays["reflection"],
     )
+    return frames, manifest["fingerprint"]
+
+
+#: How each array is resized: averaging over the area a new pixel covers (PIL's box filter) for intensities
+#: and maps, the nearest source pixel for class ids, which have no average.
+RESAMPLING = {"images": Image.Resampling.BOX, "depth": Image.Resampling.BOX, "parsing": Image.Resampling.NEAREST,
+              "reflection": Image.Resampling.BOX}
+
+
+def resize_frames(arrays: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """``FRAME_ARRAYS`` of some frames, resized to ``size`` x ``size``."""
+    return {name: np.stack([np.asarray(Image.fromarray(np.asarray(frame)).resize((size, size), RESAMPLING[name]))
+                            for frame in arrays[name]])
+            for name in FRAME_ARRAYS}
+
+
+def config_of(folder: Path) -> dict:
+    """A cache folder's ``config.json`` (empty when missing or unreadable: such a folder is nobody's source)."""
+    try:
+        return json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def larger_cache(cache_dir: Path, index: CorpusIndex, config: PrepareConfig) -> Path | None:
+    """The finished cache of this index with the smallest crops larger than ``config.size`` and otherwise
+    the same identity (frames per video, margin, code, format), prepared from the videos, not derived itself."""
+    wanted = cache_identity(index.corpus, config)
+    candidates = []
+    for folder in (Path(cache_dir) / "real").glob(f"{index.corpus}-*"):
+        identity = config_of(folder).get("identity", {})
+        same = {k: v for k, v in identity.items() if k != "size"} == {k: v for k, v in wanted.items() if k != "size"}
+        if same and identity["size"] > config.size and is_complete(folder, index):
+            candidates.append((identity["size"], folder.name))
+    return Path(cache_dir) / "real" / min(candidates)[1] if candidates else None
+
+
+def derive_cache(source: Path, target: Path, index: CorpusIndex, size: int) -> dict:
+    """Fill ``target`` with ``source``'s frames resized to ``size``, video by video; returns its manifest.
+
+    Resumes like preparation does; a target begun from a source that has
+    changed since is started over.
+    """
+    source_manifest = read_manifest(source)
+    config = config_of(target)
+    if config.get("source_fingerprint") != source_manifest["fingerprint"]:
+        shutil.rmtree(consolidated_folder(target), ignore_errors=True)
+        config["source_fingerprint"] = source_manifest["fingerprint"]
+        atomic_write_text(target / "config.json", json.dumps(config, indent=1, sort_keys=True))
+    arrays = {name: np.load(consolidated_folder(source) / f"{name}.npy", mmap_mode="r") for name in FRAME_ARRAYS}
+    with FrameWriter(target, size) as writer:
+        done = {entry["video"] for entry in writer.entries}
+        for entry, rows in _row_ranges(read_journal(source)):
+            if entry["video"] not in done:
+                resized = resize_frames({name: array[rows] for name, array in arrays.items()}, size)
+                writer.append(entry["video"], resized, {key: entry[key] for key in FRAME_META}, entry["report"])
+        return writer.finish(index, derived_from=source.name, source_fingerprint=source_manifest["fingerprint"])
+
+
+def _row_ranges(entries: list[dict]) -> Iterator[tuple[dict, slice]]:
+    """Each journaled video with the rows it holds."""
+    start = 0
+    for entry in entries:
+        yield entry, slice(start, start + entry["rows"])
+        start += entry["rows"]

@@ -2,7 +2,10 @@
 
 A corpus is indexed, prepared into the frame cache on first use (the same
 code path as ``dgfas data prepare``, so a corpus prepared beforehand with the
-same settings is found, not redone) and loaded as memory-mapped arrays.
+same settings is found, not redone) and loaded as memory-mapped arrays. A
+run whose crops are smaller than those of a corpus already prepared resizes
+that cache's frames (once, into a cache of its own) rather than decoding the
+videos again, and says so.
 
 Source validation needs a dev split, and CASIA-FASD, MSU-MFSD and SiW ship
 none. For them, one train subject in five (every fifth in id order) is held
@@ -52,16 +55,25 @@ def hold_out_dev(frames: FrameSet) -> FrameSet:
 
 
 @functools.lru_cache(maxsize=8)
-def prepared_frames(corpus: str, root: str, options: DataOptions) -> FrameSet:
-    """Index, prepare what is missing, load: one corpus at the options' crop size and frames per video."""
+def prepared_frames(corpus: str, root: str, options: DataOptions) -> tuple[FrameSet, str]:
+    """Index, prepare what is missing, load: one corpus at the options' crop size and frames per video.
+
+    Returns:
+        Its frames, and the fingerprint of its prepared data recorded in the cache.
+    """
     from dgfas.data.corpora.prepare import prepare_corpus
 
     index = index_corpus(corpus, root)
     config = PrepareConfig(frames_per_video=options.frames_per_video, size=options.image_size)
-    result = prepare_corpus(index, options.cache_dir, config, workers=options.workers, progress=options.progress)
+    result = prepare_corpus(index, options.cache_dir, config, workers=options.workers, progress=options.progress,
+                            derive=True)
     if result.prepared_now:
         print(result.summary(), file=sys.stderr)
-    return hold_out_dev(load_consolidated(result.folder, corpus))
+    if result.derived_from is not None:
+        print(f"{corpus}: using {result.folder}, {config.size} px crops resized from {result.derived_from}",
+              file=sys.stderr)
+    frames, fingerprint = load_consolidated(result.folder, corpus)
+    return hold_out_dev(frames), fingerprint
 
 
 def load_corpus(corpus: str, split: str | None = None, *, options: DataOptions) -> FrameSet:
@@ -71,7 +83,7 @@ def load_corpus(corpus: str, split: str | None = None, *, options: DataOptions) 
     roots = dict(options.roots)
     if corpus not in roots:
         raise DgfasError(f"dataset '{corpus}' needs its folder: pass --root {corpus}=/path/to/{corpus}")
-    frames = prepared_frames(corpus, str(Path(roots[corpus]).resolve()), options)
+    frames, _ = prepared_frames(corpus, str(Path(roots[corpus]).resolve()), options)
     return frames if split is None else frames.split_rows(split)
 
 

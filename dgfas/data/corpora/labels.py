@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from dgfas.data.corpora.cache import encode_unit_map
 from dgfas.data.corpora.facemesh import FaceMesh
 from dgfas.data.synthetic.mesh import load_asset
 from dgfas.data.synthetic.render import rasterize_labels
@@ -44,9 +45,10 @@ class FaceLabels:
     """Pixel maps of one crop, as a :class:`dgfas.data.frames.FrameSet` row holds them.
 
     Attributes:
-        depth: (S, S) float16 in [0, 1], 1 = nearest; zeros for spoofs and where no face was found.
+        depth: (S, S) uint8 codes of depth in [0, 1] (:func:`encode_unit_map`, 255 = nearest); zeros for
+            spoofs and where no face was found.
         parsing: (S, S) uint8 ids of ``PARSING_CLASSES``; zeros where no face was found.
-        reflection: (S, S, 3) float16 glare layer; zeros for lives.
+        reflection: (S, S, 3) uint8 codes of the glare layer in [0, 1]; zeros for lives.
         mesh_found: whether FaceMesh found a face (else depth and parsing are background).
     """
 
@@ -166,8 +168,8 @@ class FaceLabeller:
             depth = np.zeros_like(depth)
         reflection = np.zeros((size, size, 3), np.float32) if live else specular_layer(crop)
         return FaceLabels(
-            depth=depth.astype(np.float16),
-            parsing=parsing,
-            reflection=reflection.astype(np.float16),
+            depth=encode_unit_map(depth),
+            parsing=parsing.astype(np.uint8),
+            reflection=encode_unit_map(reflection),
             mesh_found=landmarks is not None,
         )

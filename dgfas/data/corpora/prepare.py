@@ -7,11 +7,21 @@ and a video without any box is cropped at its centre (both are recorded);
 crop a square with a margin, resize, and make the auxiliary labels (depth and
 parsing from FaceMesh for lives, a reflection estimate for spoofs). A video
 that cannot be decoded is reported and skipped; nothing else stops the run.
+
+Worker processes return each video's frames to the parent, which appends
+them to the cache's arrays in index order (:class:`dgfas.data.corpora.cache.FrameWriter`),
+so the arrays come out the same with any number of workers, an interrupted
+run resumes where its journal ends, and at most a few videos wait in memory.
+A run that asks for crops smaller than a finished cache's gets them resized
+from it (:func:`dgfas.data.corpora.cache.derive_cache`), without decoding.
 """
 
 from __future__ import annotations
 
+import collections
+import json
 import multiprocessing
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +31,17 @@ import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.data.corpora.cache import (
+    FRAME_META,
+    FrameWriter,
     PrepareConfig,
     cache_folder,
-    consolidate,
-    is_consolidated,
-    read_video,
-    video_file,
-    write_video,
+    cache_identity,
+    config_of,
+    consolidated_folder,
+    derive_cache,
+    is_complete,
+    larger_cache,
+    read_journal,
 )
 from dgfas.data.corpora.facemesh import INPUT_SIZE as MESH_INPUT_SIZE
 from dgfas.data.corpora.index import CorpusIndex, VideoEntry
@@ -40,12 +54,21 @@ REPORT_COLUMNS = ("relative_path", "status", "frames", "face_file", "detected", 
 
 @dataclass(frozen=True)
 class PrepareResult:
-    """What a preparation run left behind."""
+    """What a preparation run left behind.
+
+    Attributes:
+        folder: the cache folder.
+        report: one row per indexed video.
+        prepared_now: videos decoded and prepared by this run.
+        seconds: how long it took.
+        derived_from: the cache of larger crops the frames were resized from, if they were.
+    """
 
     folder: Path
     report: pd.DataFrame
     prepared_now: int
     seconds: float
+    derived_from: Path | None = None
 
     def summary(self) -> str:
         """The counts a user checks first: videos by status, frames by how their face was found."""
@@ -66,11 +89,11 @@ class PrepareResult:
 class VideoPreparer:
     """Holds the detector and the labeller of one process (both are slow to build)."""
 
-    def __init__(self, root: Path, folder: Path, config: PrepareConfig, device: str = "cpu") -> None:
+    def __init__(self, root: Path, config: PrepareConfig, device: str = "cpu") -> None:
         from dgfas.data.corpora.faces import MtcnnDetector
         from dgfas.data.corpora.labels import FaceLabeller
 
-        self.root, self.folder, self.config = root, folder, config
+        self.root, self.config = root, config
         self.detector = MtcnnDetector(device=device)
         self.labeller = FaceLabeller()
 
@@ -101,15 +124,18 @@ class VideoPreparer:
         sources = ["face_file" if f and s == "detected" else s for f, s in zip(from_file, sources)]
         return boxes, sources, note
 
-    def prepare(self, entry: VideoEntry) -> dict:
-        """Prepare and write one video; returns its report row (status ``unreadable`` on a bad video)."""
+    def prepare(self, entry: VideoEntry) -> tuple[dict, dict[str, np.ndarray] | None, dict[str, list] | None]:
+        """Prepare one video: its report row, its ``FRAME_ARRAYS`` and its ``FRAME_META``.
+
+        A video that cannot be decoded gives status ``unreadable`` and no arrays.
+        """
         from dgfas.data.corpora.faces import square_crop
         from dgfas.data.corpora.video import VideoError, read_frames
 
         try:
             sampled = read_frames(self.root / entry.relative_path, self.config.frames_per_video)
         except VideoError as error:
-            return _report_row(entry.relative_path, "unreadable", error=str(error))
+            return _report_row(entry.relative_path, "unreadable", error=str(error)), None, None
         boxes, sources, note = self.face_boxes(entry, sampled.frames, sampled.indices)
         size, margin, live = self.config.size, self.config.margin, entry.label == "live"
         crops = np.stack([square_crop(f, b, size, margin) for f, b in zip(sampled.frames, boxes)])
@@ -119,17 +145,13 @@ class VideoPreparer:
                   for crop, f, b in zip(crops, sampled.frames, boxes)]
         arrays = {
             "images": crops,
-            "depth": np.stack([lab.depth for lab in labels]).astype(np.float16),
-            "parsing": np.stack([lab.parsing for lab in labels]).astype(np.uint8),
-            "reflection": np.stack([lab.reflection for lab in labels]).astype(np.float16),
-            "frame": sampled.indices.astype(np.int64),
-            "face_source": np.array(sources),
-            "mesh_found": np.array([lab.mesh_found for lab in labels]),
-            "total_frames": np.array(sampled.total, dtype=np.int64),
-            "note": np.array(note),
+            "depth": np.stack([lab.depth for lab in labels]),
+            "parsing": np.stack([lab.parsing for lab in labels]),
+            "reflection": np.stack([lab.reflection for lab in labels]),
         }
-        write_video(video_file(self.folder, entry.relative_path), arrays)
-        return row_of_arrays(entry.relative_path, arrays)
+        meta = {"frame": [int(i) for i in sampled.indices], "face_source": list(sources),
+                "mesh_found": [bool(lab.mesh_found) for lab in labels]}
+        return row_of_video(entry.relative_path, meta, note), arrays, meta
 
 
 def _report_row(relative_path: str, status: str, *, error: str = "", **counts: int) -> dict:
@@ -139,31 +161,62 @@ def _report_row(relative_path: str, status: str, *, error: str = "", **counts: i
     return row
 
 
-def row_of_arrays(relative_path: str, arrays: dict[str, np.ndarray]) -> dict:
-    """A prepared video's report row, from its own arrays (so cached videos report like new ones)."""
-    sources = list(arrays["face_source"].astype(str))
+def row_of_video(relative_path: str, meta: dict[str, list], note: str) -> dict:
+    """A prepared video's report row (kept in the cache's journal, so cached videos report like new ones)."""
+    sources = meta["face_source"]
     return _report_row(
-        relative_path, "ok", error=str(arrays["note"]), frames=len(sources), no_mesh=int((~arrays["mesh_found"].astype(bool)).sum()),
+        relative_path, "ok", error=note, frames=len(sources), no_mesh=sum(not found for found in meta["mesh_found"]),
         **{source: sources.count(source) for source in ("face_file", "detected", "nearest_frame", "centre")},
     )
 
 
-#: The arrays a report row is made from (read alone for cached videos, without their pixels).
-_REPORTED = ("face_source", "mesh_found", "note")
-
 _WORKER: VideoPreparer | None = None
 
 
-def _start_worker(root: Path, folder: Path, config: PrepareConfig, device: str) -> None:
+def _start_worker(root: Path, config: PrepareConfig, device: str) -> None:
     import torch
 
     global _WORKER
     torch.set_num_threads(1)  # one process per core already
-    _WORKER = VideoPreparer(root, folder, config, device)
+    _WORKER = VideoPreparer(root, config, device)
 
 
-def _prepare_in_worker(entry: VideoEntry) -> dict:
+def _prepare_in_worker(entry: VideoEntry) -> tuple[dict, dict | None, dict | None]:
     return _WORKER.prepare(entry)
+
+
+def _prepared_in_order(todo: list[VideoEntry], root: Path, config: PrepareConfig, workers: int, device: str):
+    """``VideoPreparer.prepare`` of each video, yielded in ``todo``'s order.
+
+    With several workers, at most two videos per worker are handed out
+    ahead of the one awaited, so finished videos waiting their turn are few
+    whatever the corpus's size (``Pool.imap`` would queue every video and
+    keep every result that finishes early).
+    """
+    if workers <= 1:
+        preparer = VideoPreparer(root, config, device)
+        for entry in todo:
+            yield preparer.prepare(entry)
+        return
+    context = multiprocessing.get_context("spawn")  # torch and the LiteRT runtime are not fork-safe
+    with context.Pool(workers, initializer=_start_worker, initargs=(root, config, device)) as pool:
+        pending = collections.deque()
+        for entry in todo:
+            pending.append(pool.apply_async(_prepare_in_worker, (entry,)))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def _write_config(folder: Path, index: CorpusIndex, identity: dict) -> None:
+    """``config.json``: the folder's identity (what :func:`larger_cache` matches) and the corpus root it came from."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {**config_of(folder), "identity": identity, "root": str(index.root)}
+        atomic_write_text(folder / "config.json", json.dumps(config, indent=1, sort_keys=True))
+    except OSError as error:
+        raise DgfasError(f"cannot write frame cache {folder}: {error.strerror or error}") from None
 
 
 def prepare_corpus(
@@ -174,8 +227,9 @@ def prepare_corpus(
     workers: int = 2,
     device: str = "cpu",
     progress: bool = True,
+    derive: bool = False,
 ) -> PrepareResult:
-    """Prepare every video of ``index`` not yet in the cache, then join them for the trainer.
+    """Prepare every video of ``index`` not yet in the cache, appending each to its arrays, then finish them.
 
     Args:
         index: the corpus's videos (``dgfas.data.corpora.index_corpus``).
@@ -184,6 +238,9 @@ def prepare_corpus(
         workers: processes, each with its own detector and labeller.
         device: torch device of the face detector.
         progress: show a progress bar.
+        derive: when nothing is prepared at this crop size yet but a finished
+            cache of larger crops (same corpus, frames per video and margin)
+            exists, resize its frames instead of decoding the videos.
 
     Returns:
         The cache folder and one report row per video.
@@ -193,43 +250,59 @@ def prepare_corpus(
     started = time.perf_counter()
     config = config or PrepareConfig()
     folder = cache_folder(cache_dir, index.corpus, config)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        config_text = pd.Series({"corpus": index.corpus, "root": str(index.root), **config.__dict__}).to_json(indent=1)
-        atomic_write_text(folder / "config.json", config_text)
-    except OSError as error:
-        raise DgfasError(f"cannot write frame cache {folder}: {error.strerror or error}") from None
-    rows: dict[str, dict] = {}
-    todo = []
-    for entry in index.videos:
-        path = video_file(folder, entry.relative_path)
-        if path.is_file():
-            rows[entry.relative_path] = row_of_arrays(entry.relative_path, read_video(path, _REPORTED))
-        else:
-            todo.append(entry)
-    bar = tqdm(total=len(index.videos), initial=len(rows), desc=f"prepare {index.corpus}", unit="video",
-               disable=not progress)
-    try:
-        if todo and workers > 1:
-            context = multiprocessing.get_context("spawn")  # torch and the LiteRT runtime are not fork-safe
-            with context.Pool(workers, initializer=_start_worker, initargs=(index.root, folder, config, device)) as pool:
-                for row in pool.imap_unordered(_prepare_in_worker, todo):
+    entries = read_journal(folder)
+    if derive and not entries:
+        source = larger_cache(cache_dir, index, config)
+        if source is not None:
+            return _derived(index, cache_dir, config, source, started)
+    _write_config(folder, index, cache_identity(index.corpus, config))
+    indexed = {v.relative_path for v in index.videos}
+    if any(entry["video"] not in indexed for entry in entries):
+        # a video left the corpus: its frames cannot be cut out of the arrays, so they are made again
+        shutil.rmtree(consolidated_folder(folder))
+        entries = []
+    rows = {entry["video"]: entry["report"] for entry in entries}
+    todo = [entry for entry in index.videos if entry.relative_path not in rows]
+    prepared_now = 0
+    if todo or not is_complete(folder, index):
+        bar = tqdm(total=len(index.videos), initial=len(rows), desc=f"prepare {index.corpus}", unit="video",
+                   disable=not progress)
+        with FrameWriter(folder, config.size) as writer:
+            try:
+                for row, arrays, meta in _prepared_in_order(todo, index.root, config, workers, device):
                     rows[row["relative_path"]] = row
+                    if arrays is not None:
+                        writer.append(row["relative_path"], arrays, meta, row)
+                        prepared_now += 1
                     bar.update(1)
-        elif todo:
-            preparer = VideoPreparer(index.root, folder, config, device)
-            for entry in todo:
-                row = preparer.prepare(entry)
-                rows[row["relative_path"]] = row
-                bar.update(1)
-    finally:
-        bar.close()
+            finally:
+                bar.close()
+            report = _report(index, rows, folder)
+            if not writer.entries:
+                raise DgfasError(f"{index.root}: no video of {index.corpus} could be decoded; see "
+                                 f"{folder / 'report.csv'}")
+            if prepared_now or not is_complete(folder, index):
+                writer.finish(index)
+    else:
+        report = _report(index, rows, folder)
+    return PrepareResult(folder, report, prepared_now, time.perf_counter() - started)
+
+
+def _report(index: CorpusIndex, rows: dict[str, dict], folder: Path) -> pd.DataFrame:
+    """The report in index order, also written to ``report.csv``."""
     report = pd.DataFrame([rows[v.relative_path] for v in index.videos], columns=list(REPORT_COLUMNS))
     atomic_write_text(folder / "report.csv", report.to_csv(index=False, lineterminator="\n"))
-    prepared = report.loc[report["status"] == "ok", "relative_path"].tolist()
-    if not prepared:
-        raise DgfasError(f"{index.root}: no video of {index.corpus} could be decoded; see {folder / 'report.csv'}")
-    if not is_consolidated(folder, index, prepared):
-        consolidate(folder, index, prepared)
-    prepared_now = sum(1 for e in todo if rows[e.relative_path]["status"] == "ok")
-    return PrepareResult(folder, report, prepared_now, time.perf_counter() - started)
+    return report
+
+
+def _derived(index: CorpusIndex, cache_dir: Path, config: PrepareConfig, source: Path, started: float) -> PrepareResult:
+    """The cache of ``config``'s crops resized from ``source``'s, made now unless already made from it."""
+    folder = cache_folder(cache_dir, index.corpus, config, derived_from=source.name)
+    _write_config(folder, index, cache_identity(index.corpus, config, derived_from=source.name))
+    source_fingerprint = json.loads((consolidated_folder(source) / "manifest.json").read_text())["fingerprint"]
+    if not (is_complete(folder, index) and config_of(folder).get("source_fingerprint") == source_fingerprint):
+        derive_cache(source, folder, index, config.size)
+    # the source's report: its rows for the videos in its arrays are theirs, its skipped videos are skipped here
+    report = pd.read_csv(source / "report.csv", keep_default_na=False)
+    atomic_write_text(folder / "report.csv", report.to_csv(index=False, lineterminator="\n"))
+    return PrepareResult(folder, report, 0, time.perf_counter() - started, derived_from=source)
