@@ -94,7 +94,7 @@ class JpegCrops(torch.utils.data.Dataset):
 
 def images_per_second_from_cache(folder: Path, batch: int, steps: int, rng: np.random.Generator) -> float:
     """Rows gathered as the trainer gathers them: from the split it selected out of the memory maps."""
-    frames = load_consolidated(folder, "bench")[0].split_rows("train")
+    frames = load_consolidated(folder, "bench").split_rows("train")
 
     def step() -> None:
         rows = rng.choice(len(frames), batch, replace=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from dgfas.data.corpora.cache import encode_unit_map
+from dgfas.data.frames import encode_unit_map
 from dgfas.data.corpora.facemesh import FaceMesh
 from dgfas.data.corpora.labels import FaceLabeller, place_asset, similarity_transform, specular_layer
 from dgfas.data.frames import PARSING_CLASSES

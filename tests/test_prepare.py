@@ -73,7 +73,8 @@ def test_prepare_caches_every_video_with_crops_and_labels(prepared, corpus):
     assert report[["face_file", "detected", "nearest_frame", "centre"]].to_numpy().sum() == 3 * videos
     assert "videos prepared" in result.summary()
 
-    frames, fingerprint = load_consolidated(result.folder, corpus)
+    frames = load_consolidated(result.folder, corpus)
+    fingerprint = frames.origin.sources[0]
     assert frames.images.shape == (3 * videos, 32, 32, 3)
     assert {getattr(frames, name).dtype for name in FRAME_ARRAYS} == {np.dtype(np.uint8)}  # maps as 0-255 codes
     assert isinstance(frames.images, np.memmap)
@@ -94,8 +95,8 @@ def test_loaded_corpus_has_a_dev_split_subject_disjoint_from_train(trees, prepar
     options = DataOptions(cache, image_size=32, roots=((corpus, str(trees[corpus])),), frames_per_video=3,
                           workers=1, progress=False)
     splits = {s: load_corpus(corpus, s, options=options) for s in ("train", "dev", "test")}
-    _, fingerprint = prepared_frames(corpus, str(Path(trees[corpus]).resolve()), options)
-    assert fingerprint == load_consolidated(cache_folder(cache, corpus, CONFIG), corpus)[1]  # read, not recomputed
+    fingerprint = prepared_frames(corpus, str(Path(trees[corpus]).resolve()), options).origin.sources
+    assert fingerprint == load_consolidated(cache_folder(cache, corpus, CONFIG), corpus).origin.sources  # read, not recomputed
     assert all(len(f) > 0 for f in splits.values())
     assert not set(splits["train"].subject) & set(splits["dev"].subject)
     assert not set(splits["test"].subject) & (set(splits["train"].subject) | set(splits["dev"].subject))
@@ -175,7 +176,7 @@ def test_a_run_with_smaller_crops_resizes_a_prepared_cache_without_decoding(tree
     small = load_corpus("casia", options=options)
     assert capsys.readouterr().err.strip() == (f"casia: using {small_folder(copy)}, 16 px crops resized from "
                                                f"{source}")
-    big, _ = load_consolidated(source, "casia")
+    big = load_consolidated(source, "casia")
     expected = resize_frames({name: getattr(big, name) for name in FRAME_ARRAYS}, 16)
     for name in FRAME_ARRAYS:
         assert np.array_equal(getattr(small, name), expected[name]), name
@@ -224,14 +225,14 @@ def test_an_unreadable_video_is_reported_and_skipped(trees, tmp_path):
     assert sorted(failed["relative_path"]) == ["test_release/2/7.avi", "train_release/1/3.avi"]
     assert all(str(root) in error for error in failed["error"])
     assert "skipped test_release/2/7.avi" in result.summary()
-    assert len(load_consolidated(result.folder, "casia")[0]) == 3 * 16
+    assert len(load_consolidated(result.folder, "casia")) == 3 * 16
 
 
 @pytest.mark.slow
 def test_parallel_workers_prepare_the_same_frames(trees, prepared, tmp_path):
     _, results = prepared
     parallel = prepare_corpus(index_corpus("msu", trees["msu"]), tmp_path, CONFIG, workers=2, progress=False)
-    (serial, _), (in_parallel, _) = load_consolidated(results["msu"].folder, "msu"), load_consolidated(parallel.folder, "msu")
+    serial, in_parallel = load_consolidated(results["msu"].folder, "msu"), load_consolidated(parallel.folder, "msu")
     assert np.array_equal(serial.images, in_parallel.images)
     assert np.array_equal(serial.depth, in_parallel.depth)
     assert list(serial.video_id) == list(in_parallel.video_id)

@@ -19,7 +19,7 @@ the corpus. The trainer memory-maps the arrays and reads only the rows a run
 samples.
 
 Pixel maps are stored as uint8, as the images are: depth and the reflection
-layer in [0, 1] are scaled to 0-255 (:func:`encode_unit_map`; the depth
+layer in [0, 1] are scaled to 0-255 (:func:`dgfas.data.frames.encode_unit_map`; the depth
 labels of the field's code bases are 8-bit images too), which halves the
 maps against float16; consumers divide by 255.
 
@@ -51,7 +51,7 @@ import dgfas
 from dgfas.atomic import atomic_write, atomic_write_text
 from dgfas.data.corpora.faces import MARGIN
 from dgfas.data.corpora.index import CorpusIndex
-from dgfas.data.frames import FrameSet
+from dgfas.data.frames import FrameSet, Origin
 from dgfas.errors import DgfasError
 
 #: Version of the cache's layout and encoding. 2: uint8 maps, arrays appended with a journal, no per-video
@@ -59,7 +59,7 @@ from dgfas.errors import DgfasError
 FORMAT_VERSION = 2
 
 #: Per-frame arrays of a prepared video, with their dtypes: depth and reflection are
-#: :func:`encode_unit_map` codes, parsing holds class ids.
+#: :func:`dgfas.data.frames.encode_unit_map` codes, parsing holds class ids.
 FRAME_ARRAYS = {"images": np.uint8, "depth": np.uint8, "parsing": np.uint8, "reflection": np.uint8}
 
 #: Per-frame metadata a video's arrays come with (kept in the journal, then the frame table).
@@ -118,11 +118,6 @@ def preprocessing_hash() -> str:
     if model.is_file():
         digest.update(model.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def encode_unit_map(values: np.ndarray) -> np.ndarray:
-    """A map with values in [0, 1] (depth, reflection layer) as uint8 codes 0-255; decode by dividing by 255."""
-    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
 
 
 def cache_identity(corpus: str, config: PrepareConfig, derived_from: str | None = None) -> dict:
@@ -374,8 +369,8 @@ def is_complete(folder: Path, index: CorpusIndex) -> bool:
     return manifest["index"] == index_digest(index, [entry["video"] for entry in read_journal(folder)])
 
 
-def load_consolidated(folder: Path, corpus: str) -> tuple[FrameSet, str]:
-    """Every prepared frame of a corpus, and the fingerprint of the prepared data written with it.
+def load_consolidated(folder: Path, corpus: str) -> FrameSet:
+    """Every prepared frame of a corpus, its origin named by the fingerprint written with it.
 
     The pixel arrays are memory maps, read only where a run samples; the
     fingerprint (sha256 hex of images, maps, labels and ids) is the one
@@ -389,7 +384,7 @@ def load_consolidated(folder: Path, corpus: str) -> tuple[FrameSet, str]:
     if any(len(array) != manifest["frames"] for array in arrays.values()) or len(table) != manifest["frames"]:
         raise DgfasError(f"{folder}: arrays and frame table do not hold the {manifest['frames']} frames its manifest "
                          "names; delete the folder and prepare the corpus again")
-    frames = FrameSet(
+    return FrameSet(
         domain=corpus,
         images=arrays["images"],
         label=(table["label"].to_numpy() == "live").astype(np.int64),
@@ -401,8 +396,8 @@ def load_consolidated(folder: Path, corpus: str) -> tuple[FrameSet, str]:
         depth=arrays["depth"],
         parsing=arrays["parsing"],
         reflection=arrays["reflection"],
+        origin=Origin.whole(manifest["fingerprint"], manifest["frames"]),
     )
-    return frames, manifest["fingerprint"]
 
 
 #: How each array is resized: averaging over the area a new pixel covers (PIL's box filter) for intensities

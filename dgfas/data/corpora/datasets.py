@@ -55,11 +55,10 @@ def hold_out_dev(frames: FrameSet) -> FrameSet:
 
 
 @functools.lru_cache(maxsize=8)
-def prepared_frames(corpus: str, root: str, options: DataOptions) -> tuple[FrameSet, str]:
+def prepared_frames(corpus: str, root: str, options: DataOptions) -> FrameSet:
     """Index, prepare what is missing, load: one corpus at the options' crop size and frames per video.
 
-    Returns:
-        Its frames, and the fingerprint of its prepared data recorded in the cache.
+    The frames' origin carries the fingerprint recorded in the cache, so a run never hashes the corpus.
     """
     from dgfas.data.corpora.prepare import prepare_corpus
 
@@ -72,8 +71,7 @@ def prepared_frames(corpus: str, root: str, options: DataOptions) -> tuple[Frame
     if result.derived_from is not None:
         print(f"{corpus}: using {result.folder}, {config.size} px crops resized from {result.derived_from}",
               file=sys.stderr)
-    frames, fingerprint = load_consolidated(result.folder, corpus)
-    return hold_out_dev(frames), fingerprint
+    return hold_out_dev(load_consolidated(result.folder, corpus))
 
 
 def load_corpus(corpus: str, split: str | None = None, *, options: DataOptions) -> FrameSet:
@@ -83,7 +81,7 @@ def load_corpus(corpus: str, split: str | None = None, *, options: DataOptions) 
     roots = dict(options.roots)
     if corpus not in roots:
         raise DgfasError(f"dataset '{corpus}' needs its folder: pass --root {corpus}=/path/to/{corpus}")
-    frames, _ = prepared_frames(corpus, str(Path(roots[corpus]).resolve()), options)
+    frames = prepared_frames(corpus, str(Path(roots[corpus]).resolve()), options)
     return frames if split is None else frames.split_rows(split)
 
 

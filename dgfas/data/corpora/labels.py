@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from dgfas.data.corpora.cache import encode_unit_map
 from dgfas.data.corpora.facemesh import FaceMesh
+from dgfas.data.frames import encode_unit_map
 from dgfas.data.synthetic.mesh import load_asset
 from dgfas.data.synthetic.render import rasterize_labels
 from dgfas.errors import DgfasError
