@@ -61,6 +61,12 @@ from dgfas.data.synthetic.scene import BackgroundStyle, make_background
 FRAME_STEP = 3
 #: Fraction of a recording's pulse amplitude that survives a video replay.
 REPLAY_PULSE_GAIN = 0.3
+#: Samples per scene pixel side when rendering a face. Scenes are at twice
+#: the output size already, and the capture's blur and box filter average 2x2
+#: scene pixels into one output pixel, so the face's edges are anti-aliased
+#: without sub-pixels of their own (a 2x2 supersample costs 4x the time and
+#: changes the frames by about one grey level).
+FACE_SUPERSAMPLE = 1
 
 
 @dataclass(frozen=True)
@@ -463,25 +469,27 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
         panel = compose_panel(
             background, source_background, look, sheet_map(sheet, face_uv, res), lighting
         )
-    content = None
+    content = behind = behind_parsing = None
     for f in range(video.frames):
         if live:
             pose = move_head(rng, pose) if f else pose
-            face = render_face(identity, pose, lighting, res, panel)
+            face = render_face(identity, pose, lighting, res, panel, supersample=FACE_SUPERSAMPLE)
             scene, parsing, reflection = pulse.modulate(face.image, face.parsing, times[f]), face.parsing, None
             out["depth"][f] = resize(face.depth.astype(np.float32), size)
         else:
             if content is None or moving_content:
                 source_pose = move_head(rng, source_pose) if content is not None else source_pose
-                source = render_face(identity, source_pose, source_lighting, res, source_background)
+                source = render_face(identity, source_pose, source_lighting, res, source_background,
+                                     supersample=FACE_SUPERSAMPLE)
                 recorded = source.image
                 if moving_content:
                     recorded = pulse.modulate(recorded, source.parsing, times[f], REPLAY_PULSE_GAIN)
                 content, content_parsing = _source_camera(rng, recorded), source.parsing
-            behind = behind_parsing = None
-            if attacker is not None:
-                behind_face = render_face(attacker, source_pose, lighting, res, source_background)
-                behind, behind_parsing = behind_face.image, behind_face.parsing
+                if attacker is not None:
+                    # the attacker holds still behind the print: rendered when the content is
+                    behind_face = render_face(attacker, source_pose, lighting, res, source_background,
+                                              supersample=FACE_SUPERSAMPLE)
+                    behind, behind_parsing = behind_face.image, behind_face.parsing
             frame_sheet = sheet.jittered(rng, hand) if f else sheet
             scene, parsing, reflection = compose_medium(
                 background, content, content_parsing, look, sheet_map(frame_sheet, face_uv, res), frame_sheet,

@@ -186,18 +186,28 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
 
 
 def _sample_bilinear(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of (H, W[, C]) ``texture`` at (M, 2) ``uv`` in [0, 1]."""
+    """Bilinear lookup of (H, W[, C]) float32 ``texture`` at (M, 2) ``uv`` in [0, 1]."""
     height, width = texture.shape[:2]
-    x = np.clip(uv[:, 0] * width - 0.5, 0, width - 1)
-    y = np.clip(uv[:, 1] * height - 0.5, 0, height - 1)
-    x0 = np.minimum(x.astype(np.int64), width - 2)
-    y0 = np.minimum(y.astype(np.int64), height - 2)
+    x = np.clip(uv[:, 0] * np.float32(width) - np.float32(0.5), 0, width - 1)
+    y = np.clip(uv[:, 1] * np.float32(height) - np.float32(0.5), 0, height - 1)
+    x0 = np.minimum(x.astype(np.int32), width - 2)
+    y0 = np.minimum(y.astype(np.int32), height - 2)
     fx, fy = x - x0, y - y0
     if texture.ndim == 3:
         fx, fy = fx[:, None], fy[:, None]
-    top = texture[y0, x0] * (1 - fx) + texture[y0, x0 + 1] * fx
-    bottom = texture[y0 + 1, x0] * (1 - fx) + texture[y0 + 1, x0 + 1] * fx
+    # one flat gather per corner: faster than indexing rows and columns
+    flat = texture.reshape(height * width, *texture.shape[2:])
+    top_left = y0 * width + x0
+    top = flat[top_left] * (1 - fx) + flat[top_left + 1] * fx
+    bottom = flat[top_left + width] * (1 - fx) + flat[top_left + width + 1] * fx
     return top * (1 - fy) + bottom * fy
+
+
+@lru_cache(maxsize=1)
+def _vertex_attributes() -> np.ndarray:
+    """(V, 5) float32 per-vertex attributes that do not depend on the pose: uv, hair uv, occlusion."""
+    asset = load_asset()
+    return np.column_stack([asset.uv, asset.hair_uv, asset.occlusion]).astype(np.float32)
 
 
 def render_face(
@@ -244,13 +254,11 @@ def render_face(
     screen[:, :2] += target - box_centre
 
     pixel, triangle, weights = _rasterize(screen, asset.triangles, grid)
-    corners = asset.triangles[triangle].T  # (3, M)
-
-    def interpolate(per_vertex: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        w, c = weights[:, rows], corners[:, rows]
-        if per_vertex.ndim == 1:
-            return w[0] * per_vertex[c[0]] + w[1] * per_vertex[c[1]] + w[2] * per_vertex[c[2]]
-        return w[0, :, None] * per_vertex[c[0]] + w[1, :, None] * per_vertex[c[1]] + w[2, :, None] * per_vertex[c[2]]
+    corners = asset.triangles[triangle]  # (M, 3)
+    # Every attribute interpolated at once: (V, 8) uv, hair uv, occlusion, normal.
+    per_vertex = np.concatenate([_vertex_attributes(), normals.astype(np.float32)], axis=1)
+    attributes = sum(weights[i][:, None] * per_vertex[corners[:, i]] for i in range(3))
+    uv, hair_uv, occlusion, normal = attributes[:, 0:2], attributes[:, 2:4], attributes[:, 4], attributes[:, 5:8]
 
     material = asset.triangle_material[triangle]
     label = asset.triangle_class[triangle]
@@ -260,14 +268,13 @@ def render_face(
     albedo = np.empty((len(pixel), 3), dtype=np.float32)
     face_rows = np.flatnonzero(~is_hair)
     hair_rows = np.flatnonzero(is_hair)
-    albedo[face_rows] = _sample_bilinear(albedo_texture(identity), interpolate(asset.uv, face_rows))
+    albedo[face_rows] = _sample_bilinear(albedo_texture(identity), uv[face_rows])
     mouth_rows = np.flatnonzero(is_mouth)
     albedo[mouth_rows] = _MOUTH_INTERIOR * (0.4 + 0.6 * albedo[mouth_rows].mean(1, keepdims=True))
-    strands = _sample_bilinear(hair_pattern(), interpolate(asset.hair_uv, hair_rows))
+    strands = _sample_bilinear(hair_pattern(), hair_uv[hair_rows])
     albedo[hair_rows] = np.asarray(identity.hair_colour, dtype=np.float32) * (0.55 + 0.7 * strands)[:, None]
 
-    normal = interpolate(normals.astype(np.float32))
-    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    normal = normal / np.maximum(np.sqrt(np.einsum("ij,ij->i", normal, normal)), 1e-12)[:, None]
     normal[normal[:, 2] < 0] *= -1  # hair is two-sided; a face pixel facing away is never nearest
     light = np.asarray(lighting.direction, dtype=np.float32)
     light /= max(float(np.linalg.norm(light)), 1e-12)
@@ -280,7 +287,7 @@ def render_face(
     light_colour = np.asarray(lighting.colour, dtype=np.float32)
     colour = albedo * (lighting.ambient + lighting.diffuse * lambert)[:, None]
     colour += (lighting.specular * shine_gain * shine)[:, None]
-    colour *= light_colour * interpolate(asset.occlusion)[:, None]
+    colour *= light_colour * occlusion[:, None]
 
     # Supersampled canvas: background upsampled, face pixels written over it.
     background = background.astype(np.float32)
@@ -288,7 +295,7 @@ def render_face(
     canvas = canvas.reshape(grid * grid, 3).copy()
     canvas[pixel] = np.clip(colour, 0.0, 1.0)
     canvas = canvas.reshape(size, supersample, size, supersample, 3)
-    image = sum(canvas[:, i, :, j] for i in range(supersample) for j in range(supersample)) / supersample**2
+    image = canvas.mean(axis=(1, 3), dtype=np.float32) if supersample > 1 else canvas[:, 0, :, 0]
 
     parsing, depth = _label_maps(screen, pixel, triangle, weights, size, supersample)
     return FaceRender(image=image.astype(np.float32), depth=depth, parsing=parsing, mask=parsing > 0)
@@ -326,15 +333,23 @@ def _label_maps(
     label = asset.triangle_class[triangle]
     corners = asset.triangles[triangle].T  # (3, M)
     z = screen[:, 2].astype(np.float32)
-    block = _block_ids(size, supersample)[pixel]
-    votes = np.bincount(block * _N_CLASSES + label, minlength=size * size * _N_CLASSES)
-    votes = votes.reshape(size * size, _N_CLASSES)
-    votes[:, 0] = supersample**2 - votes[:, 1:].sum(1)
-    parsing = votes.argmax(1).astype(np.uint8).reshape(size, size)
-    mask = parsing > 0
     surface_z = weights[0] * z[corners[0]] + weights[1] * z[corners[1]] + weights[2] * z[corners[2]]
-    surface = np.bincount(block, weights=surface_z, minlength=size * size)
-    surface = (surface / np.maximum(votes[:, 1:].sum(1), 1)).reshape(size, size)
+    if supersample == 1:
+        # one sample per pixel: the vote is the sample
+        parsing = np.zeros(size * size, dtype=np.uint8)
+        parsing[pixel] = label
+        surface = np.zeros(size * size, dtype=np.float32)
+        surface[pixel] = surface_z
+        parsing, surface = parsing.reshape(size, size), surface.reshape(size, size)
+    else:
+        block = _block_ids(size, supersample)[pixel]
+        votes = np.bincount(block * _N_CLASSES + label, minlength=size * size * _N_CLASSES)
+        votes = votes.reshape(size * size, _N_CLASSES)
+        votes[:, 0] = supersample**2 - votes[:, 1:].sum(1)
+        parsing = votes.argmax(1).astype(np.uint8).reshape(size, size)
+        surface = np.bincount(block, weights=surface_z, minlength=size * size)
+        surface = (surface / np.maximum(votes[:, 1:].sum(1), 1)).reshape(size, size)
+    mask = parsing > 0
     depth = np.zeros((size, size), dtype=np.float32)
     if mask.any():
         # Per-image range of the visible head mapped to [0.1, 1]: 1 = nearest.
