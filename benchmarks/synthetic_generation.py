@@ -6,6 +6,9 @@ one live video and one of each of the domain's attacks, so the mix of lives,
 prints and replays is the dataset's), ``--frames`` frames a video, at
 ``--size`` pixels, and times :func:`dgfas.data.synthetic.domains.shoot_video`.
 
+Wall-clock seconds are the figure; CPU seconds of the process are printed
+beside them because they vary less on a machine shared with other jobs.
+
 ``--save-ref FILE`` keeps the shot videos; ``--compare-ref FILE`` compares
 this run's videos with such a file, video by video, so a change to the
 generator can be checked for "same kind of frames": mean absolute difference
@@ -76,17 +79,19 @@ def main() -> None:
     # untimed: loads the face asset and builds the per-process tables (another seed, so no video is cached)
     shoot_video(dataclasses.replace(plans[next(iter(plans))][0], frames=1, size=32, seed=args.seed + 1))
     shot: dict[str, dict[str, np.ndarray]] = {}
-    total_seconds, total_frames = 0.0, 0
+    total_seconds, total_cpu, total_frames = 0.0, 0.0, 0
     print(f"size {args.size}, {args.subjects} subject(s) a domain, {args.frames} frames a video, seed {args.seed}")
     for name, videos in plans.items():
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         videos_shot = [shoot_video(video) for video in videos]
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         frames = sum(len(v["images"]) for v in videos_shot)
-        total_seconds, total_frames = total_seconds + seconds, total_frames + frames
+        total_seconds, total_cpu, total_frames = total_seconds + seconds, total_cpu + cpu, total_frames + frames
         shot[name] = {key: np.concatenate([v[key] for v in videos_shot]) for key in MAPS}
-        print(f"{name}: {seconds / frames:.3f} s per frame ({len(videos)} videos, {frames} frames, {seconds:.1f} s)")
-    print(f"overall: {total_seconds / total_frames:.3f} s per frame ({total_frames} frames, {total_seconds:.1f} s)")
+        print(f"{name}: {seconds / frames:.3f} s per frame, {cpu / frames:.3f} CPU s "
+              f"({len(videos)} videos, {frames} frames, {seconds:.1f} s)")
+    print(f"overall: {total_seconds / total_frames:.3f} s per frame, {total_cpu / total_frames:.3f} CPU s "
+          f"({total_frames} frames, {total_seconds:.1f} s)")
 
     if args.save_ref is not None:
         np.savez_compressed(args.save_ref, **{f"{name}/{key}": a for name, maps in shot.items() for key, a in maps.items()})

@@ -39,9 +39,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-from dgfas.data.synthetic.camera import Camera, capture, draw_settings, resize
+from dgfas.data.synthetic.camera import Camera, capture, draw_settings, gaussian_blur, resize
 from dgfas.data.synthetic.media import (
     DisplayMedium,
     Medium,
@@ -50,6 +49,7 @@ from dgfas.data.synthetic.media import (
     compose_medium,
     compose_panel,
     draw_look,
+    medium_content,
     sheet_map,
 )
 from dgfas.data.synthetic.mesh import sample_identity
@@ -382,7 +382,7 @@ def _lit_background(rng: np.random.Generator, size: int, session: LightSession, 
 def _source_camera(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     """The camera that took the source photo/video: mild blur and colour cast."""
     gains = np.exp(rng.normal(0.0, 0.04, 3)).astype(np.float32)
-    return np.clip(ndimage.gaussian_filter(image, sigma=(rng.uniform(0.3, 0.8),) * 2 + (0,)) * gains, 0.0, 1.0)
+    return np.clip(gaussian_blur(image, rng.uniform(0.3, 0.8)) * gains, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -485,6 +485,7 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
                 if moving_content:
                     recorded = pulse.modulate(recorded, source.parsing, times[f], REPLAY_PULSE_GAIN)
                 content, content_parsing = _source_camera(rng, recorded), source.parsing
+                shown = medium_content(content, look)
                 if attacker is not None:
                     # the attacker holds still behind the print: rendered when the content is
                     behind_face = render_face(attacker, source_pose, lighting, res, source_background,
@@ -492,7 +493,7 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
                     behind, behind_parsing = behind_face.image, behind_face.parsing
             frame_sheet = sheet.jittered(rng, hand) if f else sheet
             scene, parsing, reflection = compose_medium(
-                background, content, content_parsing, look, sheet_map(frame_sheet, face_uv, res), frame_sheet,
+                background, shown, content_parsing, look, sheet_map(frame_sheet, face_uv, res), frame_sheet,
                 lighting, size, rng, behind=behind, behind_parsing=behind_parsing,
             )
         out["images"][f] = capture(np.clip(scene, 0.0, 1.5), settings, rng, size)

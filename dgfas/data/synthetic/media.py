@@ -21,7 +21,7 @@ monitor) behind live faces, so straight edges are not a spoof cue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -150,16 +150,44 @@ class SheetMap:
 
     Attributes:
         u, v: (R, R) content coordinates (content square is [0, 1]^2).
-        normal: (R, R, 3) unit normal, x right, y up, z towards the camera.
+        normal: unit normal, x right, y up, z towards the camera: (R, R, 3)
+            on a bent sheet, (1, 1, 3) on a flat one (one plane, one normal).
     """
 
     u: np.ndarray
     v: np.ndarray
     normal: np.ndarray
+    _lookups: dict = field(default_factory=dict, repr=False, compare=False)
 
     def inside(self, margin_u: float = 0.0, margin_v: float = 0.0) -> np.ndarray:
         """(R, R) bool: on the content square grown by the given margins."""
         return (self.u > -margin_u) & (self.u < 1 + margin_u) & (self.v > -margin_v) & (self.v < 1 + margin_v)
+
+    def lookup(self, size: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        """Where each capture pixel reads a (size, size) content array, computed once per size.
+
+        Returns:
+            (R, R) flat indices of the top-left, top-right, bottom-left and
+            bottom-right texels a bilinear read blends, (R, R) weights of the
+            right and of the lower texels, and (R, R) flat index of the
+            nearest texel. Coordinates off the content clamp to its edge
+            (``mode="nearest"`` of ``scipy.ndimage.map_coordinates``);
+            non-finite ones (a sheet seen edge-on) read the edge too.
+        """
+        if size not in self._lookups:
+            axes = []
+            for coordinate in (self.v, self.u):
+                position = np.nan_to_num(coordinate * np.float32(size) - np.float32(0.5), nan=0.0, posinf=-10.0,
+                                         neginf=-10.0)
+                position = np.clip(position, 0, size - 1, out=position)
+                low = np.minimum(position.astype(np.int32), size - 2)
+                nearest = np.floor(position + np.float32(0.5)).astype(np.int32)
+                axes.append((low, position - low, nearest))
+            (row, below, nearest_row), (col, right, nearest_col) = axes
+            top_left = row * size + col
+            corners = [top_left, top_left + 1, top_left + size, top_left + size + 1]
+            self._lookups[size] = (corners, right, below, nearest_row * size + nearest_col)
+        return self._lookups[size]
 
 
 def _rotation(tilt_x: float, tilt_y: float, roll: float) -> np.ndarray:
@@ -184,45 +212,54 @@ def sheet_map(pose: SheetPose, face_uv: tuple[float, float], res: int) -> SheetM
     intrinsics = np.array([[d, 0.0, 0.5], [0.0, d, 0.5], [0.0, 0.0, 1.0]])
     inverse = np.linalg.inv(intrinsics @ plane)
     coords = (np.arange(res, dtype=np.float64) + 0.5) / res
-    xx, yy = np.meshgrid(coords, coords)
-    pixels = np.stack([xx, yy, np.ones_like(xx)], axis=-1) @ inverse.T
-    # (res, res) flat-sheet coordinates of each pixel, crop units from the face point
-    a = pixels[..., 0] / pixels[..., 2]
-    b = pixels[..., 1] / pixels[..., 2]
-    theta = np.zeros_like(a)
+    # (res, res) flat-sheet coordinates of each pixel, crop units from the face point:
+    # each homogeneous coordinate is a row term plus a column term
+    homogeneous = [
+        (row[0] * coords + row[2]).astype(np.float32)[None, :] + (row[1] * coords).astype(np.float32)[:, None]
+        for row in inverse
+    ]
+    a = homogeneous[0] / homogeneous[2]
+    b = homogeneous[1] / homogeneous[2]
+    # camera frame (x right, y down, z forward) -> lighting frame (y up, z towards camera)
+    flip = np.array([1.0, -1.0, -1.0])
     if pose.bend > 1e-6:
-        k = pose.bend
+        k = np.float32(pose.bend)
         folded = np.abs(k * a) >= 1.0
         a_arc = np.arcsin(np.clip(k * a, -1.0, 1.0)) / k
         # points bent away from the camera look smaller: undo that along v
-        b = b * (1.0 + (1.0 - np.cos(k * a_arc)) / k / d)
-        a = np.where(folded, -1e3, a_arc)
-        theta = np.where(folded, 0.0, k * a_arc)
-    u = face_uv[0] + a / pose.width
-    v = face_uv[1] + b / pose.width
-    local = np.stack([np.sin(theta), np.zeros_like(theta), -np.cos(theta)], axis=-1)
-    normal = local @ rot.T
-    # camera frame (x right, y down, z forward) -> lighting frame (y up, z towards camera)
-    normal = normal * np.array([1.0, -1.0, -1.0])
-    return SheetMap(u=u.astype(np.float32), v=v.astype(np.float32), normal=normal.astype(np.float32))
+        b = b * (1.0 + (1.0 - np.cos(k * a_arc)) / k / np.float32(d))
+        a = np.where(folded, np.float32(-1e3), a_arc)
+        theta = np.where(folded, np.float32(0.0), k * a_arc)
+        sine, cosine = np.sin(theta), np.cos(theta)
+        # the local normal (sin theta, 0, -cos theta) rotated with the sheet
+        normal = np.stack([sine * np.float32(rot[j, 0] * flip[j]) - cosine * np.float32(rot[j, 2] * flip[j])
+                           for j in range(3)], axis=-1)
+    else:
+        normal = (-rot[:, 2] * flip).astype(np.float32).reshape(1, 1, 3)
+    u = face_uv[0] + a / np.float32(pose.width)
+    v = face_uv[1] + b / np.float32(pose.width)
+    return SheetMap(u=u.astype(np.float32), v=v.astype(np.float32), normal=normal)
 
 
 def sample(image: np.ndarray, smap: SheetMap, *, nearest: bool = False) -> np.ndarray:
-    """Sample a content-space (Rm, Rm[, C]) array at the sheet map's (u, v)."""
+    """Sample a content-space (Rm, Rm[, C]) array at the sheet map's (u, v): bilinear, or nearest texel."""
     size = image.shape[0]
-    rows = np.nan_to_num(smap.v * size - 0.5, posinf=-10.0, neginf=-10.0)
-    cols = np.nan_to_num(smap.u * size - 0.5, posinf=-10.0, neginf=-10.0)
-    order = 0 if nearest else 1
-    if image.ndim == 2:
-        return ndimage.map_coordinates(image, [rows, cols], order=order, mode="nearest")
-    return np.stack(
-        [ndimage.map_coordinates(image[..., c], [rows, cols], order=order, mode="nearest") for c in range(image.shape[2])],
-        axis=-1,
-    )
+    corners, right, below, nearest_index = smap.lookup(size)
+    if image.ndim == 3:
+        # channel by channel: a gather from a contiguous plane is several times faster than one of pixels
+        return np.stack([sample(np.ascontiguousarray(image[..., c]), smap, nearest=nearest)
+                         for c in range(image.shape[2])], axis=-1)
+    texels = image.reshape(-1)
+    if nearest:
+        return texels.take(nearest_index)
+    top_left, top_right, bottom_left, bottom_right = (texels.take(index) for index in corners)
+    top = top_left + (top_right - top_left) * right
+    bottom = bottom_left + (bottom_right - bottom_left) * right
+    return top + (bottom - top) * below
 
 
 def flat_shading(smap: SheetMap, lighting: Lighting) -> np.ndarray:
-    """(R, R, 3) light falling on the sheet: one plane, no relief."""
+    """(R, R, 3) light falling on the sheet, (1, 1, 3) on a flat one: one plane, no relief."""
     light = np.asarray(lighting.direction, dtype=np.float32)
     light = light / np.linalg.norm(light)
     lambert = np.clip(smap.normal @ light, 0.0, 1.0)
@@ -274,15 +311,26 @@ def band_reflectance(look: Look) -> np.ndarray:
     return np.asarray(look.medium.bezel_colour, dtype=np.float32)
 
 
-def print_content(content: np.ndarray, look: Look, rng: np.random.Generator) -> np.ndarray:
-    """Content (Rm, Rm, 3) as a reflectance on paper: gamut and grain, before halftoning."""
-    medium = look.medium
-    luma = content.mean(axis=-1, keepdims=True)
-    saturated = luma + look["saturation"] * (content - luma)
-    reflectance = look["black"] + look["contrast"] * np.clip(saturated, 0.0, 1.0) ** look["tone"]
-    size = content.shape[0]
-    grain = look["texture"] * (0.6 * smooth_noise(rng, size, size // 4) + 0.4 * rng.standard_normal((size, size)))
-    return (reflectance * np.asarray(medium.paper, dtype=np.float32) * (1.0 + grain[..., None])).astype(np.float32)
+def medium_content(content: np.ndarray, look: Look) -> np.ndarray:
+    """What the medium makes of a content frame, before the sheet's geometry and the room.
+
+    A print's reflectance (gamut, tone curve, paper tint) or a display's
+    emission (gamma, white point), (Rm, Rm, 3) float32. It depends on the
+    content alone, so a still photo is converted once per video.
+    """
+    if isinstance(look.medium, PrintMedium):
+        luma = content.mean(axis=-1, keepdims=True)
+        saturated = luma + look["saturation"] * (content - luma)
+        reflectance = look["black"] + look["contrast"] * np.clip(saturated, 0.0, 1.0) ** look["tone"]
+        return (reflectance * np.asarray(look.medium.paper, dtype=np.float32)).astype(np.float32)
+    emitted = np.clip(content, 0.0, 1.0) ** look["gamma"] * np.asarray(look.medium.white_point, dtype=np.float32)
+    return emitted.astype(np.float32)
+
+
+def paper_grain(rng: np.random.Generator, size: int, look: Look) -> np.ndarray:
+    """(size, size) float32 relative variation of a print's reflectance: paper fibres and toner."""
+    noise = 0.6 * smooth_noise(rng, size, size // 4) + 0.4 * rng.standard_normal((size, size)).astype(np.float32)
+    return np.float32(look["texture"]) * noise
 
 
 def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit: float) -> np.ndarray:
@@ -293,19 +341,13 @@ def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit:
     """
     ink = 1.0 - np.clip(reflectance, 0.0, 1.0)
     screened = np.empty_like(ink)
+    frequency = 2 * np.pi * dots_per_unit
     for c, angle in enumerate(look["angles"]):
-        p = smap.u * np.cos(angle) + smap.v * np.sin(angle)
-        q = -smap.u * np.sin(angle) + smap.v * np.cos(angle)
-        threshold = 0.5 + 0.25 * (np.cos(2 * np.pi * p * dots_per_unit) + np.cos(2 * np.pi * q * dots_per_unit))
+        cosine, sine = float(np.cos(angle)) * frequency, float(np.sin(angle)) * frequency
+        threshold = 0.5 + 0.25 * (np.cos(smap.u * cosine + smap.v * sine) + np.cos(smap.v * cosine - smap.u * sine))
         screened[..., c] = 1.0 / (1.0 + np.exp(-12.0 * (ink[..., c] - threshold)))
     strength = look["halftone_strength"]
     return 1.0 - ((1.0 - strength) * ink + strength * screened)
-
-
-def display_content(content: np.ndarray, look: Look) -> np.ndarray:
-    """Content (Rm, Rm, 3) as the display emits it: gamma and white point."""
-    emitted = np.clip(content, 0.0, 1.0) ** look["gamma"] * np.asarray(look.medium.white_point, dtype=np.float32)
-    return emitted.astype(np.float32)
 
 
 def pixel_grid(smap: SheetMap, look: Look, pixels_per_unit: float) -> np.ndarray:
@@ -324,8 +366,8 @@ def glare_layer(smap: SheetMap, on_sheet: np.ndarray, look: Look, lighting: Ligh
     """(R, R, 3) additive reflection of a lamp or window on the sheet; zeros if none."""
     if not look["has_glare"]:
         return np.zeros(smap.u.shape + (3,), dtype=np.float32)
-    du = np.nan_to_num(smap.u - look["glare_centre"][0], posinf=9.0, neginf=9.0)
-    dv = np.nan_to_num(smap.v - look["glare_centre"][1], posinf=9.0, neginf=9.0)
+    du = np.nan_to_num(smap.u - float(look["glare_centre"][0]), posinf=9.0, neginf=9.0)
+    dv = np.nan_to_num(smap.v - float(look["glare_centre"][1]), posinf=9.0, neginf=9.0)
     size = look["glare_size"]
     if look["glare_kind"] == 0:
         blob = np.exp(-(du**2 + dv**2) / (2 * size**2))
@@ -338,7 +380,7 @@ def glare_layer(smap: SheetMap, on_sheet: np.ndarray, look: Look, lighting: Ligh
 
 def compose_medium(
     background: np.ndarray,
-    content: np.ndarray,
+    shown: np.ndarray,
     content_parsing: np.ndarray,
     look: Look,
     smap: SheetMap,
@@ -353,14 +395,15 @@ def compose_medium(
 
     Args:
         background: (R, R, 3) the room behind the sheet, already lit.
-        content: (Rm, Rm, 3) the source photo/video frame.
+        shown: (Rm, Rm, 3) the source photo/video frame as the medium
+            shows it (:func:`medium_content`).
         content_parsing: (Rm, Rm) its face parsing.
         look: this video's medium draw.
         smap: the sheet map at R.
         pose: the sheet pose (for the pattern scale).
         lighting: the capture room's light.
         out_size: output crop side S, which sets pattern periods.
-        rng: draws paper grain.
+        rng: draws paper grain (a print's, every frame).
         behind: (Rm, Rm, 3) the attacker's face behind a cut print, aligned
             with the content and lit by the room; shown through eye holes.
         behind_parsing: (Rm, Rm) its parsing.
@@ -375,13 +418,13 @@ def compose_medium(
     shading = flat_shading(smap, lighting)
     units = pose.width * out_size
     if isinstance(look.medium, PrintMedium):
-        reflectance = sample(print_content(content, look, rng), smap)
+        reflectance = sample(shown * (1.0 + paper_grain(rng, shown.shape[0], look)[..., None]), smap)
         reflectance = halftone(reflectance, smap, look, units / look["halftone_period"])
         face = reflectance * shading
         band = band_reflectance(look) * shading
     else:
         pixels_per_unit = units / look["pixel_pitch"]
-        emitted = display_content(content, look)
+        emitted = shown
         if look.medium.pixelate:
             quantised = SheetMap(
                 u=(np.floor(smap.u * pixels_per_unit) + 0.5) / pixels_per_unit,
