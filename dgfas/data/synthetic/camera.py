@@ -15,6 +15,7 @@ sensor before being averaged down.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -137,34 +138,42 @@ def gaussian_blur(image: np.ndarray, sigma: float, shrink: int = 1) -> np.ndarra
 
     ``scipy.ndimage.gaussian_filter(image, (sigma, sigma, 0), mode="nearest")``
     followed by a box resize to (H / shrink, W / shrink), as sums of shifted
-    slices of each colour plane: scipy filters line by line in float64,
-    several times slower on these images, and the block average only needs
-    every ``shrink``-th output. The kernel is symmetric, so mirrored taps are
-    added before they are weighted.
+    slices: scipy filters line by line in float64, several times slower on
+    these images, and the block average only needs every ``shrink``-th row.
+    Every slice is a block of whole rows or of contiguous columns of the
+    (H, W * C) image, so each sum runs over contiguous memory. The kernel is
+    symmetric: mirrored taps are added before they are weighted.
     """
     taps, radius = _blur_kernel(float(sigma), shrink)
     taps = taps.astype(np.float32)
+    last = len(taps) - 1
     image = np.asarray(image, dtype=np.float32)
-    planes = np.ascontiguousarray(np.moveaxis(image, -1, 0)) if image.ndim == 3 else image[None]  # (C, H, W)
-    for axis in (1, 2):
-        n = planes.shape[axis] // shrink
-        pad = [(0, 0)] * 3
-        pad[axis] = (radius, radius + shrink - 1)
-        padded = np.pad(planes, pad, mode="edge")
+    height, width = image.shape[:2]
+    channels = image.shape[2] if image.ndim == 3 else 1
 
-        def window(k: int, padded: np.ndarray = padded, axis: int = axis, n: int = n) -> np.ndarray:
-            index = [slice(None)] * 3
-            index[axis] = slice(k, k + shrink * n, shrink)
-            return padded[tuple(index)]
-
-        last = len(taps) - 1
-        blurred = window(last // 2) * taps[last // 2] if last % 2 == 0 else np.zeros_like(window(0))
+    def convolve(window: Callable[[int], np.ndarray]) -> np.ndarray:
+        """sum_k taps[k] * window(k)"""
+        out = window(last // 2) * taps[last // 2] if last % 2 == 0 else np.zeros_like(window(0))
         for k in range((last + 1) // 2):
             pair = window(k) + window(last - k)
             pair *= taps[k]
-            blurred += pair
-        planes = blurred
-    return np.ascontiguousarray(np.moveaxis(planes, 0, -1)) if image.ndim == 3 else planes[0]
+            out += pair
+        return out
+
+    def pad(array: np.ndarray, axis: int) -> np.ndarray:
+        """Repeat the edges (``mode="nearest"``) by the kernel's reach along ``axis``."""
+        return np.concatenate([np.repeat(array.take([0], axis), radius, axis), array,
+                               np.repeat(array.take([-1], axis), radius + shrink - 1, axis)], axis=axis)
+
+    rows = height // shrink
+    padded = pad(image.reshape(height, width * channels), 0)
+    blurred = convolve(lambda k: padded[k : k + shrink * rows : shrink])  # (rows, W * C)
+    # along x at every pixel (a window is a contiguous block of columns), then every shrink-th pixel
+    padded = pad(blurred.reshape(rows, width, channels), 1).reshape(rows, -1)
+    blurred = convolve(lambda k: padded[:, k * channels : (k + width) * channels]).reshape(rows, width, channels)
+    if shrink > 1:
+        blurred = np.ascontiguousarray(blurred[:, ::shrink])
+    return blurred if image.ndim == 3 else blurred[..., 0]
 
 
 @lru_cache(maxsize=4)
@@ -224,7 +233,7 @@ def capture(scene: np.ndarray, settings: CaptureSettings, rng: np.random.Generat
     # too, so a bright paper margin or bezel darkens the frame instead of making
     # spoof frames brighter than live ones (a global-statistics shortcut).
     metered = 0.3 * float(centre.mean()) + 0.7 * float(luma.mean())
-    gain = np.clip(settings.exposure / max(metered, 1e-3), 0.3, 4.0)
+    gain = float(np.clip(settings.exposure / max(metered, 1e-3), 0.3, 4.0))  # a Python float keeps float32
     image = np.clip(image * gain, 0.0, None)
     image = (image - settings.black_offset) / (1.0 - settings.black_offset)
     noise_std = np.sqrt(settings.read_noise**2 + settings.shot_noise * np.clip(image, 0.0, 1.0))

@@ -340,12 +340,18 @@ def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit:
     of on the content grid) makes it alias into moiré like a real one.
     """
     ink = 1.0 - np.clip(reflectance, 0.0, 1.0)
-    screened = np.empty_like(ink)
     frequency = 2 * np.pi * dots_per_unit
+    screens = np.empty((3, *smap.u.shape), dtype=np.float32)  # one contiguous plane per ink
     for c, angle in enumerate(look["angles"]):
         cosine, sine = float(np.cos(angle)) * frequency, float(np.sin(angle)) * frequency
-        threshold = 0.5 + 0.25 * (np.cos(smap.u * cosine + smap.v * sine) + np.cos(smap.v * cosine - smap.u * sine))
-        screened[..., c] = 1.0 / (1.0 + np.exp(-12.0 * (ink[..., c] - threshold)))
+        screens[c] = np.cos(smap.u * cosine + smap.v * sine)
+        screens[c] += np.cos(smap.v * cosine - smap.u * sine)
+    # a dot is inked where the ink exceeds the screen's threshold 0.5 + 0.25 (cos 2 pi p + cos 2 pi q),
+    # with a soft edge: sigmoid(12 (ink - threshold))
+    exponent = np.ascontiguousarray(np.moveaxis(screens, 0, -1))
+    exponent *= 3.0
+    exponent += 6.0 - 12.0 * ink
+    screened = 1.0 / (1.0 + np.exp(exponent))
     strength = look["halftone_strength"]
     return 1.0 - ((1.0 - strength) * ink + strength * screened)
 
@@ -366,13 +372,13 @@ def glare_layer(smap: SheetMap, on_sheet: np.ndarray, look: Look, lighting: Ligh
     """(R, R, 3) additive reflection of a lamp or window on the sheet; zeros if none."""
     if not look["has_glare"]:
         return np.zeros(smap.u.shape + (3,), dtype=np.float32)
-    du = np.nan_to_num(smap.u - float(look["glare_centre"][0]), posinf=9.0, neginf=9.0)
-    dv = np.nan_to_num(smap.v - float(look["glare_centre"][1]), posinf=9.0, neginf=9.0)
+    du = np.nan_to_num(smap.u - float(look["glare_centre"][0]), copy=False, posinf=9.0, neginf=9.0)
+    dv = np.nan_to_num(smap.v - float(look["glare_centre"][1]), copy=False, posinf=9.0, neginf=9.0)
     size = look["glare_size"]
     if look["glare_kind"] == 0:
         blob = np.exp(-(du**2 + dv**2) / (2 * size**2))
     else:
-        across = -du * np.sin(look["glare_angle"]) + dv * np.cos(look["glare_angle"])
+        across = dv * float(np.cos(look["glare_angle"])) - du * float(np.sin(look["glare_angle"]))
         blob = 1.0 / (1.0 + np.exp(np.clip((np.abs(across) - size / 2) / (0.2 * size), -30.0, 30.0)))
     strength = look["glare"] * blob * on_sheet
     return (strength[..., None] * np.asarray(lighting.colour, dtype=np.float32)).astype(np.float32)
@@ -410,7 +416,8 @@ def compose_medium(
 
     Returns:
         scene (R, R, 3) float32, parsing (R, R) uint8 of the face as it
-        appears, reflection (R, R, 3) float32 glare layer (also in scene).
+        appears, reflection (R, R, 3) float32 glare layer (also in scene),
+        None if the sheet shows no glare.
     """
     margin_u, margin_v = band_extent(look)
     in_content = smap.inside()
@@ -445,10 +452,15 @@ def compose_medium(
         holes &= in_content
         face = np.where(holes[..., None], sample(behind, smap), face)
         parsing = np.where(holes, sample(behind_parsing, smap, nearest=True), parsing).astype(np.uint8)
-    sheet = np.where(in_content[..., None], face, band)
+    # the sheet (content, then its band) over the room, written into the face array, which is this frame's own
+    scene = np.asarray(face, dtype=np.float32)
+    np.copyto(scene, band, where=~in_content[..., None])
+    np.copyto(scene, background, where=~on_sheet[..., None])
+    if not look["has_glare"]:
+        return scene, parsing, None
     reflection = glare_layer(smap, on_sheet, look, lighting)
-    scene = np.where(on_sheet[..., None], sheet, background) + reflection
-    return scene.astype(np.float32), parsing, reflection
+    scene += reflection
+    return scene, parsing, reflection
 
 
 def compose_panel(

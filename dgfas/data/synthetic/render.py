@@ -168,11 +168,12 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
     ]
     inside = np.flatnonzero((weights[0] >= -1e-6) & (weights[1] >= -1e-6) & (weights[2] >= -1e-6))
     weights = np.stack([w[inside] for w in weights])  # (3, K)
-    candidate_triangle = np.repeat(ids, counts)[inside]
-    pixel = (np.repeat(y_low[ids] * size + x_low[ids], counts)[inside] + dy[inside].astype(np.int64) * size
-             + dx[inside].astype(np.int64))
-    z = corners[candidate_triangle, :, 2].T.astype(np.float32)  # (3, K)
-    depth = (weights * z).sum(0)
+    candidate = np.repeat(np.arange(len(ids)), counts)[inside]  # index into ids
+    candidate_triangle = ids[candidate]
+    pixel = (np.repeat(y_low[ids] * size + x_low[ids], counts)[inside]
+             + (dy[inside] * size + dx[inside]).astype(np.int64))
+    z = np.ascontiguousarray(corners[ids, :, 2].T, dtype=np.float32)  # (3, T')
+    depth = weights[0] * z[0].take(candidate) + weights[1] * z[1].take(candidate) + weights[2] * z[2].take(candidate)
 
     nearest = np.full(size * size, -np.inf, dtype=np.float32)
     np.maximum.at(nearest, pixel, depth)
@@ -193,21 +194,26 @@ def _sample_bilinear(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
     x0 = np.minimum(x.astype(np.int32), width - 2)
     y0 = np.minimum(y.astype(np.int32), height - 2)
     fx, fy = x - x0, y - y0
-    if texture.ndim == 3:
-        fx, fy = fx[:, None], fy[:, None]
-    # one flat gather per corner: faster than indexing rows and columns
-    flat = texture.reshape(height * width, *texture.shape[2:])
     top_left = y0 * width + x0
-    top = flat[top_left] * (1 - fx) + flat[top_left + 1] * fx
-    bottom = flat[top_left + width] * (1 - fx) + flat[top_left + width + 1] * fx
-    return top * (1 - fy) + bottom * fy
+    corners = (top_left, top_left + 1, top_left + width, top_left + width + 1)
+
+    def blend(plane: np.ndarray) -> np.ndarray:
+        # gathers from one contiguous plane: several times faster than gathering pixels of C values
+        a, b, c, d = (plane.take(index) for index in corners)
+        top = a + (b - a) * fx
+        return top + (c + (d - c) * fx - top) * fy
+
+    if texture.ndim == 2:
+        return blend(texture.reshape(-1))
+    return np.stack([blend(np.ascontiguousarray(texture[..., k]).reshape(-1)) for k in range(texture.shape[2])],
+                    axis=1)
 
 
 @lru_cache(maxsize=1)
 def _vertex_attributes() -> np.ndarray:
-    """(V, 5) float32 per-vertex attributes that do not depend on the pose: uv, hair uv, occlusion."""
+    """(5, V) float32 per-vertex attributes that do not depend on the pose: uv, hair uv, occlusion."""
     asset = load_asset()
-    return np.column_stack([asset.uv, asset.hair_uv, asset.occlusion]).astype(np.float32)
+    return np.ascontiguousarray(np.column_stack([asset.uv, asset.hair_uv, asset.occlusion]).T, dtype=np.float32)
 
 
 def render_face(
@@ -254,11 +260,11 @@ def render_face(
     screen[:, :2] += target - box_centre
 
     pixel, triangle, weights = _rasterize(screen, asset.triangles, grid)
-    corners = asset.triangles[triangle]  # (M, 3)
-    # Every attribute interpolated at once: (V, 8) uv, hair uv, occlusion, normal.
-    per_vertex = np.concatenate([_vertex_attributes(), normals.astype(np.float32)], axis=1)
-    attributes = sum(weights[i][:, None] * per_vertex[corners[:, i]] for i in range(3))
-    uv, hair_uv, occlusion, normal = attributes[:, 0:2], attributes[:, 2:4], attributes[:, 4], attributes[:, 5:8]
+    corners = asset.triangles.T[:, triangle]  # (3, M)
+    # (8, V) per-vertex planes: uv, hair uv, occlusion, normal; each interpolated from contiguous gathers
+    per_vertex = np.concatenate([_vertex_attributes(), normals.T.astype(np.float32)])
+    attributes = np.stack([sum(weights[i] * plane.take(corners[i]) for i in range(3)) for plane in per_vertex])
+    uv, hair_uv, occlusion, normal = attributes[0:2].T, attributes[2:4].T, attributes[4], attributes[5:8].T
 
     material = asset.triangle_material[triangle]
     label = asset.triangle_class[triangle]
