@@ -475,7 +475,7 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
             pose = move_head(rng, pose) if f else pose
             face = render_face(identity, pose, lighting, res, panel, supersample=FACE_SUPERSAMPLE)
             scene, parsing, reflection = pulse.modulate(face.image, face.parsing, times[f]), face.parsing, None
-            out["depth"][f] = resize(face.depth.astype(np.float32), size)
+            out["depth"][f] = resize(face.depth, size)
         else:
             if content is None or moving_content:
                 source_pose = move_head(rng, source_pose) if content is not None else source_pose

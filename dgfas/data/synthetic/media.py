@@ -163,31 +163,43 @@ class SheetMap:
         """(R, R) bool: on the content square grown by the given margins."""
         return (self.u > -margin_u) & (self.u < 1 + margin_u) & (self.v > -margin_v) & (self.v < 1 + margin_v)
 
-    def lookup(self, size: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-        """Where each capture pixel reads a (size, size) content array, computed once per size.
+    def positions(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(R, R) float32 row and column each capture pixel reads in a (size, size) content array.
+
+        Clamped to the content (``mode="nearest"`` of ``scipy.ndimage.map_coordinates``);
+        non-finite coordinates (a sheet seen edge-on) read the edge too.
+        """
+        return tuple(
+            np.clip(np.nan_to_num(coordinate * np.float32(size) - np.float32(0.5), copy=False, nan=0.0,
+                                  posinf=-10.0, neginf=-10.0), 0, size - 1)
+            for coordinate in (self.v, self.u)
+        )
+
+    def bilinear(self, size: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Where a bilinear read of a (size, size) content array looks, computed once per size.
 
         Returns:
             (R, R) flat indices of the top-left, top-right, bottom-left and
-            bottom-right texels a bilinear read blends, (R, R) weights of the
-            right and of the lower texels, and (R, R) flat index of the
-            nearest texel. Coordinates off the content clamp to its edge
-            (``mode="nearest"`` of ``scipy.ndimage.map_coordinates``);
-            non-finite ones (a sheet seen edge-on) read the edge too.
+            bottom-right texels, and (R, R) weights of the right and of the
+            lower texels.
         """
-        if size not in self._lookups:
-            axes = []
-            for coordinate in (self.v, self.u):
-                position = np.nan_to_num(coordinate * np.float32(size) - np.float32(0.5), nan=0.0, posinf=-10.0,
-                                         neginf=-10.0)
-                position = np.clip(position, 0, size - 1, out=position)
-                low = np.minimum(position.astype(np.int32), size - 2)
-                nearest = np.floor(position + np.float32(0.5)).astype(np.int32)
-                axes.append((low, position - low, nearest))
-            (row, below, nearest_row), (col, right, nearest_col) = axes
+        key = ("bilinear", size)
+        if key not in self._lookups:
+            rows, cols = self.positions(size)
+            row, col = np.minimum(rows.astype(np.int32), size - 2), np.minimum(cols.astype(np.int32), size - 2)
             top_left = row * size + col
             corners = [top_left, top_left + 1, top_left + size, top_left + size + 1]
-            self._lookups[size] = (corners, right, below, nearest_row * size + nearest_col)
-        return self._lookups[size]
+            self._lookups[key] = (corners, cols - col, rows - row)
+        return self._lookups[key]
+
+    def nearest(self, size: int) -> np.ndarray:
+        """(R, R) flat index of the texel nearest to each capture pixel's read, computed once per size."""
+        key = ("nearest", size)
+        if key not in self._lookups:
+            rows, cols = self.positions(size)
+            half = np.float32(0.5)
+            self._lookups[key] = np.floor(rows + half).astype(np.int32) * size + np.floor(cols + half).astype(np.int32)
+        return self._lookups[key]
 
 
 def _rotation(tilt_x: float, tilt_y: float, roll: float) -> np.ndarray:
@@ -238,20 +250,20 @@ def sheet_map(pose: SheetPose, face_uv: tuple[float, float], res: int) -> SheetM
         normal = (-rot[:, 2] * flip).astype(np.float32).reshape(1, 1, 3)
     u = face_uv[0] + a / np.float32(pose.width)
     v = face_uv[1] + b / np.float32(pose.width)
-    return SheetMap(u=u.astype(np.float32), v=v.astype(np.float32), normal=normal)
+    return SheetMap(u=u.astype(np.float32, copy=False), v=v.astype(np.float32, copy=False), normal=normal)
 
 
 def sample(image: np.ndarray, smap: SheetMap, *, nearest: bool = False) -> np.ndarray:
     """Sample a content-space (Rm, Rm[, C]) array at the sheet map's (u, v): bilinear, or nearest texel."""
     size = image.shape[0]
-    corners, right, below, nearest_index = smap.lookup(size)
     if image.ndim == 3:
         # channel by channel: a gather from a contiguous plane is several times faster than one of pixels
         return np.stack([sample(np.ascontiguousarray(image[..., c]), smap, nearest=nearest)
                          for c in range(image.shape[2])], axis=-1)
     texels = image.reshape(-1)
     if nearest:
-        return texels.take(nearest_index)
+        return texels.take(smap.nearest(size))
+    corners, right, below = smap.bilinear(size)
     top_left, top_right, bottom_left, bottom_right = (texels.take(index) for index in corners)
     top = top_left + (top_right - top_left) * right
     bottom = bottom_left + (bottom_right - bottom_left) * right
@@ -322,13 +334,13 @@ def medium_content(content: np.ndarray, look: Look) -> np.ndarray:
         luma = content.mean(axis=-1, keepdims=True)
         saturated = luma + look["saturation"] * (content - luma)
         reflectance = look["black"] + look["contrast"] * np.clip(saturated, 0.0, 1.0) ** look["tone"]
-        return (reflectance * np.asarray(look.medium.paper, dtype=np.float32)).astype(np.float32)
+        return (reflectance * np.asarray(look.medium.paper, dtype=np.float32)).astype(np.float32, copy=False)
     emitted = np.clip(content, 0.0, 1.0) ** look["gamma"] * np.asarray(look.medium.white_point, dtype=np.float32)
-    return emitted.astype(np.float32)
+    return emitted.astype(np.float32, copy=False)
 
 
 def paper_grain(rng: np.random.Generator, size: int, look: Look) -> np.ndarray:
-    """(size, size) float32 relative variation of a print's reflectance: paper fibres and toner."""
+    """(size, size) float32 relative variation of a print's reflectance, drawn every frame."""
     noise = 0.6 * smooth_noise(rng, size, size // 4) + 0.4 * rng.standard_normal((size, size)).astype(np.float32)
     return np.float32(look["texture"]) * noise
 
@@ -358,14 +370,14 @@ def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit:
 
 def pixel_grid(smap: SheetMap, look: Look, pixels_per_unit: float) -> np.ndarray:
     """(R, R, 3) multiplicative RGB sub-pixel stripes and row gaps, mean 1."""
-    phase_u = smap.u * pixels_per_unit
-    phase_v = smap.v * pixels_per_unit
-    rows = 1.0 - look["row_gap"] + look["row_gap"] * (1.0 + np.cos(2 * np.pi * phase_v))
-    stripes = np.stack(
-        [1.0 - look["subpixel"] + look["subpixel"] * (1.0 + np.cos(2 * np.pi * (phase_u - c / 3.0))) for c in range(3)],
-        axis=-1,
-    )
-    return (stripes * rows[..., None]).astype(np.float32)
+    frequency = np.float32(2 * np.pi * pixels_per_unit)
+    # stripe c peaks a third of a screen pixel after stripe c - 1
+    offsets = np.array([0.0, 2 * np.pi / 3, 4 * np.pi / 3], dtype=np.float32)
+    stripes = np.cos((smap.u * frequency)[..., None] - offsets)
+    stripes *= np.float32(look["subpixel"])
+    stripes += 1.0
+    stripes *= (1.0 + look["row_gap"] * np.cos(smap.v * frequency))[..., None]
+    return stripes
 
 
 def glare_layer(smap: SheetMap, on_sheet: np.ndarray, look: Look, lighting: Lighting) -> np.ndarray:
@@ -381,7 +393,7 @@ def glare_layer(smap: SheetMap, on_sheet: np.ndarray, look: Look, lighting: Ligh
         across = dv * float(np.cos(look["glare_angle"])) - du * float(np.sin(look["glare_angle"]))
         blob = 1.0 / (1.0 + np.exp(np.clip((np.abs(across) - size / 2) / (0.2 * size), -30.0, 30.0)))
     strength = look["glare"] * blob * on_sheet
-    return (strength[..., None] * np.asarray(lighting.colour, dtype=np.float32)).astype(np.float32)
+    return (strength[..., None] * np.asarray(lighting.colour, dtype=np.float32)).astype(np.float32, copy=False)
 
 
 def compose_medium(
@@ -396,7 +408,7 @@ def compose_medium(
     rng: np.random.Generator,
     behind: np.ndarray | None = None,
     behind_parsing: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Film-ready scene of a medium in front of ``background``.
 
     Args:
@@ -409,7 +421,7 @@ def compose_medium(
         pose: the sheet pose (for the pattern scale).
         lighting: the capture room's light.
         out_size: output crop side S, which sets pattern periods.
-        rng: draws paper grain (a print's, every frame).
+        rng: draws a print's paper grain (every frame, as the original pipeline does).
         behind: (Rm, Rm, 3) the attacker's face behind a cut print, aligned
             with the content and lit by the room; shown through eye holes.
         behind_parsing: (Rm, Rm) its parsing.
@@ -481,4 +493,4 @@ def compose_panel(
     inner = sample(panel, smap) * shading
     band = band_reflectance(look) * shading
     sheet = np.where(smap.inside()[..., None], inner, band)
-    return np.where(smap.inside(margin_u, margin_v)[..., None], sheet, background).astype(np.float32)
+    return np.where(smap.inside(margin_u, margin_v)[..., None], sheet, background).astype(np.float32, copy=False)

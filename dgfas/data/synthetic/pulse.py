@@ -86,7 +86,7 @@ class Pulse:
             CHANNEL_WEIGHTS, np.float32
         )
         skin = _IS_SKIN[parsing][..., None]  # (R, R, 1)
-        return np.where(skin, image * factor, image).astype(np.float32)
+        return np.where(skin, image * factor, image).astype(np.float32, copy=False)
 
 
 def _shape(shape: float, theta: np.ndarray) -> np.ndarray:

@@ -296,7 +296,7 @@ def render_face(
     colour *= light_colour * occlusion[:, None]
 
     # Supersampled canvas: background upsampled, face pixels written over it.
-    background = background.astype(np.float32)
+    background = background.astype(np.float32, copy=False)
     canvas = np.broadcast_to(background[:, None, :, None], (size, supersample, size, supersample, 3))
     canvas = canvas.reshape(grid * grid, 3).copy()
     canvas[pixel] = np.clip(colour, 0.0, 1.0)
@@ -304,7 +304,8 @@ def render_face(
     image = canvas.mean(axis=(1, 3), dtype=np.float32) if supersample > 1 else canvas[:, 0, :, 0]
 
     parsing, depth = _label_maps(screen, pixel, triangle, weights, size, supersample)
-    return FaceRender(image=image.astype(np.float32), depth=depth, parsing=parsing, mask=parsing > 0)
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    return FaceRender(image=image, depth=depth, parsing=parsing, mask=parsing > 0)
 
 
 def rasterize_labels(screen: np.ndarray, size: int, supersample: int = 2) -> tuple[np.ndarray, np.ndarray]:
