@@ -264,10 +264,18 @@ def sample(image: np.ndarray, smap: SheetMap, *, nearest: bool = False) -> np.nd
     if nearest:
         return texels.take(smap.nearest(size))
     corners, right, below = smap.bilinear(size)
-    top_left, top_right, bottom_left, bottom_right = (texels.take(index) for index in corners)
-    top = top_left + (top_right - top_left) * right
-    bottom = bottom_left + (bottom_right - bottom_left) * right
-    return top + (bottom - top) * below
+    top, top_right, bottom, bottom_right = (texels.take(index) for index in corners)
+    # in place on the gathered arrays: a few large temporaries less per read
+    top_right -= top
+    top_right *= right
+    top += top_right
+    bottom_right -= bottom
+    bottom_right *= right
+    bottom += bottom_right
+    bottom -= top
+    bottom *= below
+    top += bottom
+    return top
 
 
 def flat_shading(smap: SheetMap, lighting: Lighting) -> np.ndarray:
@@ -351,21 +359,35 @@ def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit:
     Evaluating the screen analytically where the camera samples it (instead
     of on the content grid) makes it alias into moiré like a real one.
     """
-    ink = 1.0 - np.clip(reflectance, 0.0, 1.0)
+    ink = np.clip(reflectance, 0.0, 1.0)
+    np.subtract(1.0, ink, out=ink)
     frequency = 2 * np.pi * dots_per_unit
     screens = np.empty((3, *smap.u.shape), dtype=np.float32)  # one contiguous plane per ink
+    phase = np.empty_like(smap.u)
     for c, angle in enumerate(look["angles"]):
         cosine, sine = float(np.cos(angle)) * frequency, float(np.sin(angle)) * frequency
-        screens[c] = np.cos(smap.u * cosine + smap.v * sine)
-        screens[c] += np.cos(smap.v * cosine - smap.u * sine)
+        np.multiply(smap.u, cosine, out=phase)
+        phase += smap.v * sine
+        np.cos(phase, out=screens[c])
+        np.multiply(smap.v, cosine, out=phase)
+        phase -= smap.u * sine
+        screens[c] += np.cos(phase, out=phase)
     # a dot is inked where the ink exceeds the screen's threshold 0.5 + 0.25 (cos 2 pi p + cos 2 pi q),
-    # with a soft edge: sigmoid(12 (ink - threshold))
-    exponent = np.ascontiguousarray(np.moveaxis(screens, 0, -1))
-    exponent *= 3.0
-    exponent += 6.0 - 12.0 * ink
-    screened = 1.0 / (1.0 + np.exp(exponent))
+    # with a soft edge: screened = sigmoid(12 (ink - threshold)) = 1 / (1 + exp(3 screens + 6 - 12 ink))
+    screened = np.ascontiguousarray(np.moveaxis(screens, 0, -1))
+    screened *= 3.0
+    screened += 6.0
+    screened -= 12.0 * ink
+    np.exp(screened, out=screened)
+    screened += 1.0
+    np.reciprocal(screened, out=screened)
+    # printed reflectance: 1 - ((1 - strength) ink + strength screened)
     strength = look["halftone_strength"]
-    return 1.0 - ((1.0 - strength) * ink + strength * screened)
+    screened *= strength
+    ink *= 1.0 - strength
+    ink += screened
+    np.subtract(1.0, ink, out=ink)
+    return ink
 
 
 def pixel_grid(smap: SheetMap, look: Look, pixels_per_unit: float) -> np.ndarray:
@@ -437,9 +459,10 @@ def compose_medium(
     shading = flat_shading(smap, lighting)
     units = pose.width * out_size
     if isinstance(look.medium, PrintMedium):
-        reflectance = sample(shown * (1.0 + paper_grain(rng, shown.shape[0], look)[..., None]), smap)
-        reflectance = halftone(reflectance, smap, look, units / look["halftone_period"])
-        face = reflectance * shading
+        grain = paper_grain(rng, shown.shape[0], look)
+        grain += 1.0
+        face = halftone(sample(shown * grain[..., None], smap), smap, look, units / look["halftone_period"])
+        face *= shading
         band = band_reflectance(look) * shading
     else:
         pixels_per_unit = units / look["pixel_pitch"]
@@ -454,9 +477,11 @@ def compose_medium(
         else:
             emitted = sample(emitted, smap)
         facing = np.clip(smap.normal[..., 2:3], 0.0, 1.0)
-        emitted = emitted * pixel_grid(smap, look, pixels_per_unit) * (1.0 - look["view_falloff"] * (1.0 - facing))
+        face = pixel_grid(smap, look, pixels_per_unit)
+        face *= emitted
+        face *= 1.0 - look["view_falloff"] * (1.0 - facing)
         # the glass reflects the room: a lifted, room-coloured black level
-        face = emitted + look["black_level"] * shading
+        face += look["black_level"] * shading
         band = band_reflectance(look) * shading
     parsing = np.where(in_content, sample(content_parsing, smap, nearest=True), 0).astype(np.uint8)
     if behind is not None and behind_parsing is not None:

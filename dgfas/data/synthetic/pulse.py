@@ -86,7 +86,9 @@ class Pulse:
             CHANNEL_WEIGHTS, np.float32
         )
         skin = _IS_SKIN[parsing][..., None]  # (R, R, 1)
-        return np.where(skin, image * factor, image).astype(np.float32, copy=False)
+        out = np.array(image, dtype=np.float32)
+        np.multiply(out, factor, out=out, where=skin)
+        return out
 
 
 def _shape(shape: float, theta: np.ndarray) -> np.ndarray:

@@ -141,9 +141,7 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
     widths = np.maximum(x_high - x_low + 1, 0)
     heights = np.maximum(y_high - y_low + 1, 0)
     ids = np.flatnonzero((np.abs(area) > 1e-9) & (widths > 0) & (heights > 0))
-    counts = widths[ids] * heights[ids]
-    total = int(counts.sum())
-    if total == 0:
+    if len(ids) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((3, 0), np.float32)
 
     # Edge functions as planes over the pixel grid, evaluated from each box's
@@ -156,24 +154,41 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
     offset = (xs[:, nxt] * ys[:, prv] - xs[:, prv] * ys[:, nxt]) * inverse_area[:, None]
     base = step_x * (x_low[ids] + 0.5)[:, None] + step_y * (y_low[ids] + 0.5)[:, None] + offset
 
-    local = np.arange(total, dtype=np.int32) - np.repeat((np.cumsum(counts) - counts).astype(np.int32), counts)
-    box_width = np.repeat(widths[ids], counts)
-    dy, dx = np.divmod(local, box_width)
-    dx, dy = dx.astype(np.float32), dy.astype(np.float32)
-    weights = [
-        np.repeat(base[:, i].astype(np.float32), counts)
-        + np.repeat(step_x[:, i].astype(np.float32), counts) * dx
-        + np.repeat(step_y[:, i].astype(np.float32), counts) * dy
-        for i in range(3)
-    ]
+    # Rows first: on each row of a triangle's box the inside is one run of
+    # pixels, bounded by the edges whose weight falls (or rises) along x. Only
+    # those runs, widened by a pixel against rounding, become candidates: a
+    # bounding box holds several times more pixels than its triangle.
+    row_triangle = np.repeat(np.arange(len(ids)), heights[ids])  # (R,) index into ids
+    row_dy = np.arange(len(row_triangle)) - np.repeat(np.cumsum(heights[ids]) - heights[ids], heights[ids])
+    row_start = base.T[:, row_triangle] + step_y.T[:, row_triangle] * row_dy  # (3, R) weights at dx = 0
+    row_step = step_x.T[:, row_triangle]  # (3, R) change per pixel along the row
+    last_dx = (widths[ids] - 1)[row_triangle]
+    first, last = np.zeros(len(row_triangle)), last_dx.astype(np.float64)
+    for start, step in zip(row_start, row_step):
+        # dx where this weight crosses zero; a weight constant along the row keeps all of it or none
+        crossing = np.divide(-1e-6 - start, step, out=np.where(start < -1e-6, -np.inf, np.inf), where=step != 0)
+        first = np.maximum(first, np.where(step > 0, np.floor(crossing) - 1, np.where(step == 0, -crossing, 0)))
+        last = np.minimum(last, np.where(step < 0, np.ceil(crossing) + 1, np.where(step == 0, crossing, np.inf)))
+    first = np.minimum(first, last_dx + 1).astype(np.int64)
+    counts = np.maximum(np.minimum(last, last_dx) - first + 1, 0).astype(np.int64)
+
+    # (K,) candidate pixels: their row and their offset along it
+    candidate_row = np.repeat(np.arange(len(counts)), counts)
+    dx = np.arange(len(candidate_row)) - np.repeat(np.cumsum(counts) - counts - first, counts)
+    dx_float = dx.astype(np.float32)
+    row_start, row_step = row_start.astype(np.float32), row_step.astype(np.float32)
+    weights = [np.repeat(start, counts) + np.repeat(step, counts) * dx_float
+               for start, step in zip(row_start, row_step)]
     inside = np.flatnonzero((weights[0] >= -1e-6) & (weights[1] >= -1e-6) & (weights[2] >= -1e-6))
-    weights = np.stack([w[inside] for w in weights])  # (3, K)
-    candidate = np.repeat(np.arange(len(ids)), counts)[inside]  # index into ids
-    candidate_triangle = ids[candidate]
-    pixel = (np.repeat(y_low[ids] * size + x_low[ids], counts)[inside]
-             + (dy[inside] * size + dx[inside]).astype(np.int64))
-    z = np.ascontiguousarray(corners[ids, :, 2].T, dtype=np.float32)  # (3, T')
-    depth = weights[0] * z[0].take(candidate) + weights[1] * z[1].take(candidate) + weights[2] * z[2].take(candidate)
+    weights = np.stack([w[inside] for w in weights])  # (3, K')
+    candidate_row = candidate_row[inside]
+    row_triangle = ids[row_triangle]
+    candidate_triangle = row_triangle[candidate_row]
+    row_pixel = (y_low[row_triangle] + row_dy) * size + x_low[row_triangle]
+    pixel = row_pixel[candidate_row] + dx[inside]
+    z = np.ascontiguousarray(corners[row_triangle, :, 2].T, dtype=np.float32)  # (3, R)
+    depth = (weights[0] * z[0].take(candidate_row) + weights[1] * z[1].take(candidate_row)
+             + weights[2] * z[2].take(candidate_row))
 
     nearest = np.full(size * size, -np.inf, dtype=np.float32)
     np.maximum.at(nearest, pixel, depth)
