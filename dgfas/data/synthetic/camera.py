@@ -221,12 +221,15 @@ def capture(scene: np.ndarray, settings: CaptureSettings, rng: np.random.Generat
     if settings.resolution < 0.999:
         native = max(8, int(round(size * settings.resolution)))
         image = resize(resize(image, native), size)
-    image = image * (1.0 - settings.vignette * _squared_radius(size) / 2.0)[..., None]
+    # Each step works in place on this frame's own array: the steps are cheap, passes over memory are not.
+    image *= (1.0 - settings.vignette / 2.0 * _squared_radius(size))[..., None]
     channel_means = np.maximum(image.mean(axis=(0, 1)), 1e-3)
     grey_world = (channel_means.mean() / channel_means) ** settings.auto_white_balance
-    image = image * (grey_world * np.asarray(settings.gains)).astype(np.float32)
+    image *= (grey_world * np.asarray(settings.gains)).astype(np.float32)
     luma = image @ LUMA
-    image = luma[..., None] + settings.saturation * (image - luma[..., None])
+    # saturation: luma + s (image - luma)
+    image *= settings.saturation
+    image += ((1.0 - settings.saturation) * luma)[..., None]
     centre = luma[size // 4 : size - size // 4, size // 4 : size - size // 4]
     # (auto-exposure) centre-weighted metering, as phones and webcams do: the
     # centre is the face for lives and spoofs alike, and the whole frame counts
@@ -234,16 +237,29 @@ def capture(scene: np.ndarray, settings: CaptureSettings, rng: np.random.Generat
     # spoof frames brighter than live ones (a global-statistics shortcut).
     metered = 0.3 * float(centre.mean()) + 0.7 * float(luma.mean())
     gain = float(np.clip(settings.exposure / max(metered, 1e-3), 0.3, 4.0))  # a Python float keeps float32
-    image = np.clip(image * gain, 0.0, None)
-    image = (image - settings.black_offset) / (1.0 - settings.black_offset)
-    noise_std = np.sqrt(settings.read_noise**2 + settings.shot_noise * np.clip(image, 0.0, 1.0))
-    image = image + noise_std * rng.standard_normal(image.shape).astype(np.float32)
-    image = np.clip(image, 0.0, 1.0) ** (1.0 / settings.gamma)
-    # (S-curve) blend with smoothstep; contrast 0 leaves the image linear.
-    image = (1.0 - settings.contrast) * image + settings.contrast * image * image * (3.0 - 2.0 * image)
+    image *= gain
+    np.maximum(image, 0.0, out=image)
+    # black point: (image - black_offset) / (1 - black_offset)
+    image -= settings.black_offset
+    image *= 1.0 / (1.0 - settings.black_offset)
+    noise = np.clip(image, 0.0, 1.0)
+    noise *= settings.shot_noise
+    noise += settings.read_noise**2
+    np.sqrt(noise, out=noise)
+    noise *= rng.standard_normal(image.shape).astype(np.float32)
+    image += noise
+    np.clip(image, 0.0, 1.0, out=image)
+    np.power(image, 1.0 / settings.gamma, out=image)
+    # (S-curve) blend with smoothstep: (1 - contrast) image + contrast image^2 (3 - 2 image); 0 leaves it linear
+    smooth = 3.0 - 2.0 * image
+    smooth *= image
+    smooth *= image
+    smooth *= settings.contrast
+    image *= 1.0 - settings.contrast
+    image += smooth
     if settings.sharpen > 0:
         blurred = gaussian_blur(image, 0.8)
-        image = image + settings.sharpen * (image - blurred)
+        image += settings.sharpen * (image - blurred)
     frame = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return jpeg(frame, settings.jpeg_quality)
 

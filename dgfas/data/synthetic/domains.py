@@ -496,7 +496,8 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
                 background, shown, content_parsing, look, sheet_map(frame_sheet, face_uv, res), frame_sheet,
                 lighting, size, rng, behind=behind, behind_parsing=behind_parsing,
             )
-        out["images"][f] = capture(np.clip(scene, 0.0, 1.5), settings, rng, size)
+        # the scene is this frame's own array
+        out["images"][f] = capture(np.clip(scene, 0.0, 1.5, out=scene), settings, rng, size)
         out["parsing"][f] = resize(parsing, size, smooth=False)
         if reflection is not None:
             out["reflection"][f] = resize(reflection, size)

@@ -306,7 +306,8 @@ def render_face(
     shine_gain = _SHINE_BY_MATERIAL[material]
     shine_gain[label == PARSING_CLASSES.index("eyes")] = 2.0  # wet eyes
     light_colour = np.asarray(lighting.colour, dtype=np.float32)
-    colour = albedo * (lighting.ambient + lighting.diffuse * lambert)[:, None]
+    colour = albedo
+    colour *= (lighting.ambient + lighting.diffuse * lambert)[:, None]
     colour += (lighting.specular * shine_gain * shine)[:, None]
     colour *= light_colour * occlusion[:, None]
 
@@ -314,7 +315,7 @@ def render_face(
     background = background.astype(np.float32, copy=False)
     canvas = np.broadcast_to(background[:, None, :, None], (size, supersample, size, supersample, 3))
     canvas = canvas.reshape(grid * grid, 3).copy()
-    canvas[pixel] = np.clip(colour, 0.0, 1.0)
+    canvas[pixel] = np.clip(colour, 0.0, 1.0, out=colour)
     canvas = canvas.reshape(size, supersample, size, supersample, 3)
     image = canvas.mean(axis=(1, 3), dtype=np.float32) if supersample > 1 else canvas[:, 0, :, 0]
 
