@@ -64,8 +64,9 @@ REPLAY_PULSE_GAIN = 0.3
 #: Samples per scene pixel side when rendering a face. Scenes are at twice
 #: the output size already, and the capture's blur and box filter average 2x2
 #: scene pixels into one output pixel, so the face's edges are anti-aliased
-#: without sub-pixels of their own (a 2x2 supersample costs 4x the time and
-#: changes the frames by about one grey level).
+#: without sub-pixels of their own. A 2x2 supersample costs 4x the render
+#: time and changes 256 px frames by 0.3-0.8 grey levels on average
+#: (``benchmarks/synthetic_generation.py --compare-ref``).
 FACE_SUPERSAMPLE = 1
 
 

@@ -1,11 +1,17 @@
 """A numpy z-buffer rasterizer for the synthetic face.
 
-Every triangle is rasterized at once: the candidate pixels of all triangles'
-bounding boxes form one flat array, barycentric coordinates come from one
-array expression, and the nearest surface per pixel is resolved with
-``np.maximum.at`` on a depth buffer. The face is drawn at ``supersample``
-times the output size and box-downsampled, which anti-aliases its edges;
-label maps take the majority class of each block.
+Every triangle is rasterized at once: the runs of pixels that each row of
+each triangle covers form one flat array of candidates, barycentric
+coordinates come from one array expression, and the nearest surface per
+pixel is resolved with ``np.maximum.at`` on a depth buffer. The face is
+drawn at ``supersample`` times the output size and box-downsampled, which
+anti-aliases its edges; label maps take the majority class of each block.
+The synthetic domains use one sample a pixel: their scenes are at twice the
+output size already (:data:`dgfas.data.synthetic.domains.FACE_SUPERSAMPLE`).
+
+Per-pixel work gathers from contiguous one-channel arrays (``take``) and
+stays in float32: gathering rows of three values, or a float64 scalar in an
+expression, costs several times more on these array sizes.
 
 Camera coordinates: x right, y down, z towards the camera (so larger z is
 nearer). Projection is perspective from a camera :data:`CAMERA_DISTANCE`
