@@ -207,11 +207,11 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
     return covered, candidate_triangle[picked], weights[:, picked]
 
 
-def _sample_bilinear(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of (H, W[, C]) float32 ``texture`` at (M, 2) ``uv`` in [0, 1]."""
+def _sample_bilinear(texture: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of (H, W[, C]) float32 ``texture`` at (M,) coordinates ``u``, ``v`` in [0, 1]."""
     height, width = texture.shape[:2]
-    x = np.clip(uv[:, 0] * np.float32(width) - np.float32(0.5), 0, width - 1)
-    y = np.clip(uv[:, 1] * np.float32(height) - np.float32(0.5), 0, height - 1)
+    x = np.clip(u * np.float32(width) - np.float32(0.5), 0, width - 1)
+    y = np.clip(v * np.float32(height) - np.float32(0.5), 0, height - 1)
     x0 = np.minimum(x.astype(np.int32), width - 2)
     y0 = np.minimum(y.astype(np.int32), height - 2)
     fx, fy = x - x0, y - y0
@@ -285,7 +285,7 @@ def render_face(
     # (8, V) per-vertex planes: uv, hair uv, occlusion, normal; each interpolated from contiguous gathers
     per_vertex = np.concatenate([_vertex_attributes(), normals.T.astype(np.float32)])
     attributes = np.stack([sum(weights[i] * plane.take(corners[i]) for i in range(3)) for plane in per_vertex])
-    uv, hair_uv, occlusion, normal = attributes[0:2].T, attributes[2:4].T, attributes[4], attributes[5:8].T
+    u, v, hair_u, hair_v, occlusion, normal_x, normal_y, normal_z = attributes  # (M,) each
 
     material = asset.triangle_material[triangle]
     label = asset.triangle_class[triangle]
@@ -295,20 +295,29 @@ def render_face(
     albedo = np.empty((len(pixel), 3), dtype=np.float32)
     face_rows = np.flatnonzero(~is_hair)
     hair_rows = np.flatnonzero(is_hair)
-    albedo[face_rows] = _sample_bilinear(albedo_texture(identity), uv[face_rows])
+    albedo[face_rows] = _sample_bilinear(albedo_texture(identity), u.take(face_rows), v.take(face_rows))
     mouth_rows = np.flatnonzero(is_mouth)
     albedo[mouth_rows] = _MOUTH_INTERIOR * (0.4 + 0.6 * albedo[mouth_rows].mean(1, keepdims=True))
-    strands = _sample_bilinear(hair_pattern(), hair_uv[hair_rows])
+    strands = _sample_bilinear(hair_pattern(), hair_u.take(hair_rows), hair_v.take(hair_rows))
     albedo[hair_rows] = np.asarray(identity.hair_colour, dtype=np.float32) * (0.55 + 0.7 * strands)[:, None]
 
-    normal = normal / np.maximum(np.sqrt(np.einsum("ij,ij->i", normal, normal)), 1e-12)[:, None]
-    normal[normal[:, 2] < 0] *= -1  # hair is two-sided; a face pixel facing away is never nearest
+    # 1 / |normal|, negative where the normal faces away: hair is two-sided, and a face pixel facing
+    # away is never nearest
+    scale = 1.0 / np.maximum(np.sqrt(normal_x * normal_x + normal_y * normal_y + normal_z * normal_z), 1e-12)
+    scale[normal_z < 0] *= -1
+
+    def facing(direction: np.ndarray) -> np.ndarray:
+        """(M,) cosine between the unit normal and a unit ``direction``, 0 where negative."""
+        cosine = normal_x * direction[0] + normal_y * direction[1] + normal_z * direction[2]
+        cosine *= scale
+        return np.maximum(cosine, 0.0, out=cosine)
+
     light = np.asarray(lighting.direction, dtype=np.float32)
     light /= max(float(np.linalg.norm(light)), 1e-12)
     half = light + np.array([0.0, 0.0, 1.0], dtype=np.float32)
     half /= max(float(np.linalg.norm(half)), 1e-12)
-    lambert = np.clip(normal @ light, 0.0, None)
-    shine = np.clip(normal @ half, 0.0, None) ** np.float32(lighting.shininess)
+    lambert = facing(light)
+    shine = facing(half) ** np.float32(lighting.shininess)
     shine_gain = _SHINE_BY_MATERIAL[material]
     shine_gain[label == PARSING_CLASSES.index("eyes")] = 2.0  # wet eyes
     light_colour = np.asarray(lighting.colour, dtype=np.float32)
