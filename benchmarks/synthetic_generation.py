@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.data.synthetic.domains import DOMAINS, Video, shoot_video
-from dgfas.data.synthetic.generate import plan_videos
+from dgfas.data.synthetic.generate import get_scale, plan_videos
 
 #: The maps compared by ``--compare-ref`` besides the images.
 MAPS = ("images", "depth", "parsing", "reflection")
@@ -42,7 +43,8 @@ def benchmark_videos(size: int, subjects: int, frames: int, seed: int) -> dict[s
         options = DataOptions(cache_dir=Path(unused_cache), image_size=size, scale="fast", seed=seed, progress=False)
         plans = {name: plan_videos(name, options) for name in DOMAINS}
     return {
-        name: [dataclasses.replace(video, frames=frames) for video in videos[: subjects * DOMAINS[name].videos_per_group]]
+        name: [dataclasses.replace(video, frames=frames)
+               for video in videos[: subjects * DOMAINS[name].videos_per_group]]
         for name, videos in plans.items()
     }
 
@@ -74,6 +76,11 @@ def main() -> None:
     parser.add_argument("--save-ref", type=Path, help="write the shot videos to this .npz")
     parser.add_argument("--compare-ref", type=Path, help="compare the shot videos with this .npz")
     args = parser.parse_args()
+    most_subjects = sum(get_scale("fast").subjects)
+    if args.size < 16 or args.frames < 1 or not 1 <= args.subjects <= most_subjects:
+        parser.error(f"need --size >= 16, --frames >= 1 and 1 <= --subjects <= {most_subjects}")
+    if args.compare_ref is not None and not args.compare_ref.is_file():
+        parser.error(f"--compare-ref {args.compare_ref}: no such file")
 
     plans = benchmark_videos(args.size, args.subjects, args.frames, args.seed)
     # untimed: loads the face asset and builds the per-process tables (another seed, so no video is cached)
@@ -94,7 +101,8 @@ def main() -> None:
           f"({total_frames} frames, {total_seconds:.1f} s)")
 
     if args.save_ref is not None:
-        np.savez_compressed(args.save_ref, **{f"{name}/{key}": a for name, maps in shot.items() for key, a in maps.items()})
+        arrays = {f"{name}/{key}": array for name, maps in shot.items() for key, array in maps.items()}
+        atomic_write(args.save_ref, lambda file: np.savez_compressed(file, **arrays))
         print(f"saved {args.save_ref}")
     if args.compare_ref is not None:
         with np.load(args.compare_ref) as reference:

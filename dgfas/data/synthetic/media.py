@@ -349,8 +349,11 @@ def medium_content(content: np.ndarray, look: Look) -> np.ndarray:
 
 def paper_grain(rng: np.random.Generator, size: int, look: Look) -> np.ndarray:
     """(size, size) float32 relative variation of a print's reflectance, drawn every frame."""
-    noise = 0.6 * smooth_noise(rng, size, size // 4) + 0.4 * rng.standard_normal((size, size)).astype(np.float32)
-    return np.float32(look["texture"]) * noise
+    noise = smooth_noise(rng, size, size // 4)
+    noise *= 0.6
+    noise += 0.4 * rng.standard_normal((size, size)).astype(np.float32)
+    noise *= look["texture"]
+    return noise
 
 
 def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit: float) -> np.ndarray:

@@ -40,8 +40,12 @@ def smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     position = np.arange(size) * (cells / (size - 1))
     low = np.minimum(position.astype(np.int64), cells - 1)
     weight = position - low
-    rows = grid[low] * (1 - weight)[:, None] + grid[low + 1] * weight[:, None]  # (size, cells + 1)
-    return (rows[:, low] * (1 - weight) + rows[:, low + 1] * weight).astype(np.float32)
+    rows = (grid[low] * (1 - weight)[:, None] + grid[low + 1] * weight[:, None]).astype(np.float32)  # (size, cells + 1)
+    weight = weight.astype(np.float32)
+    noise = rows[:, low]
+    noise *= 1 - weight
+    noise += rows[:, low + 1] * weight
+    return noise
 
 
 @lru_cache(maxsize=4)
