@@ -39,9 +39,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-from dgfas.data.synthetic.camera import Camera, capture, draw_settings, resize
+from dgfas.data.synthetic.camera import Camera, capture, draw_settings, gaussian_blur, resize
 from dgfas.data.synthetic.media import (
     DisplayMedium,
     Medium,
@@ -50,6 +49,7 @@ from dgfas.data.synthetic.media import (
     compose_medium,
     compose_panel,
     draw_look,
+    medium_content,
     sheet_map,
 )
 from dgfas.data.synthetic.mesh import sample_identity
@@ -61,6 +61,13 @@ from dgfas.data.synthetic.scene import BackgroundStyle, make_background
 FRAME_STEP = 3
 #: Fraction of a recording's pulse amplitude that survives a video replay.
 REPLAY_PULSE_GAIN = 0.3
+#: Samples per scene pixel side when rendering a face. Scenes are at twice
+#: the output size already, and the capture's blur and box filter average 2x2
+#: scene pixels into one output pixel, so the face's edges are anti-aliased
+#: without sub-pixels of their own. A 2x2 supersample costs 4x the render
+#: time and changes 256 px frames by 0.3-0.8 grey levels on average
+#: (``benchmarks/synthetic_generation.py --compare-ref``).
+FACE_SUPERSAMPLE = 1
 
 
 @dataclass(frozen=True)
@@ -376,7 +383,7 @@ def _lit_background(rng: np.random.Generator, size: int, session: LightSession, 
 def _source_camera(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     """The camera that took the source photo/video: mild blur and colour cast."""
     gains = np.exp(rng.normal(0.0, 0.04, 3)).astype(np.float32)
-    return np.clip(ndimage.gaussian_filter(image, sigma=(rng.uniform(0.3, 0.8),) * 2 + (0,)) * gains, 0.0, 1.0)
+    return np.clip(gaussian_blur(image, rng.uniform(0.3, 0.8)) * gains, 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -463,31 +470,35 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
         panel = compose_panel(
             background, source_background, look, sheet_map(sheet, face_uv, res), lighting
         )
-    content = None
+    content = behind = behind_parsing = None
     for f in range(video.frames):
         if live:
             pose = move_head(rng, pose) if f else pose
-            face = render_face(identity, pose, lighting, res, panel)
+            face = render_face(identity, pose, lighting, res, panel, supersample=FACE_SUPERSAMPLE)
             scene, parsing, reflection = pulse.modulate(face.image, face.parsing, times[f]), face.parsing, None
-            out["depth"][f] = resize(face.depth.astype(np.float32), size)
+            out["depth"][f] = resize(face.depth, size)
         else:
             if content is None or moving_content:
                 source_pose = move_head(rng, source_pose) if content is not None else source_pose
-                source = render_face(identity, source_pose, source_lighting, res, source_background)
+                source = render_face(identity, source_pose, source_lighting, res, source_background,
+                                     supersample=FACE_SUPERSAMPLE)
                 recorded = source.image
                 if moving_content:
                     recorded = pulse.modulate(recorded, source.parsing, times[f], REPLAY_PULSE_GAIN)
                 content, content_parsing = _source_camera(rng, recorded), source.parsing
-            behind = behind_parsing = None
-            if attacker is not None:
-                behind_face = render_face(attacker, source_pose, lighting, res, source_background)
-                behind, behind_parsing = behind_face.image, behind_face.parsing
+                shown = medium_content(content, look)
+                if attacker is not None:
+                    # the attacker holds still behind the print: rendered when the content is
+                    behind_face = render_face(attacker, source_pose, lighting, res, source_background,
+                                              supersample=FACE_SUPERSAMPLE)
+                    behind, behind_parsing = behind_face.image, behind_face.parsing
             frame_sheet = sheet.jittered(rng, hand) if f else sheet
             scene, parsing, reflection = compose_medium(
-                background, content, content_parsing, look, sheet_map(frame_sheet, face_uv, res), frame_sheet,
+                background, shown, content_parsing, look, sheet_map(frame_sheet, face_uv, res), frame_sheet,
                 lighting, size, rng, behind=behind, behind_parsing=behind_parsing,
             )
-        out["images"][f] = capture(np.clip(scene, 0.0, 1.5), settings, rng, size)
+        # the scene is this frame's own array
+        out["images"][f] = capture(np.clip(scene, 0.0, 1.5, out=scene), settings, rng, size)
         out["parsing"][f] = resize(parsing, size, smooth=False)
         if reflection is not None:
             out["reflection"][f] = resize(reflection, size)

@@ -21,7 +21,7 @@ monitor) behind live faces, so straight edges are not a spoof cue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -150,16 +150,56 @@ class SheetMap:
 
     Attributes:
         u, v: (R, R) content coordinates (content square is [0, 1]^2).
-        normal: (R, R, 3) unit normal, x right, y up, z towards the camera.
+        normal: unit normal, x right, y up, z towards the camera: (R, R, 3)
+            on a bent sheet, (1, 1, 3) on a flat one (one plane, one normal).
     """
 
     u: np.ndarray
     v: np.ndarray
     normal: np.ndarray
+    _lookups: dict = field(default_factory=dict, repr=False, compare=False)
 
     def inside(self, margin_u: float = 0.0, margin_v: float = 0.0) -> np.ndarray:
         """(R, R) bool: on the content square grown by the given margins."""
         return (self.u > -margin_u) & (self.u < 1 + margin_u) & (self.v > -margin_v) & (self.v < 1 + margin_v)
+
+    def positions(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(R, R) float32 row and column each capture pixel reads in a (size, size) content array.
+
+        Clamped to the content (``mode="nearest"`` of ``scipy.ndimage.map_coordinates``);
+        non-finite coordinates (a sheet seen edge-on) read the edge too.
+        """
+        return tuple(
+            np.clip(np.nan_to_num(coordinate * np.float32(size) - np.float32(0.5), copy=False, nan=0.0,
+                                  posinf=-10.0, neginf=-10.0), 0, size - 1)
+            for coordinate in (self.v, self.u)
+        )
+
+    def bilinear(self, size: int) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Where a bilinear read of a (size, size) content array looks, computed once per size.
+
+        Returns:
+            (R, R) flat indices of the top-left, top-right, bottom-left and
+            bottom-right texels, and (R, R) weights of the right and of the
+            lower texels.
+        """
+        key = ("bilinear", size)
+        if key not in self._lookups:
+            rows, cols = self.positions(size)
+            row, col = np.minimum(rows.astype(np.int32), size - 2), np.minimum(cols.astype(np.int32), size - 2)
+            top_left = row * size + col
+            corners = [top_left, top_left + 1, top_left + size, top_left + size + 1]
+            self._lookups[key] = (corners, cols - col, rows - row)
+        return self._lookups[key]
+
+    def nearest(self, size: int) -> np.ndarray:
+        """(R, R) flat index of the texel nearest to each capture pixel's read, computed once per size."""
+        key = ("nearest", size)
+        if key not in self._lookups:
+            rows, cols = self.positions(size)
+            half = np.float32(0.5)
+            self._lookups[key] = np.floor(rows + half).astype(np.int32) * size + np.floor(cols + half).astype(np.int32)
+        return self._lookups[key]
 
 
 def _rotation(tilt_x: float, tilt_y: float, roll: float) -> np.ndarray:
@@ -184,45 +224,62 @@ def sheet_map(pose: SheetPose, face_uv: tuple[float, float], res: int) -> SheetM
     intrinsics = np.array([[d, 0.0, 0.5], [0.0, d, 0.5], [0.0, 0.0, 1.0]])
     inverse = np.linalg.inv(intrinsics @ plane)
     coords = (np.arange(res, dtype=np.float64) + 0.5) / res
-    xx, yy = np.meshgrid(coords, coords)
-    pixels = np.stack([xx, yy, np.ones_like(xx)], axis=-1) @ inverse.T
-    # (res, res) flat-sheet coordinates of each pixel, crop units from the face point
-    a = pixels[..., 0] / pixels[..., 2]
-    b = pixels[..., 1] / pixels[..., 2]
-    theta = np.zeros_like(a)
+    # (res, res) flat-sheet coordinates of each pixel, crop units from the face point:
+    # each homogeneous coordinate is a row term plus a column term
+    homogeneous = [
+        (row[0] * coords + row[2]).astype(np.float32)[None, :] + (row[1] * coords).astype(np.float32)[:, None]
+        for row in inverse
+    ]
+    a = homogeneous[0] / homogeneous[2]
+    b = homogeneous[1] / homogeneous[2]
+    # camera frame (x right, y down, z forward) -> lighting frame (y up, z towards camera)
+    flip = np.array([1.0, -1.0, -1.0])
     if pose.bend > 1e-6:
-        k = pose.bend
+        k = np.float32(pose.bend)
         folded = np.abs(k * a) >= 1.0
         a_arc = np.arcsin(np.clip(k * a, -1.0, 1.0)) / k
         # points bent away from the camera look smaller: undo that along v
-        b = b * (1.0 + (1.0 - np.cos(k * a_arc)) / k / d)
-        a = np.where(folded, -1e3, a_arc)
-        theta = np.where(folded, 0.0, k * a_arc)
-    u = face_uv[0] + a / pose.width
-    v = face_uv[1] + b / pose.width
-    local = np.stack([np.sin(theta), np.zeros_like(theta), -np.cos(theta)], axis=-1)
-    normal = local @ rot.T
-    # camera frame (x right, y down, z forward) -> lighting frame (y up, z towards camera)
-    normal = normal * np.array([1.0, -1.0, -1.0])
-    return SheetMap(u=u.astype(np.float32), v=v.astype(np.float32), normal=normal.astype(np.float32))
+        b = b * (1.0 + (1.0 - np.cos(k * a_arc)) / k / np.float32(d))
+        a = np.where(folded, np.float32(-1e3), a_arc)
+        theta = np.where(folded, np.float32(0.0), k * a_arc)
+        sine, cosine = np.sin(theta), np.cos(theta)
+        # the local normal (sin theta, 0, -cos theta) rotated with the sheet
+        normal = np.stack([sine * np.float32(rot[j, 0] * flip[j]) - cosine * np.float32(rot[j, 2] * flip[j])
+                           for j in range(3)], axis=-1)
+    else:
+        normal = (-rot[:, 2] * flip).astype(np.float32).reshape(1, 1, 3)
+    u = face_uv[0] + a / np.float32(pose.width)
+    v = face_uv[1] + b / np.float32(pose.width)
+    return SheetMap(u=u.astype(np.float32, copy=False), v=v.astype(np.float32, copy=False), normal=normal)
 
 
 def sample(image: np.ndarray, smap: SheetMap, *, nearest: bool = False) -> np.ndarray:
-    """Sample a content-space (Rm, Rm[, C]) array at the sheet map's (u, v)."""
+    """Sample a content-space (Rm, Rm[, C]) array at the sheet map's (u, v): bilinear, or nearest texel."""
     size = image.shape[0]
-    rows = np.nan_to_num(smap.v * size - 0.5, posinf=-10.0, neginf=-10.0)
-    cols = np.nan_to_num(smap.u * size - 0.5, posinf=-10.0, neginf=-10.0)
-    order = 0 if nearest else 1
-    if image.ndim == 2:
-        return ndimage.map_coordinates(image, [rows, cols], order=order, mode="nearest")
-    return np.stack(
-        [ndimage.map_coordinates(image[..., c], [rows, cols], order=order, mode="nearest") for c in range(image.shape[2])],
-        axis=-1,
-    )
+    if image.ndim == 3:
+        # channel by channel: a gather from a contiguous plane is several times faster than one of pixels
+        return np.stack([sample(np.ascontiguousarray(image[..., c]), smap, nearest=nearest)
+                         for c in range(image.shape[2])], axis=-1)
+    texels = image.reshape(-1)
+    if nearest:
+        return texels.take(smap.nearest(size))
+    corners, right, below = smap.bilinear(size)
+    top, top_right, bottom, bottom_right = (texels.take(index) for index in corners)
+    # in place on the gathered arrays: a few large temporaries less per read
+    top_right -= top
+    top_right *= right
+    top += top_right
+    bottom_right -= bottom
+    bottom_right *= right
+    bottom += bottom_right
+    bottom -= top
+    bottom *= below
+    top += bottom
+    return top
 
 
 def flat_shading(smap: SheetMap, lighting: Lighting) -> np.ndarray:
-    """(R, R, 3) light falling on the sheet: one plane, no relief."""
+    """(R, R, 3) light falling on the sheet, (1, 1, 3) on a flat one: one plane, no relief."""
     light = np.asarray(lighting.direction, dtype=np.float32)
     light = light / np.linalg.norm(light)
     lambert = np.clip(smap.normal @ light, 0.0, 1.0)
@@ -274,15 +331,29 @@ def band_reflectance(look: Look) -> np.ndarray:
     return np.asarray(look.medium.bezel_colour, dtype=np.float32)
 
 
-def print_content(content: np.ndarray, look: Look, rng: np.random.Generator) -> np.ndarray:
-    """Content (Rm, Rm, 3) as a reflectance on paper: gamut and grain, before halftoning."""
-    medium = look.medium
-    luma = content.mean(axis=-1, keepdims=True)
-    saturated = luma + look["saturation"] * (content - luma)
-    reflectance = look["black"] + look["contrast"] * np.clip(saturated, 0.0, 1.0) ** look["tone"]
-    size = content.shape[0]
-    grain = look["texture"] * (0.6 * smooth_noise(rng, size, size // 4) + 0.4 * rng.standard_normal((size, size)))
-    return (reflectance * np.asarray(medium.paper, dtype=np.float32) * (1.0 + grain[..., None])).astype(np.float32)
+def medium_content(content: np.ndarray, look: Look) -> np.ndarray:
+    """What the medium makes of a content frame, before the sheet's geometry and the room.
+
+    A print's reflectance (gamut, tone curve, paper tint) or a display's
+    emission (gamma, white point), (Rm, Rm, 3) float32. It depends on the
+    content alone, so a still photo is converted once per video.
+    """
+    if isinstance(look.medium, PrintMedium):
+        luma = content.mean(axis=-1, keepdims=True)
+        saturated = luma + look["saturation"] * (content - luma)
+        reflectance = look["black"] + look["contrast"] * np.clip(saturated, 0.0, 1.0) ** look["tone"]
+        return (reflectance * np.asarray(look.medium.paper, dtype=np.float32)).astype(np.float32, copy=False)
+    emitted = np.clip(content, 0.0, 1.0) ** look["gamma"] * np.asarray(look.medium.white_point, dtype=np.float32)
+    return emitted.astype(np.float32, copy=False)
+
+
+def paper_grain(rng: np.random.Generator, size: int, look: Look) -> np.ndarray:
+    """(size, size) float32 relative variation of a print's reflectance, drawn every frame."""
+    noise = smooth_noise(rng, size, size // 4)
+    noise *= 0.6
+    noise += 0.4 * rng.standard_normal((size, size)).astype(np.float32)
+    noise *= look["texture"]
+    return noise
 
 
 def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit: float) -> np.ndarray:
@@ -291,54 +362,68 @@ def halftone(reflectance: np.ndarray, smap: SheetMap, look: Look, dots_per_unit:
     Evaluating the screen analytically where the camera samples it (instead
     of on the content grid) makes it alias into moiré like a real one.
     """
-    ink = 1.0 - np.clip(reflectance, 0.0, 1.0)
-    screened = np.empty_like(ink)
+    ink = np.clip(reflectance, 0.0, 1.0)
+    np.subtract(1.0, ink, out=ink)
+    frequency = 2 * np.pi * dots_per_unit
+    screens = np.empty((3, *smap.u.shape), dtype=np.float32)  # one contiguous plane per ink
+    phase = np.empty_like(smap.u)
     for c, angle in enumerate(look["angles"]):
-        p = smap.u * np.cos(angle) + smap.v * np.sin(angle)
-        q = -smap.u * np.sin(angle) + smap.v * np.cos(angle)
-        threshold = 0.5 + 0.25 * (np.cos(2 * np.pi * p * dots_per_unit) + np.cos(2 * np.pi * q * dots_per_unit))
-        screened[..., c] = 1.0 / (1.0 + np.exp(-12.0 * (ink[..., c] - threshold)))
+        cosine, sine = float(np.cos(angle)) * frequency, float(np.sin(angle)) * frequency
+        np.multiply(smap.u, cosine, out=phase)
+        phase += smap.v * sine
+        np.cos(phase, out=screens[c])
+        np.multiply(smap.v, cosine, out=phase)
+        phase -= smap.u * sine
+        screens[c] += np.cos(phase, out=phase)
+    # a dot is inked where the ink exceeds the screen's threshold 0.5 + 0.25 (cos 2 pi p + cos 2 pi q),
+    # with a soft edge: screened = sigmoid(12 (ink - threshold)) = 1 / (1 + exp(3 screens + 6 - 12 ink))
+    screened = np.ascontiguousarray(np.moveaxis(screens, 0, -1))
+    screened *= 3.0
+    screened += 6.0
+    screened -= 12.0 * ink
+    np.exp(screened, out=screened)
+    screened += 1.0
+    np.reciprocal(screened, out=screened)
+    # printed reflectance: 1 - ((1 - strength) ink + strength screened)
     strength = look["halftone_strength"]
-    return 1.0 - ((1.0 - strength) * ink + strength * screened)
-
-
-def display_content(content: np.ndarray, look: Look) -> np.ndarray:
-    """Content (Rm, Rm, 3) as the display emits it: gamma and white point."""
-    emitted = np.clip(content, 0.0, 1.0) ** look["gamma"] * np.asarray(look.medium.white_point, dtype=np.float32)
-    return emitted.astype(np.float32)
+    screened *= strength
+    ink *= 1.0 - strength
+    ink += screened
+    np.subtract(1.0, ink, out=ink)
+    return ink
 
 
 def pixel_grid(smap: SheetMap, look: Look, pixels_per_unit: float) -> np.ndarray:
     """(R, R, 3) multiplicative RGB sub-pixel stripes and row gaps, mean 1."""
-    phase_u = smap.u * pixels_per_unit
-    phase_v = smap.v * pixels_per_unit
-    rows = 1.0 - look["row_gap"] + look["row_gap"] * (1.0 + np.cos(2 * np.pi * phase_v))
-    stripes = np.stack(
-        [1.0 - look["subpixel"] + look["subpixel"] * (1.0 + np.cos(2 * np.pi * (phase_u - c / 3.0))) for c in range(3)],
-        axis=-1,
-    )
-    return (stripes * rows[..., None]).astype(np.float32)
+    frequency = np.float32(2 * np.pi * pixels_per_unit)
+    # stripe c peaks a third of a screen pixel after stripe c - 1
+    offsets = np.array([0.0, 2 * np.pi / 3, 4 * np.pi / 3], dtype=np.float32)
+    stripes = np.cos((smap.u * frequency)[..., None] - offsets)
+    stripes *= np.float32(look["subpixel"])
+    stripes += 1.0
+    stripes *= (1.0 + look["row_gap"] * np.cos(smap.v * frequency))[..., None]
+    return stripes
 
 
 def glare_layer(smap: SheetMap, on_sheet: np.ndarray, look: Look, lighting: Lighting) -> np.ndarray:
     """(R, R, 3) additive reflection of a lamp or window on the sheet; zeros if none."""
     if not look["has_glare"]:
         return np.zeros(smap.u.shape + (3,), dtype=np.float32)
-    du = np.nan_to_num(smap.u - look["glare_centre"][0], posinf=9.0, neginf=9.0)
-    dv = np.nan_to_num(smap.v - look["glare_centre"][1], posinf=9.0, neginf=9.0)
+    du = np.nan_to_num(smap.u - float(look["glare_centre"][0]), copy=False, posinf=9.0, neginf=9.0)
+    dv = np.nan_to_num(smap.v - float(look["glare_centre"][1]), copy=False, posinf=9.0, neginf=9.0)
     size = look["glare_size"]
     if look["glare_kind"] == 0:
         blob = np.exp(-(du**2 + dv**2) / (2 * size**2))
     else:
-        across = -du * np.sin(look["glare_angle"]) + dv * np.cos(look["glare_angle"])
+        across = dv * float(np.cos(look["glare_angle"])) - du * float(np.sin(look["glare_angle"]))
         blob = 1.0 / (1.0 + np.exp(np.clip((np.abs(across) - size / 2) / (0.2 * size), -30.0, 30.0)))
     strength = look["glare"] * blob * on_sheet
-    return (strength[..., None] * np.asarray(lighting.colour, dtype=np.float32)).astype(np.float32)
+    return (strength[..., None] * np.asarray(lighting.colour, dtype=np.float32)).astype(np.float32, copy=False)
 
 
 def compose_medium(
     background: np.ndarray,
-    content: np.ndarray,
+    shown: np.ndarray,
     content_parsing: np.ndarray,
     look: Look,
     smap: SheetMap,
@@ -348,26 +433,28 @@ def compose_medium(
     rng: np.random.Generator,
     behind: np.ndarray | None = None,
     behind_parsing: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Film-ready scene of a medium in front of ``background``.
 
     Args:
         background: (R, R, 3) the room behind the sheet, already lit.
-        content: (Rm, Rm, 3) the source photo/video frame.
+        shown: (Rm, Rm, 3) the source photo/video frame as the medium
+            shows it (:func:`medium_content`).
         content_parsing: (Rm, Rm) its face parsing.
         look: this video's medium draw.
         smap: the sheet map at R.
         pose: the sheet pose (for the pattern scale).
         lighting: the capture room's light.
         out_size: output crop side S, which sets pattern periods.
-        rng: draws paper grain.
+        rng: draws a print's paper grain (every frame, as the original pipeline does).
         behind: (Rm, Rm, 3) the attacker's face behind a cut print, aligned
             with the content and lit by the room; shown through eye holes.
         behind_parsing: (Rm, Rm) its parsing.
 
     Returns:
         scene (R, R, 3) float32, parsing (R, R) uint8 of the face as it
-        appears, reflection (R, R, 3) float32 glare layer (also in scene).
+        appears, reflection (R, R, 3) float32 glare layer (also in scene),
+        None if the sheet shows no glare.
     """
     margin_u, margin_v = band_extent(look)
     in_content = smap.inside()
@@ -375,13 +462,14 @@ def compose_medium(
     shading = flat_shading(smap, lighting)
     units = pose.width * out_size
     if isinstance(look.medium, PrintMedium):
-        reflectance = sample(print_content(content, look, rng), smap)
-        reflectance = halftone(reflectance, smap, look, units / look["halftone_period"])
-        face = reflectance * shading
+        grain = paper_grain(rng, shown.shape[0], look)
+        grain += 1.0
+        face = halftone(sample(shown * grain[..., None], smap), smap, look, units / look["halftone_period"])
+        face *= shading
         band = band_reflectance(look) * shading
     else:
         pixels_per_unit = units / look["pixel_pitch"]
-        emitted = display_content(content, look)
+        emitted = shown
         if look.medium.pixelate:
             quantised = SheetMap(
                 u=(np.floor(smap.u * pixels_per_unit) + 0.5) / pixels_per_unit,
@@ -392,9 +480,11 @@ def compose_medium(
         else:
             emitted = sample(emitted, smap)
         facing = np.clip(smap.normal[..., 2:3], 0.0, 1.0)
-        emitted = emitted * pixel_grid(smap, look, pixels_per_unit) * (1.0 - look["view_falloff"] * (1.0 - facing))
+        face = pixel_grid(smap, look, pixels_per_unit)
+        face *= emitted
+        face *= 1.0 - look["view_falloff"] * (1.0 - facing)
         # the glass reflects the room: a lifted, room-coloured black level
-        face = emitted + look["black_level"] * shading
+        face += look["black_level"] * shading
         band = band_reflectance(look) * shading
     parsing = np.where(in_content, sample(content_parsing, smap, nearest=True), 0).astype(np.uint8)
     if behind is not None and behind_parsing is not None:
@@ -402,10 +492,15 @@ def compose_medium(
         holes &= in_content
         face = np.where(holes[..., None], sample(behind, smap), face)
         parsing = np.where(holes, sample(behind_parsing, smap, nearest=True), parsing).astype(np.uint8)
-    sheet = np.where(in_content[..., None], face, band)
+    # the sheet (content, then its band) over the room, written into the face array, which is this frame's own
+    scene = np.asarray(face, dtype=np.float32)
+    np.copyto(scene, band, where=~in_content[..., None])
+    np.copyto(scene, background, where=~on_sheet[..., None])
+    if not look["has_glare"]:
+        return scene, parsing, None
     reflection = glare_layer(smap, on_sheet, look, lighting)
-    scene = np.where(on_sheet[..., None], sheet, background) + reflection
-    return scene.astype(np.float32), parsing, reflection
+    scene += reflection
+    return scene, parsing, reflection
 
 
 def compose_panel(
@@ -426,4 +521,4 @@ def compose_panel(
     inner = sample(panel, smap) * shading
     band = band_reflectance(look) * shading
     sheet = np.where(smap.inside()[..., None], inner, band)
-    return np.where(smap.inside(margin_u, margin_v)[..., None], sheet, background).astype(np.float32)
+    return np.where(smap.inside(margin_u, margin_v)[..., None], sheet, background).astype(np.float32, copy=False)

@@ -246,7 +246,7 @@ def _blur_matrix(size: int, sigma: float) -> np.ndarray:
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     kernel = _blur_matrix(image.shape[0], sigma)
-    return np.einsum("ij,jk...,lk->il...", kernel, image, kernel)
+    return np.einsum("ij,jk...,lk->il...", kernel, image, kernel, optimize=True)
 
 
 @lru_cache(maxsize=1)

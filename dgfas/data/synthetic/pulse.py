@@ -44,6 +44,8 @@ CHANNEL_WEIGHTS = (0.35, 1.0, 0.55)
 SKIN_CLASSES = tuple(PARSING_CLASSES.index(name) for name in ("skin", "nose", "lips"))
 #: Seed-sequence entry that makes a video's pulse stream distinct from its main one.
 _PULSE_STREAM = 7919
+#: Parsing id -> is skin: a table lookup, faster than ``np.isin`` per frame.
+_IS_SKIN = np.isin(np.arange(len(PARSING_CLASSES)), SKIN_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,10 @@ class Pulse:
         factor = 1.0 + gain * self.amplitude * float(self.waveform(np.array([time]))[0]) * np.asarray(
             CHANNEL_WEIGHTS, np.float32
         )
-        skin = np.isin(parsing, SKIN_CLASSES)[..., None]  # (R, R, 1)
-        return np.where(skin, image * factor, image).astype(np.float32)
+        skin = _IS_SKIN[parsing][..., None]  # (R, R, 1)
+        out = np.array(image, dtype=np.float32)
+        np.multiply(out, factor, out=out, where=skin)
+        return out
 
 
 def _shape(shape: float, theta: np.ndarray) -> np.ndarray:

@@ -1,11 +1,17 @@
 """A numpy z-buffer rasterizer for the synthetic face.
 
-Every triangle is rasterized at once: the candidate pixels of all triangles'
-bounding boxes form one flat array, barycentric coordinates come from one
-array expression, and the nearest surface per pixel is resolved with
-``np.maximum.at`` on a depth buffer. The face is drawn at ``supersample``
-times the output size and box-downsampled, which anti-aliases its edges;
-label maps take the majority class of each block.
+Every triangle is rasterized at once: the runs of pixels that each row of
+each triangle covers form one flat array of candidates, barycentric
+coordinates come from one array expression, and the nearest surface per
+pixel is resolved with ``np.maximum.at`` on a depth buffer. The face is
+drawn at ``supersample`` times the output size and box-downsampled, which
+anti-aliases its edges; label maps take the majority class of each block.
+The synthetic domains use one sample a pixel: their scenes are at twice the
+output size already (:data:`dgfas.data.synthetic.domains.FACE_SUPERSAMPLE`).
+
+Per-pixel work gathers from contiguous one-channel arrays (``take``) and
+stays in float32: gathering rows of three values, or a float64 scalar in an
+expression, costs several times more on these array sizes.
 
 Camera coordinates: x right, y down, z towards the camera (so larger z is
 nearer). Projection is perspective from a camera :data:`CAMERA_DISTANCE`
@@ -141,9 +147,7 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
     widths = np.maximum(x_high - x_low + 1, 0)
     heights = np.maximum(y_high - y_low + 1, 0)
     ids = np.flatnonzero((np.abs(area) > 1e-9) & (widths > 0) & (heights > 0))
-    counts = widths[ids] * heights[ids]
-    total = int(counts.sum())
-    if total == 0:
+    if len(ids) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((3, 0), np.float32)
 
     # Edge functions as planes over the pixel grid, evaluated from each box's
@@ -156,23 +160,41 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
     offset = (xs[:, nxt] * ys[:, prv] - xs[:, prv] * ys[:, nxt]) * inverse_area[:, None]
     base = step_x * (x_low[ids] + 0.5)[:, None] + step_y * (y_low[ids] + 0.5)[:, None] + offset
 
-    local = np.arange(total, dtype=np.int32) - np.repeat((np.cumsum(counts) - counts).astype(np.int32), counts)
-    box_width = np.repeat(widths[ids], counts)
-    dy, dx = np.divmod(local, box_width)
-    dx, dy = dx.astype(np.float32), dy.astype(np.float32)
-    weights = [
-        np.repeat(base[:, i].astype(np.float32), counts)
-        + np.repeat(step_x[:, i].astype(np.float32), counts) * dx
-        + np.repeat(step_y[:, i].astype(np.float32), counts) * dy
-        for i in range(3)
-    ]
+    # Rows first: on each row of a triangle's box the inside is one run of
+    # pixels, bounded by the edges whose weight falls (or rises) along x. Only
+    # those runs, widened by a pixel against rounding, become candidates: a
+    # bounding box holds several times more pixels than its triangle.
+    row_triangle = np.repeat(np.arange(len(ids)), heights[ids])  # (R,) index into ids
+    row_dy = np.arange(len(row_triangle)) - np.repeat(np.cumsum(heights[ids]) - heights[ids], heights[ids])
+    row_start = base.T[:, row_triangle] + step_y.T[:, row_triangle] * row_dy  # (3, R) weights at dx = 0
+    row_step = step_x.T[:, row_triangle]  # (3, R) change per pixel along the row
+    last_dx = (widths[ids] - 1)[row_triangle]
+    first, last = np.zeros(len(row_triangle)), last_dx.astype(np.float64)
+    for start, step in zip(row_start, row_step):
+        # dx where this weight crosses zero; a weight constant along the row keeps all of it or none
+        crossing = np.divide(-1e-6 - start, step, out=np.where(start < -1e-6, -np.inf, np.inf), where=step != 0)
+        first = np.maximum(first, np.where(step > 0, np.floor(crossing) - 1, np.where(step == 0, -crossing, 0)))
+        last = np.minimum(last, np.where(step < 0, np.ceil(crossing) + 1, np.where(step == 0, crossing, np.inf)))
+    first = np.minimum(first, last_dx + 1).astype(np.int64)
+    counts = np.maximum(np.minimum(last, last_dx) - first + 1, 0).astype(np.int64)
+
+    # (K,) candidate pixels: their row and their offset along it
+    candidate_row = np.repeat(np.arange(len(counts)), counts)
+    dx = np.arange(len(candidate_row)) - np.repeat(np.cumsum(counts) - counts - first, counts)
+    dx_float = dx.astype(np.float32)
+    row_start, row_step = row_start.astype(np.float32), row_step.astype(np.float32)
+    weights = [np.repeat(start, counts) + np.repeat(step, counts) * dx_float
+               for start, step in zip(row_start, row_step)]
     inside = np.flatnonzero((weights[0] >= -1e-6) & (weights[1] >= -1e-6) & (weights[2] >= -1e-6))
-    weights = np.stack([w[inside] for w in weights])  # (3, K)
-    candidate_triangle = np.repeat(ids, counts)[inside]
-    pixel = (np.repeat(y_low[ids] * size + x_low[ids], counts)[inside] + dy[inside].astype(np.int64) * size
-             + dx[inside].astype(np.int64))
-    z = corners[candidate_triangle, :, 2].T.astype(np.float32)  # (3, K)
-    depth = (weights * z).sum(0)
+    weights = np.stack([w[inside] for w in weights])  # (3, K')
+    candidate_row = candidate_row[inside]
+    row_triangle = ids[row_triangle]
+    candidate_triangle = row_triangle[candidate_row]
+    row_pixel = (y_low[row_triangle] + row_dy) * size + x_low[row_triangle]
+    pixel = row_pixel[candidate_row] + dx[inside]
+    z = np.ascontiguousarray(corners[row_triangle, :, 2].T, dtype=np.float32)  # (3, R)
+    depth = (weights[0] * z[0].take(candidate_row) + weights[1] * z[1].take(candidate_row)
+             + weights[2] * z[2].take(candidate_row))
 
     nearest = np.full(size * size, -np.inf, dtype=np.float32)
     np.maximum.at(nearest, pixel, depth)
@@ -185,19 +207,34 @@ def _rasterize(screen: np.ndarray, triangles: np.ndarray, size: int) -> tuple[np
     return covered, candidate_triangle[picked], weights[:, picked]
 
 
-def _sample_bilinear(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of (H, W[, C]) ``texture`` at (M, 2) ``uv`` in [0, 1]."""
+def _sample_bilinear(texture: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of (H, W[, C]) float32 ``texture`` at (M,) coordinates ``u``, ``v`` in [0, 1]."""
     height, width = texture.shape[:2]
-    x = np.clip(uv[:, 0] * width - 0.5, 0, width - 1)
-    y = np.clip(uv[:, 1] * height - 0.5, 0, height - 1)
-    x0 = np.minimum(x.astype(np.int64), width - 2)
-    y0 = np.minimum(y.astype(np.int64), height - 2)
+    x = np.clip(u * np.float32(width) - np.float32(0.5), 0, width - 1)
+    y = np.clip(v * np.float32(height) - np.float32(0.5), 0, height - 1)
+    x0 = np.minimum(x.astype(np.int32), width - 2)
+    y0 = np.minimum(y.astype(np.int32), height - 2)
     fx, fy = x - x0, y - y0
-    if texture.ndim == 3:
-        fx, fy = fx[:, None], fy[:, None]
-    top = texture[y0, x0] * (1 - fx) + texture[y0, x0 + 1] * fx
-    bottom = texture[y0 + 1, x0] * (1 - fx) + texture[y0 + 1, x0 + 1] * fx
-    return top * (1 - fy) + bottom * fy
+    top_left = y0 * width + x0
+    corners = (top_left, top_left + 1, top_left + width, top_left + width + 1)
+
+    def blend(plane: np.ndarray) -> np.ndarray:
+        # gathers from one contiguous plane: several times faster than gathering pixels of C values
+        a, b, c, d = (plane.take(index) for index in corners)
+        top = a + (b - a) * fx
+        return top + (c + (d - c) * fx - top) * fy
+
+    if texture.ndim == 2:
+        return blend(texture.reshape(-1))
+    return np.stack([blend(np.ascontiguousarray(texture[..., k]).reshape(-1)) for k in range(texture.shape[2])],
+                    axis=1)
+
+
+@lru_cache(maxsize=1)
+def _vertex_attributes() -> np.ndarray:
+    """(5, V) float32 per-vertex attributes that do not depend on the pose: uv, hair uv, occlusion."""
+    asset = load_asset()
+    return np.ascontiguousarray(np.column_stack([asset.uv, asset.hair_uv, asset.occlusion]).T, dtype=np.float32)
 
 
 def render_face(
@@ -244,13 +281,11 @@ def render_face(
     screen[:, :2] += target - box_centre
 
     pixel, triangle, weights = _rasterize(screen, asset.triangles, grid)
-    corners = asset.triangles[triangle].T  # (3, M)
-
-    def interpolate(per_vertex: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        w, c = weights[:, rows], corners[:, rows]
-        if per_vertex.ndim == 1:
-            return w[0] * per_vertex[c[0]] + w[1] * per_vertex[c[1]] + w[2] * per_vertex[c[2]]
-        return w[0, :, None] * per_vertex[c[0]] + w[1, :, None] * per_vertex[c[1]] + w[2, :, None] * per_vertex[c[2]]
+    corners = asset.triangles.T[:, triangle]  # (3, M)
+    # (8, V) per-vertex planes: uv, hair uv, occlusion, normal; each interpolated from contiguous gathers
+    per_vertex = np.concatenate([_vertex_attributes(), normals.T.astype(np.float32)])
+    attributes = np.stack([sum(weights[i] * plane.take(corners[i]) for i in range(3)) for plane in per_vertex])
+    u, v, hair_u, hair_v, occlusion, normal_x, normal_y, normal_z = attributes  # (M,) each
 
     material = asset.triangle_material[triangle]
     label = asset.triangle_class[triangle]
@@ -260,38 +295,48 @@ def render_face(
     albedo = np.empty((len(pixel), 3), dtype=np.float32)
     face_rows = np.flatnonzero(~is_hair)
     hair_rows = np.flatnonzero(is_hair)
-    albedo[face_rows] = _sample_bilinear(albedo_texture(identity), interpolate(asset.uv, face_rows))
+    albedo[face_rows] = _sample_bilinear(albedo_texture(identity), u.take(face_rows), v.take(face_rows))
     mouth_rows = np.flatnonzero(is_mouth)
     albedo[mouth_rows] = _MOUTH_INTERIOR * (0.4 + 0.6 * albedo[mouth_rows].mean(1, keepdims=True))
-    strands = _sample_bilinear(hair_pattern(), interpolate(asset.hair_uv, hair_rows))
+    strands = _sample_bilinear(hair_pattern(), hair_u.take(hair_rows), hair_v.take(hair_rows))
     albedo[hair_rows] = np.asarray(identity.hair_colour, dtype=np.float32) * (0.55 + 0.7 * strands)[:, None]
 
-    normal = interpolate(normals.astype(np.float32))
-    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
-    normal[normal[:, 2] < 0] *= -1  # hair is two-sided; a face pixel facing away is never nearest
+    # 1 / |normal|, negative where the normal faces away: hair is two-sided, and a face pixel facing
+    # away is never nearest
+    scale = 1.0 / np.maximum(np.sqrt(normal_x * normal_x + normal_y * normal_y + normal_z * normal_z), 1e-12)
+    scale[normal_z < 0] *= -1
+
+    def facing(direction: np.ndarray) -> np.ndarray:
+        """(M,) cosine between the unit normal and a unit ``direction``, 0 where negative."""
+        cosine = normal_x * direction[0] + normal_y * direction[1] + normal_z * direction[2]
+        cosine *= scale
+        return np.maximum(cosine, 0.0, out=cosine)
+
     light = np.asarray(lighting.direction, dtype=np.float32)
     light /= max(float(np.linalg.norm(light)), 1e-12)
     half = light + np.array([0.0, 0.0, 1.0], dtype=np.float32)
     half /= max(float(np.linalg.norm(half)), 1e-12)
-    lambert = np.clip(normal @ light, 0.0, None)
-    shine = np.clip(normal @ half, 0.0, None) ** np.float32(lighting.shininess)
+    lambert = facing(light)
+    shine = facing(half) ** np.float32(lighting.shininess)
     shine_gain = _SHINE_BY_MATERIAL[material]
     shine_gain[label == PARSING_CLASSES.index("eyes")] = 2.0  # wet eyes
     light_colour = np.asarray(lighting.colour, dtype=np.float32)
-    colour = albedo * (lighting.ambient + lighting.diffuse * lambert)[:, None]
+    colour = albedo
+    colour *= (lighting.ambient + lighting.diffuse * lambert)[:, None]
     colour += (lighting.specular * shine_gain * shine)[:, None]
-    colour *= light_colour * interpolate(asset.occlusion)[:, None]
+    colour *= light_colour * occlusion[:, None]
 
     # Supersampled canvas: background upsampled, face pixels written over it.
-    background = background.astype(np.float32)
+    background = background.astype(np.float32, copy=False)
     canvas = np.broadcast_to(background[:, None, :, None], (size, supersample, size, supersample, 3))
     canvas = canvas.reshape(grid * grid, 3).copy()
-    canvas[pixel] = np.clip(colour, 0.0, 1.0)
+    canvas[pixel] = np.clip(colour, 0.0, 1.0, out=colour)
     canvas = canvas.reshape(size, supersample, size, supersample, 3)
-    image = sum(canvas[:, i, :, j] for i in range(supersample) for j in range(supersample)) / supersample**2
+    image = canvas.mean(axis=(1, 3), dtype=np.float32) if supersample > 1 else canvas[:, 0, :, 0]
 
     parsing, depth = _label_maps(screen, pixel, triangle, weights, size, supersample)
-    return FaceRender(image=image.astype(np.float32), depth=depth, parsing=parsing, mask=parsing > 0)
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    return FaceRender(image=image, depth=depth, parsing=parsing, mask=parsing > 0)
 
 
 def rasterize_labels(screen: np.ndarray, size: int, supersample: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -326,15 +371,23 @@ def _label_maps(
     label = asset.triangle_class[triangle]
     corners = asset.triangles[triangle].T  # (3, M)
     z = screen[:, 2].astype(np.float32)
-    block = _block_ids(size, supersample)[pixel]
-    votes = np.bincount(block * _N_CLASSES + label, minlength=size * size * _N_CLASSES)
-    votes = votes.reshape(size * size, _N_CLASSES)
-    votes[:, 0] = supersample**2 - votes[:, 1:].sum(1)
-    parsing = votes.argmax(1).astype(np.uint8).reshape(size, size)
-    mask = parsing > 0
     surface_z = weights[0] * z[corners[0]] + weights[1] * z[corners[1]] + weights[2] * z[corners[2]]
-    surface = np.bincount(block, weights=surface_z, minlength=size * size)
-    surface = (surface / np.maximum(votes[:, 1:].sum(1), 1)).reshape(size, size)
+    if supersample == 1:
+        # one sample per pixel: the vote is the sample
+        parsing = np.zeros(size * size, dtype=np.uint8)
+        parsing[pixel] = label
+        surface = np.zeros(size * size, dtype=np.float32)
+        surface[pixel] = surface_z
+        parsing, surface = parsing.reshape(size, size), surface.reshape(size, size)
+    else:
+        block = _block_ids(size, supersample)[pixel]
+        votes = np.bincount(block * _N_CLASSES + label, minlength=size * size * _N_CLASSES)
+        votes = votes.reshape(size * size, _N_CLASSES)
+        votes[:, 0] = supersample**2 - votes[:, 1:].sum(1)
+        parsing = votes.argmax(1).astype(np.uint8).reshape(size, size)
+        surface = np.bincount(block, weights=surface_z, minlength=size * size)
+        surface = (surface / np.maximum(votes[:, 1:].sum(1), 1)).reshape(size, size)
+    mask = parsing > 0
     depth = np.zeros((size, size), dtype=np.float32)
     if mask.any():
         # Per-image range of the visible head mapped to [0.1, 1]: 1 = nearest.

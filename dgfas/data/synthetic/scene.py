@@ -8,6 +8,7 @@ shelves, posters) so that straight lines in a frame do not mean "medium".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -35,7 +36,25 @@ class BackgroundStyle:
 def smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     """(size, size) float32 noise in about [-1, 1] varying over ``cells`` cells."""
     grid = rng.uniform(-1.0, 1.0, (cells + 1, cells + 1))
-    return ndimage.zoom(grid, size / (cells + 1), order=1, mode="nearest")[:size, :size].astype(np.float32)
+    # bilinear, the grid's corners on the image's corners (``ndimage.zoom(grid, order=1)``), one axis at a time
+    position = np.arange(size) * (cells / (size - 1))
+    low = np.minimum(position.astype(np.int64), cells - 1)
+    weight = position - low
+    rows = (grid[low] * (1 - weight)[:, None] + grid[low + 1] * weight[:, None]).astype(np.float32)  # (size, cells + 1)
+    weight = weight.astype(np.float32)
+    noise = rows[:, low]
+    noise *= 1 - weight
+    noise += rows[:, low + 1] * weight
+    return noise
+
+
+@lru_cache(maxsize=4)
+def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(size, size) float32 row and column positions in [0, 1), shared by every background of a size."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    yy.setflags(write=False)
+    xx.setflags(write=False)
+    return yy, xx
 
 
 def _colour(rng: np.random.Generator, style: BackgroundStyle, brightness: tuple[float, float]) -> np.ndarray:
@@ -46,13 +65,14 @@ def _colour(rng: np.random.Generator, style: BackgroundStyle, brightness: tuple[
 
 def _rectangle(size: int, rng: np.random.Generator, min_side: float, max_side: float) -> np.ndarray:
     """A slightly rotated filled rectangle mask, anywhere (often crossing the border)."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    cx, cy = rng.uniform(-0.1, 1.1, 2)
-    half_w, half_h = rng.uniform(min_side, max_side, 2) / 2
+    yy, xx = _pixel_grid(size)
+    cx, cy = (float(c) for c in rng.uniform(-0.1, 1.1, 2))
+    half_w, half_h = (float(h) for h in rng.uniform(min_side, max_side, 2) / 2)
     angle = np.radians(rng.normal(0.0, 4.0))
+    cosine, sine = float(np.cos(angle)), float(np.sin(angle))
     dx, dy = xx - cx, yy - cy
-    along = dx * np.cos(angle) + dy * np.sin(angle)
-    across = -dx * np.sin(angle) + dy * np.cos(angle)
+    along = dx * cosine + dy * sine
+    across = dy * cosine - dx * sine
     return (np.abs(along) < half_w) & (np.abs(across) < half_h)
 
 
@@ -60,9 +80,9 @@ def make_background(rng: np.random.Generator, size: int, style: BackgroundStyle)
     """Draw one (size, size, 3) float32 background in [0, 1]."""
     kind = rng.choice(3, p=np.asarray(style.kinds) / sum(style.kinds))
     wall = _colour(rng, style, style.brightness)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    slope = rng.normal(0.0, 0.25, 2)
-    shading = 1.0 + slope[0] * (xx - 0.5) + slope[1] * (yy - 0.5) + 0.08 * smooth_noise(rng, size, 3)
+    yy, xx = _pixel_grid(size)
+    slope_x, slope_y = (float(slope) for slope in rng.normal(0.0, 0.25, 2))
+    shading = 1.0 + slope_x * (xx - 0.5) + slope_y * (yy - 0.5) + 0.08 * smooth_noise(rng, size, 3)
     image = wall * shading[..., None]
     image = image * (1.0 + 0.02 * rng.standard_normal((size, size, 1)).astype(np.float32))
     if kind == 1:
@@ -74,4 +94,4 @@ def make_background(rng: np.random.Generator, size: int, style: BackgroundStyle)
             mask = _rectangle(size, rng, 0.05, 0.4)
             image[mask] = _colour(rng, style, (0.05, 1.0))
         image = ndimage.gaussian_filter(image, sigma=(size * rng.uniform(0.005, 0.03),) * 2 + (0,))
-    return np.clip(image, 0.0, 1.0).astype(np.float32)
+    return np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
