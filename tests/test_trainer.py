@@ -3,11 +3,12 @@ import pytest
 import torch
 
 from dgfas.algorithms import get_algorithm
+from dgfas.data.batches import BalancedSampler
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
 from dgfas.protocols import get_protocol
-from dgfas.trainer import BalancedSampler, ResolvedRun, RunSpec, TrainerConfig, _concat, sample_frames, train
+from dgfas.trainer import ResolvedRun, RunSpec, TrainerConfig, _concat, sample_frames, train
 
 
 def test_sample_frames_spreads_evenly_and_clamps_short_videos(frames_factory):
