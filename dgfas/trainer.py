@@ -293,7 +293,7 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
     get_selection_rule(trainer_config.selection_rule)
     device = pick_device(trainer_config.device)
     trainer_config = dataclasses.replace(
-        trainer_config, device=device.type, precision=resolve_precision(trainer_config.precision, device)
+        trainer_config, device=str(device), precision=resolve_precision(trainer_config.precision, device)
     )
 
     options = preset_data_options(preset, data)
