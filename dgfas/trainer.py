@@ -1,8 +1,9 @@
 """Train one method on one protocol, select a checkpoint, score and log it.
 
 The trainer is the only place that knows about protocols, data and MLflow at
-once: it draws balanced live/spoof batches per source domain, calls the
-algorithm's ``update``, evaluates on source validation and target test at
+once: it takes balanced live/spoof batches per source domain from
+:mod:`dgfas.data.batches`, calls the algorithm's ``update`` (under autocast
+at the run's precision), evaluates on source validation and target test at
 fixed intervals, keeps the checkpoint a named selection rule prefers, and
 writes frame- and video-level score files.
 """
@@ -27,7 +28,7 @@ from tqdm import tqdm
 
 import dgfas
 from dgfas import distributed
-from dgfas.algorithms import Algorithm, Batch, get_algorithm
+from dgfas.algorithms import Algorithm, get_algorithm
 from dgfas.algorithms.base import MAP_NAMES
 from dgfas.atomic import atomic_write
 from dgfas.config import with_overrides
@@ -329,7 +330,10 @@ def pick_device(name: str) -> torch.device:
     """The device ``trainer.device`` names; ``auto`` is CUDA when present."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise DgfasError(f"trainer.device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
 
 
 def score_frames(
@@ -356,7 +360,8 @@ def score_frames(
 
     def read(part: Any) -> torch.Tensor:
         # (n, H, W, 3) uint8, contiguous rows for a slice; pinned so an accelerator copies it asynchronously
-        images = torch.from_numpy(np.ascontiguousarray(frames.images[part if isinstance(part, slice) else part.reshape(-1)]))
+        rows = part if isinstance(part, slice) else part.reshape(-1)
+        images = torch.from_numpy(np.ascontiguousarray(frames.images[rows]))
         return images.pin_memory() if device.type == "cuda" else images
 
     scores = []

@@ -132,10 +132,11 @@ class FrameTensors:
         lead = rows.shape
         flat = rows.reshape(-1)
         index = torch.from_numpy(flat).to(self.device) if self.cached else None
-        per_row = None
+        per_row = mirror = None
         if flip is not None:
             per_row = np.broadcast_to(flip.reshape(flip.shape + (1,) * (rows.ndim - 1)), lead).reshape(-1)
-        mirror = _mirror_on_device(per_row, self.device) if self.device.type != "cpu" else None
+            if self.device.type != "cpu":  # an accelerator mirrors a whole batch in one torch.where
+                mirror = torch.from_numpy(np.ascontiguousarray(per_row)).to(self.device)
 
         def gathered(name: str) -> torch.Tensor:
             values = self._gather(name, flat, index)  # (N, H, W[, C]) or (N,), a fresh copy
@@ -157,16 +158,12 @@ class FrameTensors:
         return batch
 
 
-def _mirror_on_device(per_row: np.ndarray | None, device: torch.device) -> torch.Tensor | None:
-    """(N,) bool mask on ``device``: one ``torch.where`` mirrors a batch in a single kernel there."""
-    return None if per_row is None else torch.from_numpy(np.ascontiguousarray(per_row)).to(device)
-
-
 def _upload(array: Any, device: torch.device) -> torch.Tensor:
     first = torch.from_numpy(np.ascontiguousarray(array[:1]))
     tensor = torch.empty((len(array), *first.shape[1:]), dtype=first.dtype, device=device)
     for start in range(0, len(array), _UPLOAD_ROWS):
-        tensor[start : start + _UPLOAD_ROWS].copy_(torch.from_numpy(np.ascontiguousarray(array[start : start + _UPLOAD_ROWS])))
+        part = slice(start, start + _UPLOAD_ROWS)
+        tensor[part].copy_(torch.from_numpy(np.ascontiguousarray(array[part])))
     return tensor
 
 
@@ -251,7 +248,8 @@ class TrainingBatches:
         self.augment = augment
         self.samplers = {d: DomainBatches(fs, clip_length, rng) for d, fs in source_train.items()}
         needed = sum(FrameTensors.nbytes(fs, maps) for fs in source_train.values())
-        self.on_device = device.type == "cuda" and needed <= cache_share * torch.cuda.get_device_properties(device).total_memory
+        self.on_device = (device.type == "cuda"
+                          and needed <= cache_share * torch.cuda.get_device_properties(device).total_memory)
         self.tensors = {d: FrameTensors(fs, maps, device, memory_format, cache=self.on_device)
                         for d, fs in source_train.items()}
         if prefetch is None:
