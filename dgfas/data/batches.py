@@ -167,7 +167,9 @@ def _mirror_rows(values: np.ndarray, rows: np.ndarray) -> None:
     """
     if values.ndim < 3:
         return
-    pixels = values.view(np.dtype((np.void, values.dtype.itemsize * values.shape[3])))[..., 0] if values.ndim == 4 else values
+    pixels = values
+    if values.ndim == 4:  # (N, H, W) items of C values each
+        pixels = values.view(np.dtype((np.void, values.dtype.itemsize * values.shape[3])))[..., 0]
     for row in rows:
         pixels[row] = pixels[row, :, ::-1]
 
