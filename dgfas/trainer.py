@@ -1,8 +1,9 @@
 """Train one method on one protocol, select a checkpoint, score and log it.
 
 The trainer is the only place that knows about protocols, data and MLflow at
-once: it draws balanced live/spoof batches per source domain, calls the
-algorithm's ``update``, evaluates on source validation and target test at
+once: it takes balanced live/spoof batches per source domain from
+:mod:`dgfas.data.batches`, calls the algorithm's ``update`` (under autocast
+at the run's precision), evaluates on source validation and target test at
 fixed intervals, keeps the checkpoint a named selection rule prefers, and
 writes frame- and video-level score files.
 """
@@ -15,6 +16,7 @@ import hashlib
 import json
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -26,10 +28,11 @@ from tqdm import tqdm
 
 import dgfas
 from dgfas import distributed
-from dgfas.algorithms import Algorithm, Batch, get_algorithm
-from dgfas.algorithms.base import IMAGENET_MEAN, IMAGENET_STD
+from dgfas.algorithms import Algorithm, get_algorithm
+from dgfas.algorithms.base import MAP_NAMES
 from dgfas.atomic import atomic_write
 from dgfas.config import with_overrides
+from dgfas.data.batches import TrainingBatches, to_input
 from dgfas.data.clips import VideoClips
 from dgfas.data.frames import FrameSet, concat_frames, frames_fingerprint, sample_frames
 from dgfas.data.registry import DataOptions, get_dataset
@@ -37,14 +40,18 @@ from dgfas.data.sources import bind_domain
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.metrics import THRESHOLD_DEPENDENT, THRESHOLD_FREE, compute_metrics, eer_threshold
 from dgfas.models import get_model
+from dgfas.precision import autocast, resolve_precision
 from dgfas.presets import Preset, get_preset
 from dgfas.protocols import Protocol, get_protocol
 from dgfas.scores import video_level, write_scores
 from dgfas.selection import SELECTION_RULES, get_selection_rule
 
-_MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-_STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+#: Version of the training-state file :meth:`TrainingState.save` writes; a file of
+#: another version is refused rather than misread.
+CHECKPOINT_FORMAT = 2
 
+#: Trainer settings that change how fast a run goes, never its numbers: logged, not part of its identity.
+_SPEED_ONLY = ("trainer.device_cache_share",)
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,16 @@ class TrainerConfig:
     eval_every: steps between evaluations; each is a selection candidate.
     selection_rule: name in :data:`dgfas.selection.SELECTION_RULES`.
     augment: random horizontal flips of images and their maps.
-    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``; :func:`resolve`
+        stores the device it resolved to.
+    precision: ``auto``, ``fp32`` or ``bf16`` (see :mod:`dgfas.precision`);
+        :func:`resolve` stores the resolved ``fp32`` or ``bf16``, so the
+        precision that ran is logged and keys the run.
+    device_cache_share: largest share of an accelerator's memory the
+        source-training frames (uint8 images and the method's maps) may take
+        to be uploaded once and batched on the device; beyond it batches are
+        prefetched from the host (:mod:`dgfas.data.batches`). It changes speed,
+        not results, so it is left out of the run key.
     """
 
     steps: int = 300
@@ -64,6 +80,8 @@ class TrainerConfig:
     selection_rule: str = "source_val"
     augment: bool = True
     device: str = "auto"
+    precision: str = "auto"
+    device_cache_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -122,7 +140,8 @@ class ResolvedRun:
         """
         parts = [f"{k}={getattr(self.algorithm_config, k)}" for k in sorted(self.spec.algorithm_overrides)]
         parts += [f"model.{k}={getattr(self.model_config, k)}" for k in sorted(self.spec.model_overrides)]
-        parts += [f"trainer.{k}={getattr(self.trainer_config, k)}" for k in sorted(self.spec.trainer_overrides) if k != "device"]
+        parts += [f"trainer.{k}={getattr(self.trainer_config, k)}" for k in sorted(self.spec.trainer_overrides)
+                  if k not in ("device", "device_cache_share")]
         return f"{self.spec.method}[{', '.join(parts)}]" if parts else self.spec.method
 
     def params(self) -> dict[str, str]:
@@ -150,7 +169,8 @@ class ResolvedRun:
 
     @property
     def run_key(self) -> str:
-        identity = {**self.params(), "data_fingerprint": self.data_fingerprint, "code_version": dgfas.__version__}
+        params = {k: v for k, v in self.params().items() if k not in _SPEED_ONLY}
+        identity = {**params, "data_fingerprint": self.data_fingerprint, "code_version": dgfas.__version__}
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -226,6 +246,10 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
         spec.trainer_overrides,
     )
     get_selection_rule(trainer_config.selection_rule)
+    device = pick_device(trainer_config.device)
+    trainer_config = dataclasses.replace(
+        trainer_config, device=str(device), precision=resolve_precision(trainer_config.precision, device)
+    )
 
     options = preset_data_options(preset, data)
     source_train = {
@@ -236,6 +260,11 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
     if spec.holdout_source is not None:
         source_val = load_domain_frames(spec.data_source, spec.holdout_source, protocol.source_val,
                                         protocol.frames.eval, options)
+    # a run holds only the maps its method trains on; evaluation needs none
+    unused = {name: None for name in MAP_NAMES if name not in algorithm_cls.maps}
+    source_train = {d: dataclasses.replace(fs, **unused) for d, fs in source_train.items()}
+    no_maps = dict.fromkeys(MAP_NAMES)
+    source_val, target_test = dataclasses.replace(source_val, **no_maps), dataclasses.replace(target_test, **no_maps)
     lacking = {name: domain for domain, frames in source_train.items() for name in algorithm_cls.maps
                if getattr(frames, name) is None}
     if lacking:
@@ -252,133 +281,62 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
 
 
 def pick_device(name: str) -> torch.device:
+    """The device ``trainer.device`` names; ``auto`` is CUDA when present."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise DgfasError(f"trainer.device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
 
 
-def to_input(images: np.ndarray, device: torch.device) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) normalized float, channels-last in memory."""
-    x = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float().div_(255.0)
-    x = (x - _MEAN.to(device)) / _STD.to(device)
-    return x.contiguous(memory_format=torch.channels_last)
-
-
-class BalancedSampler:
-    """Endless balanced draws from one domain: half live, half spoof.
-
-    The items are frames for frame methods and videos for clip methods. Each
-    class is walked through a fresh permutation per pass, so every item is
-    seen once before any is seen twice.
-    """
-
-    def __init__(self, label: np.ndarray, domain: str, rng: np.random.Generator) -> None:
-        self.rng = rng
-        self.pools = [np.flatnonzero(label == c) for c in (1, 0)]
-        self.orders = [np.empty(0, dtype=np.int64) for _ in self.pools]
-        if any(len(p) == 0 for p in self.pools):
-            missing = "live" if len(self.pools[0]) == 0 else "spoof"
-            raise DgfasError(f"domain {domain} has no {missing} training frames")
-
-    def _take(self, cls: int, n: int) -> np.ndarray:
-        taken = []
-        while n > 0:
-            if len(self.orders[cls]) == 0:
-                self.orders[cls] = self.rng.permutation(self.pools[cls])
-            part, self.orders[cls] = self.orders[cls][:n], self.orders[cls][n:]
-            taken.append(part)
-            n -= len(part)
-        return np.concatenate(taken)
-
-    def draw(self, batch_size: int) -> np.ndarray:
-        live = batch_size // 2
-        return np.concatenate([self._take(0, live), self._take(1, batch_size - live)])
-
-
-class DomainBatches:
-    """Draws one domain's training batches: single frames, or clips for a clip method.
-
-    A clip method gets ``batch_per_domain // clip_length`` clips (at least
-    one live and one spoof), so a step sees about as many images either way.
-    """
-
-    def __init__(self, frames: FrameSet, clip_length: int, rng: np.random.Generator) -> None:
-        self.rng = rng
-        self.clips = VideoClips(frames, clip_length) if clip_length > 1 else None
-        label = self.clips.label if self.clips is not None else frames.label
-        self.sampler = BalancedSampler(label, frames.domain, rng)
-
-    def draw_rows(self, batch_per_domain: int) -> np.ndarray:
-        """(B,) frame rows, or (B, T) rows of B clips."""
-        if self.clips is None:
-            return self.sampler.draw(batch_per_domain)
-        videos = self.sampler.draw(max(2, batch_per_domain // self.clips.length))
-        return self.clips.random_clips(videos, self.rng)
-
-
-def make_batch(
-    frames: FrameSet, rows: np.ndarray, maps: tuple[str, ...], device: torch.device, flip: np.ndarray | None
-) -> Batch:
-    """Tensors for ``rows``; ``flip`` (bool per row) mirrors images and maps alike.
-
-    ``rows`` is (B,) for single frames or (B, T) for clips; every tensor then
-    has the same leading dimensions, e.g. images (B, T, 3, H, W), and a clip
-    is flipped as a whole.
-    """
-    lead = rows.shape
-    flat = rows.reshape(-1)
-    if flip is not None:
-        flip = np.broadcast_to(flip.reshape(flip.shape + (1,) * (rows.ndim - 1)), lead).reshape(-1)
-    images = frames.images[flat]
-    if flip is not None:
-        images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
-    image = to_input(images, device)
-    batch = Batch(
-        image=image.view(*lead, *image.shape[1:]),
-        label=torch.from_numpy(frames.label[rows if rows.ndim == 1 else rows[:, 0]].astype(np.float32)).to(device),
-    )
-    for name in maps:
-        values = getattr(frames, name)
-        if values is None:
-            raise DgfasError(f"domain {frames.domain} has no {name} maps, which this method needs")
-        values = values[flat]
-        if flip is not None and values.ndim > 1:
-            values = np.where(flip.reshape(-1, *([1] * (values.ndim - 1))), values[:, :, ::-1], values)
-        tensor = torch.from_numpy(np.ascontiguousarray(values))
-        if name == "depth":
-            tensor = tensor.float().unsqueeze(1)
-        elif name == "parsing":
-            tensor = tensor.long()
-        elif name == "reflection":
-            tensor = tensor.float().permute(0, 3, 1, 2)
-        else:
-            tensor = tensor.float()
-        setattr(batch, name, tensor.reshape(*lead, *tensor.shape[1:]).to(device))
-    return batch
-
-
-def score_frames(algorithm: Algorithm, frames: FrameSet, device: torch.device, chunk: int = 256) -> pd.DataFrame:
+def score_frames(
+    algorithm: Algorithm, frames: FrameSet, device: torch.device, chunk: int = 512, precision: str = "fp32",
+    progress: bool = False,
+) -> pd.DataFrame:
     """Frame-level score table in the score-file format.
+
+    The split streams through the model ``chunk`` images at a time, under
+    autocast at the run's resolved ``precision``, while a thread reads the next
+    chunk's frames from the arrays (memory maps of the cache), so no copy of
+    the split is held and the model rarely waits. Scores come back as fp32.
 
     A clip method scores clips that cover each video, and every frame takes
     the score of the clip it belongs to.
     """
+    owner = None
     if algorithm.clip_length > 1 and len(frames):
         clips, owner = VideoClips(frames, algorithm.clip_length).covering_clips()
         per_chunk = max(1, chunk // algorithm.clip_length)
-        clip_scores = []
-        for i in range(0, len(clips), per_chunk):
-            rows = clips[i : i + per_chunk]
-            x = to_input(frames.images[rows.reshape(-1)], device)
-            clip_scores.append(algorithm.predict(x.view(*rows.shape, *x.shape[1:])).float().cpu().numpy())
-        scores = np.concatenate(clip_scores)[owner]
+        parts: list[Any] = [clips[i : i + per_chunk] for i in range(0, len(clips), per_chunk)]
     else:
-        chunks = [
-            algorithm.predict(to_input(frames.images[i : i + chunk], device)).float().cpu().numpy()
-            for i in range(0, len(frames), chunk)
-        ]
-        scores = np.concatenate(chunks) if chunks else np.empty(0)
-    return score_table(frames, scores)
+        parts = [slice(i, i + chunk) for i in range(0, len(frames), chunk)]
+
+    def read(part: Any) -> torch.Tensor:
+        # (n, H, W, 3) uint8, contiguous rows for a slice; pinned so an accelerator copies it asynchronously
+        rows = part if isinstance(part, slice) else part.reshape(-1)
+        images = torch.from_numpy(np.ascontiguousarray(frames.images[rows]))
+        return images.pin_memory() if device.type == "cuda" else images
+
+    scores = []
+    total = len(frames) if owner is None else sum(part.size for part in parts)
+    with ThreadPoolExecutor(1, "dgfas-scoring") as reader, tqdm(
+        total=total, desc=f"scoring {frames.domain}", unit="image", disable=not progress, leave=False, dynamic_ncols=True
+    ) as bar:
+        pending = reader.submit(read, parts[0]) if parts else None
+        for k, part in enumerate(parts):
+            images = pending.result()
+            if k + 1 < len(parts):
+                pending = reader.submit(read, parts[k + 1])
+            x = to_input(images, device, algorithm.memory_format)
+            if owner is not None:
+                x = x.view(*part.shape, *x.shape[1:])  # (clips, T, 3, H, W)
+            with autocast(precision, device):
+                scores.append(algorithm.predict(x).float().cpu().numpy())
+            bar.update(len(images))
+    if owner is not None:
+        return score_table(frames, np.concatenate(scores)[owner])
+    return score_table(frames, np.concatenate(scores) if scores else np.empty(0, dtype=np.float32))
 
 
 def score_table(frames: FrameSet, scores: np.ndarray) -> pd.DataFrame:
@@ -413,7 +371,7 @@ def map_examples(algorithm: Algorithm, frames: FrameSet, device: torch.device, p
     """
     first = np.unique(frames.video_id, return_index=True)[1]  # first row of each video, by video id
     rows = np.concatenate([first[frames.label[first] == label][:per_class] for label in (1, 0)])
-    maps = algorithm.predict_maps(to_input(frames.images[rows], device))
+    maps = algorithm.predict_maps(to_input(frames.images[rows], device, algorithm.memory_format))
     if not maps:
         return {}
     return {
@@ -437,11 +395,14 @@ def metrics_by_name(table: pd.DataFrame, role: str, level: str, dev_threshold: f
     return out
 
 
-def evaluate(algorithm: Algorithm, run: ResolvedRun, device: torch.device) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+def evaluate(
+    algorithm: Algorithm, run: ResolvedRun, device: torch.device, progress: bool = False
+) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     """Score source validation and target test; target thresholds come from source validation."""
+    precision = resolve_precision(run.trainer_config.precision, device)
     tables: dict[str, pd.DataFrame] = {}
     for role, frames in (("source_val", run.source_val), ("target_test", run.target_test)):
-        tables[f"{role}.frame"] = score_frames(algorithm, frames, device)
+        tables[f"{role}.frame"] = score_frames(algorithm, frames, device, precision=precision, progress=progress)
         tables[f"{role}.video"] = video_level(tables[f"{role}.frame"])
     return final_metrics(tables), tables
 
@@ -476,8 +437,7 @@ class TrainingState:
     """Everything a run needs to go on from a step exactly as if never stopped."""
 
     algorithm: Algorithm
-    rng: np.random.Generator
-    samplers: dict[str, DomainBatches]
+    batches: TrainingBatches
     step: int = 0
     best_key: tuple | None = None
     best_step: int = 0
@@ -486,34 +446,49 @@ class TrainingState:
 
     def save(self, path: Path) -> None:
         snapshot = {
+            "format": CHECKPOINT_FORMAT,
             "step": self.step,
             "algorithm": self.algorithm.state_dict(),
             "optimizers": [o.state_dict() for o in self.algorithm.optimizers()],
             "torch_rng": torch.get_rng_state(),
-            "numpy_rng": self.rng.bit_generator.state,
-            "sampler_orders": {d: s.sampler.orders for d, s in self.samplers.items()},
+            "batches": self.batches.state(),
             "best": (self.best_key, self.best_step, self.best_state),
             "evaluations": self.evaluations,
         }
         atomic_write(path, lambda file: torch.save(snapshot, file))
 
     def restore(self, path: Path) -> None:
+        def refuse(reason: str) -> DgfasError:
+            return DgfasError(f"{path}: cannot resume from this checkpoint ({reason}); delete it to start the run over")
+
         try:
             # Our own file, holding numpy generator state besides tensors.
             saved = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as err:  # torch.load raises many types
+            raise refuse(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        version = saved.get("format") if isinstance(saved, dict) else None
+        if version != CHECKPOINT_FORMAT:
+            raise refuse(f"written by another dgfas version: format {version}, this one reads {CHECKPOINT_FORMAT}")
+        try:
             self.algorithm.load_state_dict(saved["algorithm"])
             for optimizer, optimizer_state in zip(self.algorithm.optimizers(), saved["optimizers"], strict=True):
                 optimizer.load_state_dict(optimizer_state)
             torch.set_rng_state(saved["torch_rng"])
-            self.rng.bit_generator.state = saved["numpy_rng"]
-            for domain, orders in saved["sampler_orders"].items():
-                self.samplers[domain].sampler.orders = orders
+            self.batches.load_state(saved["batches"])
             self.best_key, self.best_step, self.best_state = saved["best"]
             self.evaluations = saved["evaluations"]
             self.step = saved["step"]
-        except Exception as err:  # torch.load and load_state_dict raise many types
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise DgfasError(f"{path}: cannot resume from this checkpoint ({reason}); delete it to start the run over") from None
+        except Exception as err:  # load_state_dict raises many types
+            raise refuse(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+
+
+#: Called after every training step with (step, seconds producing its batches, seconds in ``update``).
+StepTimer = Callable[[int, float, float], None]
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def train(
@@ -522,6 +497,7 @@ def train(
     progress: bool = True,
     checkpoint: Path | None = None,
     launch: distributed.Distributed | None = None,
+    step_timer: StepTimer | None = None,
 ) -> RunResult:
     """Train, evaluate every ``eval_every`` steps, and return the selected checkpoint's scores.
 
@@ -535,21 +511,28 @@ def train(
     generator is seeded by (seed, rank)), gradients are averaged before every
     optimizer step, each process keeps its own checkpoint file, and only
     process 0 evaluates; the others return a result without metrics.
+
+    With ``step_timer`` (``benchmarks/train_throughput.py``), the device is
+    synchronized around each step's batch assembly and ``update`` and the two
+    durations are reported; without it the loop never synchronizes, so
+    batch assembly overlaps the device's work.
     """
     started = time.perf_counter()
     cfg = run.trainer_config
     torch.manual_seed(run.spec.seed)
     rng = np.random.default_rng(run.spec.seed if launch is None else [run.spec.seed, launch.rank])
     device = pick_device(cfg.device) if launch is None else distributed.start(launch)
+    precision = resolve_precision(cfg.precision, device)  # already resolved by ``resolve``; a hand-built run may not be
     evaluates = launch is None or launch.is_main
     if launch is not None and checkpoint is not None:
         checkpoint = checkpoint.with_name(f"{checkpoint.stem}.rank{launch.rank}{checkpoint.suffix}")
     algorithm_cls = get_algorithm(run.spec.method)
     domains = list(run.source_train)
     algorithm = algorithm_cls(run.algorithm_config, run.model_config, domains).to(device)
-    algorithm = algorithm.to(memory_format=torch.channels_last)
-    samplers = {d: DomainBatches(fs, algorithm.clip_length, rng) for d, fs in run.source_train.items()}
-    state = TrainingState(algorithm, rng, samplers)
+    algorithm = algorithm.to(memory_format=algorithm_cls.memory_format)
+    batches = TrainingBatches(run.source_train, algorithm_cls.maps, algorithm.clip_length, cfg.batch_per_domain,
+                              cfg.augment, rng, device, algorithm_cls.memory_format, cfg.device_cache_share)
+    state = TrainingState(algorithm, batches)
     rule = get_selection_rule(cfg.selection_rule)
     if checkpoint is not None and checkpoint.is_file():
         state.restore(checkpoint)
@@ -560,40 +543,49 @@ def train(
 
     bar = tqdm(range(state.step + 1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
                disable=not progress, leave=False, dynamic_ncols=True, initial=state.step, total=cfg.steps)
-    for step in bar:
-        batches = {}
-        for domain, sampler in state.samplers.items():
-            rows = sampler.draw_rows(cfg.batch_per_domain)
-            flip = rng.random(len(rows)) < 0.5 if cfg.augment else None
-            batches[domain] = make_batch(run.source_train[domain], rows, algorithm_cls.maps, device, flip)
-        losses = algorithm.update(batches)
-        state.step = step
-        if step % 10 == 0 or step == cfg.steps:
-            log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
-            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-        if step % cfg.eval_every != 0 and step != cfg.steps:
-            continue
-        if launch is not None:
-            distributed.average_buffers(algorithm)
-            distributed.check_in_step(algorithm)
-        if evaluates:
-            metrics, _ = evaluate(algorithm, run, device)
-            state.evaluations[step] = metrics
-            log_metrics({f"eval.{k}": metrics[k] for k in (
-                "source_val.video.eer", "source_val.video.auc", "target_test.video.auc",
-                "target_test.video.hter.dev_eer")}, step)
-            key = rule.key(step, metrics)
-            if state.best_key is None or key < state.best_key:
-                state.best_key, state.best_step = key, step
-                state.best_state = copy.deepcopy(algorithm.state_dict())
-        if checkpoint is not None and step < cfg.steps:
-            state.save(checkpoint)
-    bar.close()
+    try:
+        for step in bar:
+            if step_timer is not None:
+                _synchronize(device)
+                assembling = time.perf_counter()
+            step_batches = batches.next(prefetch=step < cfg.steps)
+            if step_timer is not None:
+                _synchronize(device)
+                updating = time.perf_counter()
+            with autocast(precision, device):
+                losses = algorithm.update(step_batches)
+            if step_timer is not None:
+                _synchronize(device)
+                step_timer(step, updating - assembling, time.perf_counter() - updating)
+            state.step = step
+            if step % 10 == 0 or step == cfg.steps:
+                log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+            if step % cfg.eval_every != 0 and step != cfg.steps:
+                continue
+            if launch is not None:
+                distributed.average_buffers(algorithm)
+                distributed.check_in_step(algorithm)
+            if evaluates:
+                metrics, _ = evaluate(algorithm, run, device, progress)
+                state.evaluations[step] = metrics
+                log_metrics({f"eval.{k}": metrics[k] for k in (
+                    "source_val.video.eer", "source_val.video.auc", "target_test.video.auc",
+                    "target_test.video.hter.dev_eer")}, step)
+                key = rule.key(step, metrics)
+                if state.best_key is None or key < state.best_key:
+                    state.best_key, state.best_step = key, step
+                    state.best_state = copy.deepcopy(algorithm.state_dict())
+            if checkpoint is not None and step < cfg.steps:
+                state.save(checkpoint)
+    finally:
+        batches.close()
+        bar.close()
     if not evaluates:
         return RunResult(run.run_key, {}, 0, {}, time.perf_counter() - started)
     assert state.best_state is not None  # the last step always evaluates
     algorithm.load_state_dict(state.best_state)
-    metrics, tables = evaluate(algorithm, run, device)
+    metrics, tables = evaluate(algorithm, run, device, progress)
     metrics["selected_step"] = float(state.best_step)
     metrics.update(metrics_under_other_rules(state.evaluations, cfg.selection_rule))
     examples = map_examples(algorithm, run.target_test, device)

@@ -8,9 +8,9 @@ import torch
 
 from dgfas.algorithms import ALGORITHMS, get_algorithm
 from dgfas.config import with_overrides
+from dgfas.data.batches import make_batch, to_input
 from dgfas.data.clips import VideoClips
 from dgfas.models import MODELS, get_model
-from dgfas.trainer import make_batch, to_input
 
 
 def _build(name: str, domains: list[str]):

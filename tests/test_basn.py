@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from dgfas.algorithms import Batch, get_algorithm
 from dgfas.algorithms.basn import AUXILIARY, WholeMapConv, rgb_to_hsv, squared_l1, to_rgb_hsv
 from dgfas.config import with_overrides
+from dgfas.data.batches import make_batch, to_input
 from dgfas.errors import DgfasError
 from dgfas.models import get_model
 from dgfas.models.vgg import VggConfig
-from dgfas.trainer import make_batch, to_input
 
 DOMAINS = ["a", "b"]
 EXTRACTORS = {

@@ -1,6 +1,7 @@
 """The benchmark scripts run and print their figures (timings themselves are not asserted)."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,22 @@ def test_fake_cache_is_a_data_source_of_memory_mapped_frames(tmp_path, monkeypat
     with pytest.raises(DgfasError, match="holds 32 px frames, the run asks for 64 px"):
         resolve(RunSpec(protocol="OCI-M", method="erm", preset="fast", data_source=name),
                 DataOptions(cache_dir=tmp_path, progress=False))
+
+
+def test_train_throughput_prints_one_json_line_per_method_with_positive_figures(tiny_cache):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "train_throughput.py"), "--preset", "tiny", "--methods", "erm,auxiliary",
+         "--device", "cpu", "--steps", "2", "--warm-up", "1", "--json", "--cache", str(tiny_cache)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["method"] for line in lines] == ["erm", "auxiliary"]
+    for line in lines:
+        assert list(line) == ["method", "device", "precision", "preset", "data_ms", "update_ms", "step_ms",
+                              "data_fraction", "images_per_s", "eval_images_per_s", "peak_device_gib", "rss_anon_gib",
+                              "cache_gib"]
+        assert (line["device"], line["precision"], line["preset"]) == ("cpu", "fp32", "tiny")
+        for key in ("data_ms", "update_ms", "step_ms", "images_per_s", "eval_images_per_s", "rss_anon_gib", "cache_gib"):
+            assert line[key] > 0, key
+        assert 0 < line["data_fraction"] < 1 and line["peak_device_gib"] == 0

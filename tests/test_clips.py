@@ -4,8 +4,9 @@ import numpy as np
 import torch
 
 from dgfas.algorithms import get_algorithm
+from dgfas.data.batches import DomainBatches, make_batch
 from dgfas.data.clips import VideoClips
-from dgfas.trainer import DomainBatches, make_batch, score_frames
+from dgfas.trainer import score_frames
 
 
 def _shuffled(frames_factory, **kwargs):
@@ -69,6 +70,7 @@ class _FirstFrameBrightness(torch.nn.Module):
     """A stand-in clip method: the score is the mean of a clip's first frame."""
 
     clip_length = 3
+    memory_format = torch.channels_last
 
     def predict(self, x):
         assert x.dim() == 5 and x.shape[1] == 3

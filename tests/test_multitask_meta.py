@@ -6,9 +6,9 @@ import torch
 
 from dgfas.algorithms import Batch, get_algorithm
 from dgfas.config import with_overrides
+from dgfas.data.batches import make_batch
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
-from dgfas.trainer import make_batch
 
 DOMAINS = ["a", "b", "c"]
 

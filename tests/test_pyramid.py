@@ -9,10 +9,10 @@ from torch import nn
 from dgfas.algorithms import Batch, get_algorithm
 from dgfas.algorithms.pyramid import contrastive_depth_loss, pyramid, pyramid_losses, pyramid_sizes, target_map
 from dgfas.config import with_overrides
+from dgfas.data.batches import make_batch
 from dgfas.errors import DgfasError
 from dgfas.models import get_model
 from dgfas.models.cdcn import CdcnConfig, CentralDifferenceConv2d
-from dgfas.trainer import make_batch
 
 MODELS = ["resnet18", "cdcn"]
 

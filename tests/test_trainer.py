@@ -1,14 +1,17 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from dgfas.algorithms import get_algorithm
+from dgfas.data.batches import BalancedSampler
 from dgfas.data.frames import concat_frames, frames_fingerprint, sample_frames
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
 from dgfas.protocols import get_protocol
-from dgfas.trainer import BalancedSampler, ResolvedRun, RunSpec, TrainerConfig, train
+from dgfas.trainer import ResolvedRun, RunSpec, TrainerConfig, train
 
 
 def test_sample_frames_spreads_evenly_and_clamps_short_videos(frames_factory):
@@ -71,8 +74,6 @@ def test_run_key_changes_with_any_resolved_argument(frames_factory):
 
 
 def test_variant_names_the_method_and_its_overrides(frames_factory):
-    import dataclasses
-
     run = _run(frames_factory, "last")
     assert run.variant == "erm" and run.params()["variant"] == "erm"
     run.spec = RunSpec(
@@ -155,3 +156,53 @@ def test_one_run_reports_the_metrics_of_every_selection_rule(frames_factory):
     assert others["selection.oracle.selected_step"] == 2 and others["selection.oracle.target_test.video.auc"] == 0.9
     assert others["selection.last.selected_step"] == 6
     assert {k.split(".")[1] for k in others} == set(SELECTION_RULES.names()) - {"source_val"}
+
+
+def test_a_checkpoint_of_another_format_is_refused_not_misread(frames_factory, tmp_path):
+    checkpoint = tmp_path / "checkpoint.pt"
+    # the layout written before batch state had its own entry and files carried a format
+    torch.save({"step": 2, "algorithm": {}, "optimizers": [], "torch_rng": torch.get_rng_state(),
+                "numpy_rng": np.random.default_rng(0).bit_generator.state, "sampler_orders": {}}, checkpoint)
+    with pytest.raises(DgfasError, match="format None, this one reads") as info:
+        train(_run(frames_factory, "last"), progress=False, checkpoint=checkpoint)
+    assert str(checkpoint) in str(info.value) and "delete it" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_resolve_records_the_resolved_precision_and_keeps_only_the_maps_the_method_uses(tiny_cache):
+    from dgfas.trainer import resolve
+
+    data = DataOptions(tiny_cache, progress=False)
+    auto = resolve(RunSpec(protocol="OCI-M", method="pyramid", preset="tiny",
+                           trainer_overrides={"device": "cpu"}), data)
+    assert auto.params()["trainer.precision"] == "fp32" and auto.params()["trainer.device"] == "cpu"
+    assert all(fs.depth is not None and fs.parsing is not None and fs.reflection is None
+               for fs in auto.source_train.values()), "pyramid trains on depth and parsing maps"
+    assert all(getattr(fs, name) is None for fs in (auto.source_val, auto.target_test)
+               for name in ("depth", "parsing", "reflection", "pulse"))
+    cached = resolve(dataclasses.replace(auto.spec, trainer_overrides={"device": "cpu", "device_cache_share": 0.1}), data)
+    assert cached.run_key == auto.run_key, "the device cache share changes speed only"
+
+    bf16 = resolve(RunSpec(protocol="OCI-M", method="erm", preset="tiny",
+                           trainer_overrides={"device": "cpu", "precision": "bf16", "steps": 2, "eval_every": 2}), data)
+    assert bf16.params()["trainer.precision"] == "bf16" and bf16.run_key != auto.run_key
+    result = train(bf16, progress=False)
+    assert result.tables["target_test.frame"]["score"].dtype == np.float32
+    assert np.isfinite(result.tables["target_test.frame"]["score"]).all()
+    assert 0 <= result.metrics["target_test.video.auc"] <= 1
+
+
+def test_an_unknown_precision_is_a_one_line_error_before_data_is_loaded(tmp_path):
+    from dgfas.trainer import resolve
+
+    with pytest.raises(DgfasError, match="trainer.precision must be one of") as info:
+        resolve(RunSpec(protocol="C-I", method="erm", preset="tiny", trainer_overrides={"precision": "fp16"}),
+                DataOptions(tmp_path / "cache"))
+    assert "\n" not in str(info.value) and not (tmp_path / "cache").exists()
+
+
+def test_a_step_timer_sees_every_step(frames_factory):
+    timed = []
+    train(_run(frames_factory, "last", steps=3), progress=False,
+          step_timer=lambda step, data_s, update_s: timed.append((step, data_s, update_s)))
+    assert [step for step, _, _ in timed] == [1, 2, 3]
+    assert all(data_s > 0 and update_s > 0 for _, data_s, update_s in timed)

@@ -48,7 +48,7 @@ import pandas as pd
 from PIL import Image
 
 import dgfas
-from dgfas.atomic import atomic_write, atomic_write_text
+from dgfas.atomic import atomic_write_text
 from dgfas.data.corpora.faces import MARGIN
 from dgfas.data.corpora.index import CorpusIndex
 from dgfas.data.frames import FrameSet, Origin

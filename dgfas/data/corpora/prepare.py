@@ -31,7 +31,6 @@ import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.data.corpora.cache import (
-    FRAME_META,
     FrameWriter,
     PrepareConfig,
     cache_folder,
