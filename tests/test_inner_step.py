@@ -212,3 +212,19 @@ def test_meta_layers_keep_the_state_dict_and_refuse_a_third_derivative():
     torch.autograd.grad(grad.square().sum(), x)  # a second derivative
     with pytest.raises(RuntimeError, match="differentiate twice, not three times"):
         torch.autograd.grad(grad.square().sum(), x, create_graph=True)
+
+
+def test_meta_layers_differentiate_twice_under_bf16_autocast():
+    """As native layers do under autocast: bf16 arithmetic, float32 gradients, close to the float32 ones."""
+    torch.manual_seed(5)
+    # No bias before the batch norm: its gradient is zero, and both would compare rounding noise.
+    native = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2))
+    meta = with_meta_layers(copy.deepcopy(native))
+    x = torch.randn(4, 3, 9, 9)
+    results = []
+    for layers in (native, meta):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            results.append(_second_order_gradients(layers, x, list(layers.parameters())))
+    for ours, theirs, p in zip(*results, native.parameters()):
+        assert theirs.dtype == p.dtype == torch.float32
+        torch.testing.assert_close(theirs, ours, atol=0.05 * ours.abs().max().item(), rtol=0)
