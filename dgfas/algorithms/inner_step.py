@@ -25,17 +25,18 @@ domain still reaches them, because each domain is meta-train in most iterations.
 Cost of the second-order term. Differentiating through θ' runs the backward of
 the meta-train backward pass (a Hessian-vector product). ATen's generic double
 backward of batch norm is about thirty reductions and forty multiplications per
-layer (a quarter of a meta step on the CPU), and that of a convolution computes
-the gradient for the image under the first layer, which nothing needs, through
-the CPU's slow transposed-convolution path. :func:`with_meta_layers` swaps a
-model's ``nn.Conv2d`` and ``nn.BatchNorm2d`` for :class:`MetaConv2d` and
-:class:`MetaBatchNorm2d`: the same parameters, buffers, forward and first-order
-gradients (ATen's fused kernels), with hand-written second derivatives made of
-fused native kernels, computed only for what needs them. They change no number,
-only the cost: the BatchNorm policy above, and so the meta-gradient, are exactly
-those of the native layers (tests compare both in float64), in every engine and
-in first-order mode. Their limit is two derivatives; asking for a third (a
-second backward with ``create_graph``) is an error, never a wrong answer.
+layer (a quarter of a meta step on the CPU), and that of a convolution takes
+input gradients through the CPU's slow transposed-convolution path, even the
+gradient for the image under the first layer, which nothing needs.
+:func:`with_meta_layers` swaps a model's ``nn.Conv2d`` and ``nn.BatchNorm2d``
+for :class:`MetaConv2d` and :class:`MetaBatchNorm2d`: the same parameters,
+buffers, forward and first-order gradients (ATen's own kernels, bit for bit),
+with hand-written second derivatives made of fused native kernels and computed
+only where needed. They change the cost, not the quantity: the BatchNorm policy
+above, and so the meta-gradient, are exactly those of the native layers (tests
+compare both in float64 to rounding), in every engine and in first-order mode.
+Their limit is two derivatives; asking for a third (a second backward with
+``create_graph``) is an error, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ def with_meta_layers(module: nn.Module) -> nn.Module:
 def torch_func_inner_step(
     model: nn.Module, meta_train_loss: LossOfForward, meta_test_loss: LossOfForward, alpha: float, first_order: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """θ' as a dict of tensors, the model run on it with ``functional_call``."""
+    """θ' as a dict of tensors (one foreach step), the model run on it with ``functional_call``."""
     names = [n for n, p in model.named_parameters() if p.requires_grad]
     params = [p for p in model.parameters() if p.requires_grad]
     train_loss = meta_train_loss(model)
