@@ -56,20 +56,38 @@ def random_batches(preset: Preset, device: torch.device, fmt: torch.memory_forma
     return batches
 
 
+def _timed_update_s(algorithm: Algorithm, batches: dict[str, Batch], device: torch.device, bf16: bool) -> float:
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    with autocast:
+        algorithm.update(batches)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
 def median_update_ms(
     algorithm: Algorithm, batches: dict[str, Batch], steps: int, device: torch.device, bf16: bool = False
 ) -> float:
     """Median wall time of ``steps`` updates after ``WARM_UP`` untimed ones."""
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    times = []
+    times = [_timed_update_s(algorithm, batches, device, bf16) for _ in range(WARM_UP + steps)]
+    return 1000 * statistics.median(times[WARM_UP:])
+
+
+def interleaved_median_update_ms(
+    variants: dict[str, tuple[Algorithm, dict[str, Batch]]], steps: int, device: torch.device, bf16: bool = False
+) -> dict[str, float]:
+    """Median wall time of ``steps`` updates of each variant, taken in turns.
+
+    One update of every variant per round, so a machine shared with other jobs
+    slows all of them alike and their ratios stay meaningful.
+    """
+    times: dict[str, list[float]] = {label: [] for label in variants}
     for i in range(WARM_UP + steps):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        with autocast:
-            algorithm.update(batches)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if i >= WARM_UP:
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        for label, (algorithm, batches) in variants.items():
+            seconds = _timed_update_s(algorithm, batches, device, bf16)
+            if i >= WARM_UP:
+                times[label].append(seconds)
+    return {label: 1000 * statistics.median(values) for label, values in times.items()}

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from dgfas.algorithms import Batch, get_algorithm
+from dgfas.algorithms.inner_step import MetaBatchNorm2d, MetaConv2d
 from dgfas.config import with_overrides
 from dgfas.data.batches import make_batch
 from dgfas.errors import DgfasError
@@ -40,6 +42,27 @@ def test_engines_give_the_same_meta_gradient_on_the_multitask_model(engine, fram
     assert gradients["torch_func"].keys() == gradients[engine].keys()
     for name, ours in gradients["torch_func"].items():
         torch.testing.assert_close(gradients[engine][name], ours, atol=1e-6, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("first_order", [False, True])
+def test_meta_layers_give_the_native_layers_meta_gradient(first_order, frames_factory):
+    """The model's conv and batch-norm layers are the meta layers; put back the native
+    ones and the float64 meta-gradient (second-order term included) is the same."""
+    batches = _batches(frames_factory, dtype=torch.float64)
+    gradients = []
+    for native in (False, True):
+        algorithm = _algorithm(first_order=first_order).double()
+        layers = {MetaConv2d: nn.Conv2d, MetaBatchNorm2d: nn.BatchNorm2d}
+        assert {type(m) for m in algorithm.net.modules()} & {nn.Conv2d, nn.BatchNorm2d} == set()
+        if native:
+            for module in algorithm.net.modules():
+                if type(module) in layers:
+                    module.__class__ = layers[type(module)]
+        torch.manual_seed(1)
+        algorithm.update(batches)
+        gradients.append({n: p.grad for n, p in algorithm.net.named_parameters()})
+    for name, ours in gradients[0].items():
+        torch.testing.assert_close(gradients[1][name], ours, atol=1e-10, rtol=1e-8, msg=name)
 
 
 def test_meta_update_logs_both_objectives_and_the_triplet_term(frames_factory):

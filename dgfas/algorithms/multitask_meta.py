@@ -37,7 +37,11 @@ Choices the paper's description leaves open, made here:
     * Binary cross-entropy on one logit is the classification cross-entropy,
       and the test score is sigmoid(logit); the depth map is not fused into it.
     * BatchNorm follows :mod:`dgfas.algorithms.inner_step`: batch statistics in
-      every pass, running statistics updated by the meta-train pass only.
+      every pass, running statistics updated by the meta-train pass only. The
+      model's convolutions and batch norms are that module's meta layers, whose
+      second derivatives are exact and cheap, so the second-order term costs
+      arithmetic rather than kernel launches; the meta-gradient is the native
+      layers' own.
     * Defaults: λ_d = 10 (as in RFM's depth term), λ_p = 1, λ_t = 1, margin
       0.5, α = 0.01, β = 1, Adam at 1e-3 with weight decay 5e-4 (as ERM).
     * With ``meta = False`` (the ablation) the same losses, the triplet term
@@ -53,7 +57,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
-from dgfas.algorithms.inner_step import get_inner_step
+from dgfas.algorithms.inner_step import get_inner_step, with_meta_layers
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.algorithms.triplet import TRIPLET_MINING, one_side_triplet_loss
 from dgfas.data.frames import PARSING_CLASSES
@@ -157,8 +161,10 @@ class MultitaskMeta(Algorithm):
             raise DgfasError(f"unknown triplet_mining '{config.triplet_mining}'; valid: {list(TRIPLET_MINING)}")
         self.inner_step = get_inner_step(config.engine)
         self.check_sources(config, domains)
-        self.net = MultiTaskNet(get_model(config.model).build(model_config), config.depth, config.parsing)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.net = with_meta_layers(MultiTaskNet(get_model(config.model).build(model_config), config.depth, config.parsing))
+        # Fused: one kernel for all ~80 parameters instead of a Python loop over them
+        # (the same update; half the optimizer's time on the CPU).
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
 
     @classmethod
     def check_sources(cls, config: MultitaskMetaConfig, domains: list[str]) -> None:
