@@ -57,6 +57,8 @@ def _average_on_two_processes(rank: int, port: int) -> None:
             mean = (mine[0] + mine[1]) / 2
             torch.testing.assert_close(parameter.grad, mean, rtol=0, atol=1e-6)
             torch.testing.assert_close(parameter.detach(), -mean, rtol=0, atol=1e-6)  # the step saw the mean
+        # rank 0 hosts the rendezvous store: leaving before rank 1 is done aborts rank 1's teardown
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

@@ -248,8 +248,9 @@ class MultitaskMeta(Algorithm):
         return {"loss": total.item(), **{k: v.item() for k, v in logged.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        # Only the encoder and classifier: the dense heads do not enter the score.
-        return torch.sigmoid(self.net.classifier(self.net.backbone(x)).squeeze(1))
+        # Only the encoder and classifier: the dense heads do not enter the score. The sigmoid
+        # takes fp32 logits: in bf16 confident scores would tie, blurring AUC and EER.
+        return torch.sigmoid(self.net.classifier(self.net.backbone(x)).squeeze(1).float())
 
     def output_maps(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = self.net(x)  # depth (B, 1, H/8, W/8), parsing logits (B, classes, H, W), as the ablation keeps
