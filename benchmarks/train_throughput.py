@@ -7,8 +7,8 @@ stopped after the last timed step, before its evaluation. Scoring of the
 target test split is then timed with the trainer's scoring function
 (``eval_images_per_s``). Figures are medians over the timed steps;
 ``rss_anon_gib`` is the largest anonymous resident memory (``RssAnon``)
-seen during the method's run and ``cache_gib`` the bytes on disk of the
-frame cache the run read.
+seen during the method's training and scoring (sampled every 20 ms) and
+``cache_gib`` the bytes on disk of the frame cache the run read.
 
     python benchmarks/train_throughput.py --preset quick --methods erm,multitask_meta --device cpu
     python benchmarks/train_throughput.py --preset paper --methods erm --device cpu --fake-cache-gib 8 --json
@@ -25,6 +25,7 @@ import argparse
 import json
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,21 +52,44 @@ def folder_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
+class PeakRssAnon:
+    """The largest RssAnon while the block runs, sampled by a thread every 20 ms.
+
+    Reading it only between steps would miss the transient peak of a forward
+    and backward pass, or of a scoring chunk, which is what decides whether a
+    run fits in memory.
+    """
+
+    def __enter__(self) -> "PeakRssAnon":
+        self.peak = rss_anon_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss_anon_bytes())
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_anon_bytes())
+
+
 class TimedStepsDone(Exception):
     """Raised by the step timer after the last timed step, so the run skips its evaluation."""
 
 
 class StepTimer:
-    """The ``step_timer`` of :func:`dgfas.trainer.train`: keeps the timed steps' durations and the peak RssAnon."""
+    """The ``step_timer`` of :func:`dgfas.trainer.train`: keeps the timed steps' durations."""
 
     def __init__(self, warm_up: int, steps: int) -> None:
         self.warm_up, self.last = warm_up, warm_up + steps
         self.data_s: list[float] = []
         self.update_s: list[float] = []
-        self.peak_rss = rss_anon_bytes()
 
     def __call__(self, step: int, data_s: float, update_s: float) -> None:
-        self.peak_rss = max(self.peak_rss, rss_anon_bytes())
         if step > self.warm_up:
             self.data_s.append(data_s)
             self.update_s.append(update_s)
@@ -87,22 +111,22 @@ def measure(method: str, args: argparse.Namespace, data: DataOptions, data_sourc
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     timer = StepTimer(args.warm_up, args.steps)
-    try:
-        train(run, progress=False, step_timer=timer)
-    except TimedStepsDone:
-        pass
+    with PeakRssAnon() as memory:
+        try:
+            train(run, progress=False, step_timer=timer)
+        except TimedStepsDone:
+            pass
 
-    cls = get_algorithm(method)
-    algorithm = cls(run.algorithm_config, run.model_config, list(run.source_train)).to(device)
-    algorithm = algorithm.to(memory_format=cls.memory_format)
-    precision = run.trainer_config.precision
-    score_frames(algorithm, run.target_test.select(slice(0, 64)), device, precision=precision)  # warm-up
-    synchronize(device)
-    started = time.perf_counter()
-    score_frames(algorithm, run.target_test, device, precision=precision)
-    synchronize(device)
-    eval_seconds = time.perf_counter() - started
-    timer.peak_rss = max(timer.peak_rss, rss_anon_bytes())
+        cls = get_algorithm(method)
+        algorithm = cls(run.algorithm_config, run.model_config, list(run.source_train)).to(device)
+        algorithm = algorithm.to(memory_format=cls.memory_format)
+        precision = run.trainer_config.precision
+        score_frames(algorithm, run.target_test.select(slice(0, 64)), device, precision=precision)  # warm-up
+        synchronize(device)
+        started = time.perf_counter()
+        score_frames(algorithm, run.target_test, device, precision=precision)
+        synchronize(device)
+        eval_seconds = time.perf_counter() - started
 
     data_ms = 1000 * statistics.median(timer.data_s)
     update_ms = 1000 * statistics.median(timer.update_s)
@@ -121,7 +145,7 @@ def measure(method: str, args: argparse.Namespace, data: DataOptions, data_sourc
         "images_per_s": round(len(run.source_train) * per_domain / step_ms * 1000, 2),
         "eval_images_per_s": round(len(run.target_test) / eval_seconds, 2),
         "peak_device_gib": round(torch.cuda.max_memory_allocated(device) / GIB, 4) if device.type == "cuda" else 0.0,
-        "rss_anon_gib": round(timer.peak_rss / GIB, 4),
+        "rss_anon_gib": round(memory.peak / GIB, 4),
         "cache_gib": round(folder_bytes(cache) / GIB, 4),
     }
 

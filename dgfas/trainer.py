@@ -290,13 +290,27 @@ def pick_device(name: str) -> torch.device:
         raise DgfasError(f"trainer.device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
 
 
+#: Pixels a CPU scores at once: 512 crops of 64², whose activations take a few hundred MB.
+#: At 256² that is 32 crops; 512 of them would hold several GB of activations in RAM.
+_CPU_SCORING_PIXELS = 512 * 64 * 64
+
+
+def scoring_chunk(frames: FrameSet, device: torch.device) -> int:
+    """Images scored at once: 512 on an accelerator, as many as :data:`_CPU_SCORING_PIXELS` allows on the CPU."""
+    if device.type != "cpu" or not len(frames):
+        return 512
+    height, width = frames.images.shape[1:3]
+    return max(8, _CPU_SCORING_PIXELS // (height * width))
+
+
 def score_frames(
-    algorithm: Algorithm, frames: FrameSet, device: torch.device, chunk: int = 512, precision: str = "fp32",
+    algorithm: Algorithm, frames: FrameSet, device: torch.device, chunk: int | None = None, precision: str = "fp32",
     progress: bool = False,
 ) -> pd.DataFrame:
     """Frame-level score table in the score-file format.
 
-    The split streams through the model ``chunk`` images at a time, under
+    The split streams through the model ``chunk`` images at a time (by default
+    :func:`scoring_chunk`), under
     autocast at the run's resolved ``precision``, while a thread reads the next
     chunk's frames from the arrays (memory maps of the cache), so no copy of
     the split is held and the model rarely waits. Scores come back as fp32.
@@ -304,6 +318,7 @@ def score_frames(
     A clip method scores clips that cover each video, and every frame takes
     the score of the clip it belongs to.
     """
+    chunk = chunk or scoring_chunk(frames, device)
     owner = None
     if algorithm.clip_length > 1 and len(frames):
         clips, owner = VideoClips(frames, algorithm.clip_length).covering_clips()

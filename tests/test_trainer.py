@@ -206,3 +206,12 @@ def test_a_step_timer_sees_every_step(frames_factory):
           step_timer=lambda step, data_s, update_s: timed.append((step, data_s, update_s)))
     assert [step for step, _, _ in timed] == [1, 2, 3]
     assert all(data_s > 0 and update_s > 0 for _, data_s, update_s in timed)
+
+
+def test_cpu_scoring_chunks_shrink_with_the_crop_so_activations_stay_small(frames_factory):
+    from dgfas.trainer import scoring_chunk
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert scoring_chunk(frames_factory("synth-oulu", "test", size=64), cpu) == 512
+    assert scoring_chunk(frames_factory("synth-oulu", "test", size=256), cpu) == 32
+    assert scoring_chunk(frames_factory("synth-oulu", "test", size=256), cuda) == 512  # a GPU takes large batches
