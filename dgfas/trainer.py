@@ -347,11 +347,10 @@ def score_frames(
             if owner is not None:
                 x = x.view(*part.shape, *x.shape[1:])  # (clips, T, 3, H, W)
             with autocast(precision, device):
-                scores.append(algorithm.predict(x).float().cpu().numpy())
+                scores.append(algorithm.predict(x).cpu().numpy())  # predict returns fp32
             bar.update(len(images))
-    if owner is not None:
-        return score_table(frames, np.concatenate(scores)[owner])
-    return score_table(frames, np.concatenate(scores) if scores else np.empty(0, dtype=np.float32))
+    joined = np.concatenate(scores) if scores else np.empty(0, dtype=np.float32)
+    return score_table(frames, joined if owner is None else joined[owner])
 
 
 def score_table(frames: FrameSet, scores: np.ndarray) -> pd.DataFrame:
@@ -393,7 +392,8 @@ def map_examples(algorithm: Algorithm, frames: FrameSet, device: torch.device, p
         "image": frames.images[rows],
         "label": frames.label[rows],
         "video_id": frames.video_id[rows].astype(str),
-        **{f"map.{name}": value.float().cpu().numpy().astype(np.float16) for name, value in maps.items()},
+        # predict_maps gives fp32 maps
+        **{f"map.{name}": value.cpu().numpy().astype(np.float16) for name, value in maps.items()},
     }
 
 

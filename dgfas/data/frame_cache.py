@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -56,9 +57,18 @@ def read_manifest(folder: Path) -> dict | None:
     return manifest
 
 
-def _row_shape(name: str, size: int) -> tuple[int, ...]:
-    return {"images": (size, size, 3), "depth": (size, size), "parsing": (size, size),
-            "reflection": (size, size, 3), "pulse": ()}[name]
+def frame_shapes(size: int) -> dict[str, tuple[int, ...]]:
+    """The shape of one frame's row of each pixel array, at crop side ``size``."""
+    return {"images": (size, size, 3), "depth": (size, size), "parsing": (size, size), "reflection": (size, size, 3)}
+
+
+def npy_header(dtype: type, shape: tuple[int, ...]) -> bytes:
+    """A ``.npy`` header; numpy pads it so that any row count up to 21 digits gives the same length, which
+    lets a growing array's header be rewritten in place."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
 
 
 class _Appender:
@@ -68,9 +78,7 @@ class _Appender:
         self.dtype, self.row_shape, self.rows, self.written = np.dtype(dtype), row_shape, rows, 0
         self.digest = hashlib.sha256()
         self.file: BinaryIO = open(path, "wb")
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
-                  "shape": (rows, *row_shape)}
-        np.lib.format.write_array_header_2_0(self.file, header)
+        self.file.write(npy_header(self.dtype, (rows, *row_shape)))
 
     def append(self, values: np.ndarray) -> None:
         if values.shape[1:] != self.row_shape or values.dtype != self.dtype:
@@ -78,9 +86,9 @@ class _Appender:
                              f"expected {self.dtype} {self.row_shape}")
         if self.written + len(values) > self.rows:
             raise ValueError(f"{self.file.name}: more than the {self.rows} rows announced")
-        data = np.ascontiguousarray(values).tobytes()
+        data = np.ascontiguousarray(values)
         self.digest.update(data)
-        self.file.write(data)
+        self.file.write(data.data)
         self.written += len(values)
 
 
@@ -119,8 +127,8 @@ class FrameCacheWriter:
             self.partial.mkdir(parents=True)
             for name in ("images", *self.maps):
                 dtype = np.uint8 if name == "images" else MAPS[name]
-                self.arrays[name] = _Appender(self.partial / f"{name}.npy", dtype, _row_shape(name, self.size),
-                                              self.frames)
+                row_shape = {**frame_shapes(self.size), "pulse": ()}[name]
+                self.arrays[name] = _Appender(self.partial / f"{name}.npy", dtype, row_shape, self.frames)
         except OSError as error:
             self._close_files()
             raise DgfasError(f"cannot write frame cache {self.folder}: {error.strerror or error}") from None

@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -51,6 +50,7 @@ import dgfas
 from dgfas.atomic import atomic_write_text
 from dgfas.data.corpora.faces import MARGIN
 from dgfas.data.corpora.index import CorpusIndex
+from dgfas.data.frame_cache import frame_shapes, npy_header
 from dgfas.data.frames import FrameSet, Origin
 from dgfas.errors import DgfasError
 
@@ -141,20 +141,6 @@ def consolidated_folder(folder: Path) -> Path:
     return folder / "frames"
 
 
-def frame_shapes(size: int) -> dict[str, tuple[int, ...]]:
-    """The shape of one frame's row of each array, at crop side ``size``."""
-    return {"images": (size, size, 3), "depth": (size, size), "parsing": (size, size), "reflection": (size, size, 3)}
-
-
-def _npy_header(dtype: type, shape: tuple[int, ...]) -> bytes:
-    """A ``.npy`` header; numpy pads it so that any row count up to 21 digits gives the same length, which
-    lets a growing array's header be rewritten in place."""
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
-    return buffer.getvalue()
-
-
 def read_journal(folder: Path) -> list[dict]:
     """The videos whose frames are in a cache's arrays, in row order (one dict per video).
 
@@ -212,13 +198,17 @@ class FrameWriter:
             self._journal.truncate(length)
         except OSError as error:
             self.close()
-            raise DgfasError(f"cannot write frame cache {folder}: {error.strerror or error}") from None
+            raise DgfasError(f"cannot write frame cache {folder}: {error.strerror or error}"
+                             f"{f' ({error.filename})' if error.filename else ''}") from None
+        except DgfasError:
+            self.close()
+            raise
 
     def _open_array(self, name: str):
         """One array's file, cut to the rows the journal names and positioned to append."""
         path = self.frames_folder / f"{name}.npy"
         dtype, shape = FRAME_ARRAYS[name], self.shapes[name]
-        header = _npy_header(dtype, (0, *shape))
+        header = npy_header(dtype, (0, *shape))
         if not path.is_file() and self.rows == 0:
             path.write_bytes(header)
         file = open(path, "r+b")
@@ -262,9 +252,7 @@ class FrameWriter:
             meta: ``FRAME_META``, K values each (JSON types).
             report: its row of the preparation report.
         """
-        manifest = self.frames_folder / "manifest.json"
-        if manifest.exists():
-            manifest.unlink()  # the arrays are about to change
+        (self.frames_folder / "manifest.json").unlink(missing_ok=True)  # the arrays are about to change
         count = len(arrays["images"])
         digest = hashlib.sha256()
         for name, file in self._files.items():
@@ -296,7 +284,7 @@ class FrameWriter:
         if not self.entries:
             raise DgfasError(f"{self.folder}: no prepared video to write")
         for name, file in self._files.items():
-            header = _npy_header(FRAME_ARRAYS[name], (self.rows, *self.shapes[name]))
+            header = npy_header(FRAME_ARRAYS[name], (self.rows, *self.shapes[name]))
             file.seek(0)
             file.write(header)
             file.seek(0, os.SEEK_END)
@@ -354,6 +342,8 @@ def read_manifest(folder: Path) -> dict:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise DgfasError(f"{path}: unreadable ({error}); {redo}") from None
+    if not isinstance(manifest, dict):
+        raise DgfasError(f"{path}: not a manifest; {redo}")
     if manifest.get("format") != FORMAT_VERSION:
         raise DgfasError(f"{folder}: frame cache of format {manifest.get('format', 1)}, this dgfas reads "
                          f"format {FORMAT_VERSION}; {redo}")
@@ -369,6 +359,18 @@ def is_complete(folder: Path, index: CorpusIndex) -> bool:
     return manifest["index"] == index_digest(index, [entry["video"] for entry in read_journal(folder)])
 
 
+def frame_arrays(folder: Path) -> dict[str, np.ndarray]:
+    """A finished cache's ``FRAME_ARRAYS``, memory-mapped; a damaged file is a one-line error naming it."""
+    arrays = {}
+    for name in FRAME_ARRAYS:
+        path = consolidated_folder(folder) / f"{name}.npy"
+        try:
+            arrays[name] = np.load(path, mmap_mode="r")
+        except (OSError, ValueError) as error:
+            raise DgfasError(f"{path}: unreadable ({error}); delete {folder} and prepare the corpus again") from None
+    return arrays
+
+
 def load_consolidated(folder: Path, corpus: str) -> FrameSet:
     """Every prepared frame of a corpus, its origin named by the fingerprint written with it.
 
@@ -378,9 +380,12 @@ def load_consolidated(folder: Path, corpus: str) -> FrameSet:
     hashed here.
     """
     manifest = read_manifest(folder)
-    frames_folder = consolidated_folder(folder)
-    table = pd.read_csv(frames_folder / "frames.csv", keep_default_na=False)
-    arrays = {name: np.load(frames_folder / f"{name}.npy", mmap_mode="r") for name in FRAME_ARRAYS}
+    try:
+        table = pd.read_csv(consolidated_folder(folder) / "frames.csv", keep_default_na=False)
+    except (OSError, ValueError) as error:
+        raise DgfasError(f"{folder}: unreadable frame table ({error}); delete the folder and prepare the corpus "
+                         "again") from None
+    arrays = frame_arrays(folder)
     if any(len(array) != manifest["frames"] for array in arrays.values()) or len(table) != manifest["frames"]:
         raise DgfasError(f"{folder}: arrays and frame table do not hold the {manifest['frames']} frames its manifest "
                          "names; delete the folder and prepare the corpus again")
@@ -446,7 +451,7 @@ def derive_cache(source: Path, target: Path, index: CorpusIndex, size: int) -> d
         shutil.rmtree(consolidated_folder(target), ignore_errors=True)
         config["source_fingerprint"] = source_manifest["fingerprint"]
         atomic_write_text(target / "config.json", json.dumps(config, indent=1, sort_keys=True))
-    arrays = {name: np.load(consolidated_folder(source) / f"{name}.npy", mmap_mode="r") for name in FRAME_ARRAYS}
+    arrays = frame_arrays(source)
     with FrameWriter(target, size) as writer:
         done = {entry["video"] for entry in writer.entries}
         for entry, rows in _row_ranges(read_journal(source)):

@@ -31,6 +31,7 @@ import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.data.corpora.cache import (
+    FACE_SOURCES,
     FrameWriter,
     PrepareConfig,
     cache_folder,
@@ -41,14 +42,14 @@ from dgfas.data.corpora.cache import (
     is_complete,
     larger_cache,
     read_journal,
+    read_manifest,
 )
 from dgfas.data.corpora.facemesh import INPUT_SIZE as MESH_INPUT_SIZE
 from dgfas.data.corpora.index import CorpusIndex, VideoEntry
 from dgfas.errors import DgfasError
 
 #: Columns of ``report.csv``, one row per indexed video.
-REPORT_COLUMNS = ("relative_path", "status", "frames", "face_file", "detected", "nearest_frame", "centre",
-                  "no_mesh", "error")
+REPORT_COLUMNS = ("relative_path", "status", "frames", *FACE_SOURCES, "no_mesh", "error")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class PrepareResult:
             (f"{len(ok)}/{len(report)} videos prepared ({self.prepared_now} now, {len(ok) - self.prepared_now} "
              f"cached), {int(ok['frames'].sum())} frames in {self.folder}"),
             "face boxes: " + ", ".join(f"{int(ok[c].sum())} {c.replace('_', ' ')}"
-                                       for c in ("face_file", "detected", "nearest_frame", "centre")),
+                                       for c in FACE_SOURCES),
             f"frames without a face mesh (depth and parsing left empty): {int(ok['no_mesh'].sum())}",
         ]
         for row in report[report["error"] != ""].itertuples():
@@ -165,7 +166,7 @@ def row_of_video(relative_path: str, meta: dict[str, list], note: str) -> dict:
     sources = meta["face_source"]
     return _report_row(
         relative_path, "ok", error=note, frames=len(sources), no_mesh=sum(not found for found in meta["mesh_found"]),
-        **{source: sources.count(source) for source in ("face_file", "detected", "nearest_frame", "centre")},
+        **{source: sources.count(source) for source in FACE_SOURCES},
     )
 
 
@@ -263,7 +264,8 @@ def prepare_corpus(
     rows = {entry["video"]: entry["report"] for entry in entries}
     todo = [entry for entry in index.videos if entry.relative_path not in rows]
     prepared_now = 0
-    if todo or not is_complete(folder, index):
+    complete = is_complete(folder, index)  # only an append changes it, and an append is followed by finish()
+    if todo or not complete:
         bar = tqdm(total=len(index.videos), initial=len(rows), desc=f"prepare {index.corpus}", unit="video",
                    disable=not progress)
         with FrameWriter(folder, config.size) as writer:
@@ -280,7 +282,7 @@ def prepare_corpus(
             if not writer.entries:
                 raise DgfasError(f"{index.root}: no video of {index.corpus} could be decoded; see "
                                  f"{folder / 'report.csv'}")
-            if prepared_now or not is_complete(folder, index):
+            if prepared_now or not complete:
                 writer.finish(index)
     else:
         report = _report(index, rows, folder)
@@ -298,7 +300,7 @@ def _derived(index: CorpusIndex, cache_dir: Path, config: PrepareConfig, source:
     """The cache of ``config``'s crops resized from ``source``'s, made now unless already made from it."""
     folder = cache_folder(cache_dir, index.corpus, config, derived_from=source.name)
     _write_config(folder, index, cache_identity(index.corpus, config, derived_from=source.name))
-    source_fingerprint = json.loads((consolidated_folder(source) / "manifest.json").read_text())["fingerprint"]
+    source_fingerprint = read_manifest(source)["fingerprint"]
     if not (is_complete(folder, index) and config_of(folder).get("source_fingerprint") == source_fingerprint):
         derive_cache(source, folder, index, config.size)
     # the source's report: its rows for the videos in its arrays are theirs, its skipped videos are skipped here

@@ -128,7 +128,7 @@ def _blur_kernel(sigma: float, shrink: int) -> tuple[np.ndarray, int]:
     radius = int(4.0 * sigma + 0.5)
     offsets = np.arange(-radius, radius + 1)
     gaussian = np.exp(-0.5 * (offsets / sigma) ** 2) if sigma > 0 else np.ones(1)
-    taps = np.convolve(gaussian / gaussian.sum(), np.full(shrink, 1.0 / shrink))
+    taps = np.convolve(gaussian / gaussian.sum(), np.full(shrink, 1.0 / shrink)).astype(np.float32)
     taps.setflags(write=False)
     return taps, radius
 
@@ -145,7 +145,6 @@ def gaussian_blur(image: np.ndarray, sigma: float, shrink: int = 1) -> np.ndarra
     symmetric: mirrored taps are added before they are weighted.
     """
     taps, radius = _blur_kernel(float(sigma), shrink)
-    taps = taps.astype(np.float32)
     last = len(taps) - 1
     image = np.asarray(image, dtype=np.float32)
     height, width = image.shape[:2]
