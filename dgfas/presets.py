@@ -10,7 +10,10 @@ and builds its data in seconds.
 At equal width a VGG-16 step costs about 6× and a CDCN step about 19× a
 ResNet-18 step at 64² (``benchmarks/method_step.py``), so the CPU presets
 give those backbones narrower widths (``width_by_model``); ``paper`` runs
-every backbone at full width.
+every backbone at full width and, on real data, starts every backbone that
+has torchvision ImageNet weights from them, as the DG-FAS papers do
+(``imagenet_on_real_data``). The CPU presets start from scratch: ImageNet
+weights exist at width 1.0 only.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class Preset:
     batch_per_domain: images per source domain per step, half live, half spoof.
     eval_every: steps between evaluations (model selection candidates).
     width_by_model: (model name, width) pairs overriding ``width``.
+    imagenet_on_real_data: default ``model.weights`` to ``imagenet`` on real data for every
+        backbone that has ImageNet weights; synthetic data always starts from scratch.
     """
 
     name: str
@@ -40,6 +45,7 @@ class Preset:
     batch_per_domain: int
     eval_every: int
     width_by_model: tuple[tuple[str, float], ...] = ()
+    imagenet_on_real_data: bool = False
 
     def width_of(self, model: str) -> float:
         return dict(self.width_by_model).get(model, self.width)
@@ -52,7 +58,7 @@ for _preset in (
            width_by_model=(("vgg16", 0.125), ("cdcn", 0.125))),
     Preset("quick", 64, "quick", 0.5, steps=500, batch_per_domain=16, eval_every=50,
            width_by_model=(("vgg16", 0.25), ("cdcn", 0.125))),
-    Preset("paper", 256, "paper", 1.0, steps=4000, batch_per_domain=32, eval_every=250),
+    Preset("paper", 256, "paper", 1.0, steps=4000, batch_per_domain=32, eval_every=250, imagenet_on_real_data=True),
 ):
     PRESETS.add(_preset.name, _preset)
 get_preset = PRESETS.get

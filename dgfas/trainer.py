@@ -40,6 +40,7 @@ from dgfas.data.sources import bind_domain
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.metrics import THRESHOLD_DEPENDENT, THRESHOLD_FREE, compute_metrics, eer_threshold
 from dgfas.models import get_model
+from dgfas.models.weights import IMAGENET
 from dgfas.precision import autocast, resolve_precision
 from dgfas.presets import Preset, get_preset
 from dgfas.protocols import Protocol, get_protocol
@@ -189,11 +190,19 @@ def git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
-def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any]) -> Any:
-    """A model's config: its defaults, then the preset's width for it (if it has one), then ``overrides``."""
+def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any], data_source: str) -> Any:
+    """A model's config: its defaults, then the preset's width and initialization for it, then ``overrides``.
+
+    The preset's initialization is ``imagenet`` where it asks for ImageNet
+    weights on real data (``paper``) and the backbone has them; synthetic
+    data keeps the config's ``none``.
+    """
     entry = get_model(model)
     fields = {f.name for f in dataclasses.fields(entry.config)}
-    preset_settings = {"width": preset.width_of(model)} if "width" in fields else {}
+    preset_settings: dict[str, Any] = {"width": preset.width_of(model)} if "width" in fields else {}
+    if (preset.imagenet_on_real_data and data_source != "synthetic" and entry.imagenet is not None
+            and "weights" in fields):
+        preset_settings["weights"] = IMAGENET
     return with_overrides(entry.config(), {**preset_settings, **overrides})
 
 
@@ -240,7 +249,7 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
                              f"{protocol.name}: {train_sources}")
         train_sources.remove(spec.holdout_source)
     algorithm_cls.check_sources(algorithm_config, train_sources)
-    model_config = resolve_model_config(preset, algorithm_config.model, spec.model_overrides)
+    model_config = resolve_model_config(preset, algorithm_config.model, spec.model_overrides, spec.data_source)
     trainer_config = with_overrides(
         TrainerConfig(steps=preset.steps, batch_per_domain=preset.batch_per_domain, eval_every=preset.eval_every),
         spec.trainer_overrides,

@@ -38,6 +38,7 @@ from torch import nn
 
 from dgfas.errors import DgfasError
 from dgfas.models.registry import register_model
+from dgfas.models.weights import NO_WEIGHTS, initialize
 
 #: Channel counts at width 1.0: stem, then each block's three CDCs (the paper's 128-196-128).
 STEM_CHANNELS = 64
@@ -51,10 +52,13 @@ class CdcnConfig:
     """Attributes:
     width: channel multiplier of every layer (1.0 = the paper's CDCN).
     theta: θ, the weight of the central-difference term in [0, 1]; 0 = vanilla convolutions.
+    weights: ``none`` (random initialization) or the path of a cdcn
+        state dict of this width; ``imagenet`` is an error, since torchvision has no CDCN.
     """
 
     width: float = 1.0
     theta: float = 0.7
+    weights: str = NO_WEIGHTS
 
 
 class CentralDifferenceConv2d(nn.Conv2d):
@@ -188,4 +192,6 @@ class CdcnMapHead(nn.Module):
 
 @register_model("cdcn", CdcnConfig)
 def build_cdcn(config: CdcnConfig) -> CdcnBackbone:
-    return CdcnBackbone(width=config.width, theta=config.theta)
+    model = CdcnBackbone(width=config.width, theta=config.theta)
+    initialize(model, config.weights, architecture="cdcn", width=config.width, imagenet=None, classifier_prefix="")
+    return model

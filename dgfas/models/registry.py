@@ -10,24 +10,33 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from torch import nn
+from torchvision.models import WeightsEnum
 
 from dgfas.registry import Registry
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """How to build one backbone: its typed config and a builder taking it."""
+    """How to build one backbone: its typed config, a builder taking it, and its ImageNet weights.
+
+    ``imagenet`` is torchvision's ImageNet weights entry for the backbone at
+    width 1.0 (what ``model.weights=imagenet`` loads), None where torchvision
+    has no counterpart.
+    """
 
     config: type
     build: Callable[[Any], nn.Module]
+    imagenet: WeightsEnum | None = None
 
 
 MODELS: Registry[ModelEntry] = Registry("model")
 
 
-def register_model(name: str, config: type) -> Callable[[Callable[[Any], nn.Module]], Callable[[Any], nn.Module]]:
+def register_model(
+    name: str, config: type, imagenet: WeightsEnum | None = None
+) -> Callable[[Callable[[Any], nn.Module]], Callable[[Any], nn.Module]]:
     def add(build: Callable[[Any], nn.Module]) -> Callable[[Any], nn.Module]:
-        MODELS.add(name, ModelEntry(config=config, build=build))
+        MODELS.add(name, ModelEntry(config=config, build=build, imagenet=imagenet))
         return build
 
     return add

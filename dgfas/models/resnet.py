@@ -1,9 +1,9 @@
 """ResNet-18 backbone from torchvision, with a width multiplier for CPU presets.
 
 Width 1.0 is exactly torchvision's ``resnet18`` (same module names and shapes),
-so an ImageNet state dict loads into it; narrower widths keep the topology and
-only scale the channel counts, which is what makes the quick preset fit two
-CPU cores.
+so its ImageNet weights load into it (``model.weights=imagenet``,
+:mod:`dgfas.models.weights`); narrower widths keep the topology and only scale
+the channel counts, which is what makes the quick preset fit two CPU cores.
 """
 
 from __future__ import annotations
@@ -12,21 +12,23 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torchvision.models import ResNet18_Weights
 from torchvision.models.resnet import BasicBlock, ResNet
 
 from dgfas.models.registry import register_model
-from dgfas.models.weights import load_torchvision_weights
+from dgfas.models.weights import NO_WEIGHTS, initialize
 
 
 @dataclass(frozen=True)
 class ResNetConfig:
     """Attributes:
     width: channel multiplier of every stage (1.0 = torchvision resnet18).
-    weights: path to a torchvision resnet18 state dict (e.g. ImageNet); empty = random init.
+    weights: ``none`` (random initialization), ``imagenet`` (torchvision's, width 1.0 only)
+        or the path of a resnet18 state dict of this width.
     """
 
     width: float = 1.0
-    weights: str = ""
+    weights: str = NO_WEIGHTS
 
 
 class ResNetBackbone(ResNet):
@@ -71,9 +73,13 @@ class ResNetBackbone(ResNet):
         return torch.flatten(self.avgpool(self.stages(x)[-1]), 1)
 
 
-@register_model("resnet18", ResNetConfig)
+#: What ``model.weights=imagenet`` loads: torchvision's own ImageNet weights of resnet18.
+IMAGENET_WEIGHTS = ResNet18_Weights.IMAGENET1K_V1
+
+
+@register_model("resnet18", ResNetConfig, imagenet=IMAGENET_WEIGHTS)
 def build_resnet18(config: ResNetConfig) -> ResNetBackbone:
     model = ResNetBackbone(width=config.width)
-    if config.weights:
-        load_torchvision_weights(model, config.weights, "resnet18", "fc.")
+    initialize(model, config.weights, architecture="resnet18", width=config.width, imagenet=IMAGENET_WEIGHTS,
+               classifier_prefix="fc.")
     return model

@@ -1,7 +1,8 @@
 """VGG-16 backbone from torchvision, with a width multiplier for CPU presets.
 
 Width 1.0 is exactly torchvision's ``vgg16().features`` (same module indices,
-names and shapes), so an ImageNet state dict loads into it; narrower widths
+names and shapes), so its ImageNet weights load into it (``model.weights=imagenet``,
+:mod:`dgfas.models.weights`); narrower widths
 keep the topology and only scale the channel counts. The fully connected
 ImageNet classifier is not part of the backbone: ``forward`` pools the last
 block's output, and ``stages`` gives the five convolution blocks' outputs for
@@ -14,21 +15,23 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
 from dgfas.models.registry import register_model
-from dgfas.models.weights import load_torchvision_weights
+from dgfas.models.weights import NO_WEIGHTS, initialize
 
 
 @dataclass(frozen=True)
 class VggConfig:
     """Attributes:
     width: channel multiplier of every block (1.0 = torchvision vgg16), at least 8 channels each.
-    weights: path to a torchvision vgg16 state dict (e.g. ImageNet); empty = random init.
+    weights: ``none`` (random initialization), ``imagenet`` (torchvision's, width 1.0 only)
+        or the path of a vgg16 state dict of this width.
     """
 
     width: float = 1.0
-    weights: str = ""
+    weights: str = NO_WEIGHTS
 
 
 class VggBackbone(nn.Module):
@@ -67,9 +70,15 @@ class VggBackbone(nn.Module):
         return torch.flatten(self.avgpool(self.features(x)), 1)
 
 
-@register_model("vgg16", VggConfig)
+#: What ``model.weights=imagenet`` loads: torchvision's ImageNet weights of vgg16 (the
+#: classification weights, whose inputs are normalized as the trainer does; the
+#: ``IMAGENET1K_FEATURES`` entry expects another normalization).
+IMAGENET_WEIGHTS = VGG16_Weights.IMAGENET1K_V1
+
+
+@register_model("vgg16", VggConfig, imagenet=IMAGENET_WEIGHTS)
 def build_vgg16(config: VggConfig) -> VggBackbone:
     model = VggBackbone(width=config.width)
-    if config.weights:
-        load_torchvision_weights(model, config.weights, "vgg16", "classifier.")
+    initialize(model, config.weights, architecture="vgg16", width=config.width, imagenet=IMAGENET_WEIGHTS,
+               classifier_prefix="classifier.")
     return model
