@@ -8,7 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from dgfas.algorithms import Batch, get_algorithm
-from dgfas.algorithms.basn import AUXILIARY, WholeMapConv, rgb_to_hsv, squared_l1, to_rgb_hsv
+from dgfas.algorithms.basn import (
+    AUXILIARY,
+    WholeMapConv,
+    map_loss_weight,
+    mean_squared_l1,
+    rgb_to_hsv,
+    to_rgb_hsv,
+)
 from dgfas.config import with_overrides
 from dgfas.data.batches import make_batch, to_input
 from dgfas.errors import DgfasError
@@ -92,7 +99,8 @@ def test_one_step_updates_every_part_it_builds_and_stays_finite(auxiliary, frame
     losses = algorithm.update(_batches(frames_factory))
     assert set(losses) == {"loss", "cls", *EXTRACTORS[auxiliary]}
     assert all(np.isfinite(v) for v in losses.values())
-    weights = {"cls": 10.0, "depth": 5e-5, "reflection": 5e-5}
+    # 32² input: 8x8 maps, so the paper's λ2 = λ3 = 5e-5 for 64x64 maps become 5e-5 · (4096 / 64)² = 0.2048.
+    weights = {"cls": 10.0, "depth": 0.2048, "reflection": 0.2048}
     assert losses["loss"] == pytest.approx(sum(weights[k] * v for k, v in losses.items() if k != "loss"), rel=1e-5)
     after = algorithm.state_dict()
     assert all(torch.isfinite(v).all() for v in after.values() if v.is_floating_point())
@@ -122,16 +130,45 @@ def test_map_losses_are_zero_at_the_ground_truth_and_squared_l1_otherwise(frames
     exact["reflection"] = F.adaptive_avg_pool2d(batch.reflection, out["reflection"].shape[-2:])
     losses = algorithm.task_losses(exact, batch)
     assert losses["depth"].item() == 0 and losses["reflection"].item() == 0
-    # One image off by 0.5 on every cell of an 8x8 map: (64 · 0.5)² = 1024, the others add nothing.
+    # One image of the 8 off by 0.5 on every cell of an 8x8 map: (64 · 0.5)² = 1024, the others add nothing; / N.
+    assert len(batch.label) == 8
     exact["depth"] = exact["depth"].clone()
     exact["depth"][0] += 0.5
-    assert algorithm.task_losses(exact, batch)["depth"].item() == pytest.approx(1024.0)
+    assert algorithm.task_losses(exact, batch)["depth"].item() == pytest.approx(1024.0 / 8)
 
 
-def test_squared_l1_squares_each_images_sum_then_sums_the_batch():
+def test_mean_squared_l1_squares_each_images_sum_then_averages_the_batch():
     prediction = torch.zeros(2, 3, 2, 2)
     target = torch.stack([torch.full((3, 2, 2), 0.5), torch.full((3, 2, 2), -1.0)])
-    assert squared_l1(prediction, target).item() == pytest.approx((12 * 0.5) ** 2 + (12 * 1.0) ** 2)
+    assert mean_squared_l1(prediction, target).item() == pytest.approx(((12 * 0.5) ** 2 + (12 * 1.0) ** 2) / 2)
+
+
+def test_map_weights_are_the_papers_at_64x64_and_keep_its_balance_at_other_sizes():
+    assert map_loss_weight(5e-5, (64, 64)) == pytest.approx(5e-5)
+    assert map_loss_weight(5e-5, (16, 16)) == pytest.approx(5e-5 * 16**2)  # 64² input: 16 times fewer pixels
+    # A per-pixel error e weighs the same, λ · (4096 · e)², at every map size.
+    for side in (4, 16, 64):
+        weighted_error = map_loss_weight(5e-5, (side, side)) * (side * side * 0.1) ** 2
+        assert weighted_error == pytest.approx(5e-5 * (4096 * 0.1) ** 2)
+
+
+def test_loss_is_the_papers_formula_on_a_hand_computed_batch():
+    """L = λ1 CE + λ2 (1/N) Σ‖D̂ − D‖₁² + λ3 (1/N) Σ‖R̂ − R‖₁², λ2 and λ3 for 2x2 maps: 5e-5 · (4096 / 4)²."""
+    algorithm = _algorithm()
+    out = {"logits": torch.zeros(2, 2), "depth": torch.zeros(2, 1, 2, 2), "reflection": torch.zeros(2, 3, 2, 2)}
+    batch = Batch(
+        image=torch.zeros(2, 3, 8, 8),
+        label=torch.tensor([1.0, 0.0]),
+        depth=torch.stack([torch.full((1, 2, 2), 0.5), torch.zeros(1, 2, 2)]),  # ‖·‖₁ = 2 and 0
+        reflection=torch.stack([torch.zeros(3, 2, 2), torch.full((3, 2, 2), 0.25)]),  # ‖·‖₁ = 0 and 3
+    )
+    losses = algorithm.task_losses(out, batch)
+    assert losses["cls"].item() == pytest.approx(np.log(2))  # equal logits
+    assert losses["depth"].item() == pytest.approx((2.0**2 + 0.0) / 2)
+    assert losses["reflection"].item() == pytest.approx((0.0 + 3.0**2) / 2)
+    map_weight = 5e-5 * (4096 / 4) ** 2  # 52.4288
+    expected = 10 * np.log(2) + map_weight * 2.0 + map_weight * 4.5
+    assert algorithm.weighted(losses, out).item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_enrichment_adds_the_difference_of_the_extractor_features():
