@@ -48,7 +48,8 @@ def _render(records: pd.DataFrame, **rules: str) -> tuple[str, str]:
     literature = literature_table(records, info)
     reported = read_reported()
     return (
-        render_markdown(aggregated, reported=reported, suite=SUITE, header_info=info, literature=literature),
+        render_markdown(aggregated, reported=reported, suite=SUITE, header_info=info, records=records,
+                        literature=literature),
         render_csv(aggregated, reported=reported, suite=SUITE, header_info=info, literature=literature),
     )
 
@@ -227,7 +228,7 @@ def test_aggregate_single_seed_has_no_standard_error_and_incomplete_method_no_av
     assert math.isnan(_cell(aggregated, "b", AVERAGE)["hter_mean"])
     assert _cell(aggregated, "a", AVERAGE)["hter_mean"] == pytest.approx(0.15)
     info = header_info(records.assign(data_source="synthetic", preset="quick", selection_rule="last"))
-    markdown = render_markdown(aggregated, reported=read_reported(), suite=SUITE, header_info=info)
+    markdown = render_markdown(aggregated, reported=read_reported(), suite=SUITE, header_info=info, records=records)
     assert "| a | 10.00 / 90.00 | 20.00 / 80.00 | 15.00 / 85.00 |" in markdown
     assert "| b | 30.00 / 70.00 | – | – |" in markdown
 
@@ -275,7 +276,7 @@ def test_reported_rows_sit_in_the_section_of_their_protocol_kind(records):
     markdown, csv_text = _render(records)
     sections = _kind_sections(markdown)
     loo, cross = sections["Leave-one-out protocols"], sections["Cross-test protocols"]
-    assert "| Auxiliary, reported | 27.6 / – | 28.4 / – | BASN, Kim et al., ICCVW 2019, Table 3 |" in cross
+    assert "| Auxiliary, reported | 27.6 / – | 28.4 / – | BASN, Kim et al., ICCVW 2019, Table 4 |" in cross
     assert "| Method | C→I | I→C | Citation |" in cross
     assert "MADDG (CVPR 2019), reported" in loo and "MADDG (CVPR 2019), reported" not in cross
     assert "Auxiliary, reported" not in loo

@@ -31,6 +31,7 @@ from dgfas.errors import DgfasError
 from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, get_protocol
 from dgfas.scores import LEVELS
 from dgfas.selection import get_selection_rule, get_threshold_rule
+from dgfas.tracking.row_setup import setup_lines
 
 REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.csv"
 """Numbers printed in papers, one row per (method, protocol), in percent."""
@@ -318,6 +319,7 @@ def render_markdown(
     reported: pd.DataFrame,
     suite: str,
     header_info: HeaderInfo,
+    records: pd.DataFrame,
     method: str | None = None,
     literature: pd.DataFrame | None = None,
 ) -> str:
@@ -330,6 +332,8 @@ def render_markdown(
             ``aggregated`` are shown, each under its protocol's kind.
         suite: Suite (experiment) name, used in the title.
         header_info: The choices behind the numbers, printed in the header.
+        records: The runs ``aggregated`` is over; the header states each row's backbone, width and
+            initialization from them (``dgfas.tracking.row_setup``).
         method: When the board holds only one method's variants, that method, named
             in the title.
         literature: ``aggregate`` of the same runs under :data:`LITERATURE_RULES`
@@ -381,6 +385,7 @@ def render_markdown(
         "(sample standard deviation / √n; no ± for one seed). One table per protocol kind; its Average: "
         "mean over the kind's protocols, standard error √(Σ SE²) / k; – where a method lacks one of them.",
     ]
+    lines += setup_lines(records)
     if any(not rows.empty for rows in reported_of.values()):
         lines.append(
             "- Reported in papers: numbers as printed in the cited sources (HTER % / AUC %). The authors "
@@ -697,8 +702,8 @@ def write_leaderboard(
     except OSError as error:
         raise DgfasError(f"cannot write leaderboards to {out}: {error.strerror or error}") from None
     markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
-    markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, method=method,
-                               literature=literature)
+    markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, records=records,
+                               method=method, literature=literature)
     atomic_write_text(markdown_path, markdown)
     atomic_write_text(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info,
                                            literature=literature))

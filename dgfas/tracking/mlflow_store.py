@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from dgfas.errors import DgfasError
+from dgfas.tracking.row_setup import SETUP_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -292,7 +293,8 @@ def load_run_records(suite: str) -> pd.DataFrame:
     ``seed`` as int), then ``run_id``, ``run_key``, ``start_time`` (ms since the
     epoch, to pick the newest of repeated runs), ``hparam_draw`` (the sweep draw
     from tag ``dgfas.hparam_draw``, ``<NA>`` for a run outside a sweep) and ``holdout_source``
-    (the source domain a leave-one-source-domain-out run left out, None for a normal run), then every final metric
+    (the source domain a leave-one-source-domain-out run left out, None for a normal run), the backbone params
+    ``SETUP_COLUMNS`` (None where a run lacks them), then every final metric
     (``source_val.*``, ``target_test.*``) in sorted order. A metric a run lacks is NaN.
 
     Raises:
@@ -321,7 +323,7 @@ def load_run_records(suite: str) -> pd.DataFrame:
         page_token = page.token
         if not page_token:
             break
-    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source"]
+    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source", *SETUP_COLUMNS]
     records = pd.DataFrame(rows, columns=None if rows else id_columns)
     metric_columns = sorted(column for column in records.columns if column not in id_columns)
     records = records.reindex(columns=[*id_columns, *metric_columns])
@@ -349,6 +351,7 @@ def _record(run: Any) -> dict[str, Any]:
     draw = tags.get("dgfas.hparam_draw")
     record["hparam_draw"] = None if draw is None else int(draw)
     record["holdout_source"] = params.get("holdout_source")
+    record.update({column: params.get(column) for column in SETUP_COLUMNS})  # stated per row in leaderboard headers
     for name, value in run.data.metrics.items():
         if name.split(".", 1)[0] in FINAL_METRIC_ROLES:
             record[name] = value
