@@ -555,6 +555,26 @@ def test_a_sweeps_draws_are_chosen_per_seed_and_ablations_keep_their_rows(tmp_pa
     assert "| erm | 7.50 ± 2.50 / 92.50 ± 2.50 |" in literature
 
 
+def test_a_stale_draw_never_competes_with_current_ones(tmp_path):
+    def run(method, seed, draw, source_eer, hter, start, code):
+        return {"method": method, "protocol": "C-I", "seed": seed, "data_source": "synthetic", "preset": "quick",
+                "selection_rule": "source_val", "start_time": start, "hparam_draw": draw,
+                "source_val.video.eer": source_eer, "target_test.video.hter.dev_eer": hter,
+                "target_test.video.hter.oracle_eer": hter, "target_test.video.auc": 1 - hter,
+                "model": "resnet18", "code_hash": code}
+
+    records = pd.DataFrame([
+        run("erm", 0, None, 0.20, 0.30, 1, NOW["erm"]),
+        run("erm[lr=0.01]", 0, 1, 0.10, 0.40, 2, "0" * 16),  # best on source validation, but of older code
+        run("erm", 1, 0, 0.05, 0.20, 3, NOW["erm"]),
+    ])
+    records["hparam_draw"] = records["hparam_draw"].astype("Int64")
+    current = write_leaderboard(SUITE, tmp_path, records=records, code_hashes=_now)[0].read_text()
+    assert "| erm | 25.00 ± 5.00 / 75.00 ± 5.00 |" in current and "(stale)" not in current.split("- Not counted")[1]
+    both = write_leaderboard(SUITE, tmp_path, records=records, code_hashes=_now, include_stale=True)[0].read_text()
+    assert "| erm | 25.00 ± 5.00 / 75.00 ± 5.00 |" in both and "| erm (stale) | 40.00 / 60.00 (n=1) |" in both
+
+
 def test_a_cell_counts_the_seeds_whose_runs_logged_its_metric(records):
     """Runs made before the oracle-selection metrics were logged leave those cells with fewer seeds."""
     older = records.copy()

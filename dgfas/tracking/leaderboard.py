@@ -819,12 +819,14 @@ def write_leaderboard(
                              f"of older code or protocol files (--include-stale shows them)")
     check_one_protocol_file_per_name(records)
     stale_runs = len(_normal(stale))
-    info = header_info(_normal(pd.concat([records, stale]) if include_stale else records),
-                       threshold_rule=threshold_rule, level=level)
+    candidates = _normal(pd.concat([records, stale]) if include_stale else records)
+    info = header_info(candidates, threshold_rule=threshold_rule, level=level)
     rule = draw_rule or ("oracle" if get_selection_rule(info.selection_rule).uses_target_labels else "source_val")
     records, oracle_draws = _chosen_runs(records, rule)
     if include_stale and not stale.empty:
-        stale, stale_oracle_draws = _chosen_runs(_marked_stale(stale), rule)
+        # chosen apart from the current runs, then renamed, so a stale draw never competes with a current one
+        stale, stale_oracle_draws = (None if chosen is None else _marked_stale(chosen)
+                                     for chosen in _chosen_runs(stale, rule))
         if oracle_draws is not None or stale_oracle_draws is not None:
             oracle_draws = pd.concat([records if oracle_draws is None else oracle_draws,
                                       stale if stale_oracle_draws is None else stale_oracle_draws], ignore_index=True)
@@ -834,8 +836,8 @@ def write_leaderboard(
         header_info(shown, threshold_rule=threshold_rule, level=level),
         stale_runs=stale_runs, include_stale=include_stale,
     )
-    if draws_in(shown):
-        info = dataclasses.replace(info, draws=int(shown["hparam_draw"].max()), draw_rule=rule)
+    if draws_in(candidates):
+        info = dataclasses.replace(info, draws=int(candidates["hparam_draw"].max()), draw_rule=rule)
     aggregated = aggregate(records, level=level, threshold_rule=threshold_rule)
     literature = literature_table(records if oracle_draws is None else oracle_draws, info, level=level)
     reported = read_reported(reported_path)
