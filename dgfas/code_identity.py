@@ -46,6 +46,8 @@ import inspect
 import sys
 from pathlib import Path
 
+from dgfas.errors import DgfasError
+
 PACKAGE = "dgfas"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -92,7 +94,6 @@ def module_path(module: str, root: Path = PACKAGE_DIR) -> str | None:
         return None
     parts = module.split(".")[1:]
     for relative in ("/".join(parts) + ".py", "/".join([*parts, "__init__.py"])):
-        relative = relative.lstrip("/")
         if (root / relative).is_file():
             return relative
     return None
@@ -187,7 +188,11 @@ def method_files(method: str, model: str | None, root: Path = PACKAGE_DIR) -> di
         if relative is not None:
             roots.add(relative)
             continue
-        path = Path(inspect.getsourcefile(module) or module.__name__)
+        source = inspect.getsourcefile(module)
+        if source is None:
+            raise DgfasError(f"method '{method}': the source of its module {module.__name__} cannot be found, "
+                             "so its runs cannot be keyed by their code")
+        path = Path(source)
         outside[f"{module.__name__}.py"] = path
         roots |= _targets(_top_level_imports(path), root)  # the plugin's dgfas imports, followed as a method's
     files = {name: root / name for name in sorted(_closure_beyond_shared(roots, root))}

@@ -136,9 +136,19 @@ def test_a_plugin_methods_module_is_hashed_by_its_module_name(tmp_path, monkeypa
         sys.modules.pop("dgfas_hash_plugin", None)
 
 
-def test_device_name_names_this_cpu():
-    name = device_name(torch.device("cpu"))
-    assert name and "\n" not in name
+def test_environment_tags_name_torch_the_processor_and_a_commit_only_when_there_is_one(monkeypatch):
+    from dgfas import benchmark
+
+    tags = benchmark.environment_tags(torch.device("cpu"))
+    assert tags["dgfas.torch_version"] == torch.__version__
+    assert tags["dgfas.device_name"] == device_name(torch.device("cpu")) and "\n" not in tags["dgfas.device_name"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    if head.returncode == 0:  # a git checkout: the commit, "+dirty" when it has uncommitted changes
+        assert tags["dgfas.git_commit"].removesuffix("+dirty") == head.stdout.strip()
+    else:
+        assert "dgfas.git_commit" not in tags
+    monkeypatch.setattr(benchmark, "git_commit", lambda: None)
+    assert "dgfas.git_commit" not in benchmark.environment_tags(torch.device("cpu"))
 
 
 @pytest.mark.slow
