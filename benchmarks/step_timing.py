@@ -25,7 +25,7 @@ def build_algorithm(method: str, overrides: dict, preset: Preset, device: torch.
     cls = get_algorithm(method)
     config = with_overrides(cls.Config(), overrides)
     torch.manual_seed(0)
-    algorithm = cls(config, resolve_model_config(preset, config.model, {}), list(DOMAINS))
+    algorithm = cls(config, resolve_model_config(preset, config.model, {}, "synthetic"), list(DOMAINS))
     return algorithm.to(device).to(memory_format=fmt)
 
 

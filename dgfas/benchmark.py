@@ -1,8 +1,10 @@
 """Run jobs (protocol × method × seed) into MLflow, skipping finished ones.
 
-A job's identity is the hash of its resolved arguments and the data it used
-(``dgfas.run_key``), so running the benchmark again only runs what is missing
-or failed, and an interrupted benchmark resumes at the job it stopped in.
+A job's identity is the hash of its resolved arguments, the data it used and
+the source code that trains and scores it (``dgfas.run_key``, see
+:mod:`dgfas.code_identity`), so running the benchmark again only runs what is
+missing, failed or changed: edit one method's module and only that method's
+jobs train anew. An interrupted benchmark resumes at the job it stopped in.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
-import dgfas
 from dgfas import distributed
 from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
-from dgfas.trainer import ResolvedRun, RunSpec, git_commit, resolve, train, write_score_files
+from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, resolve, train, write_score_files
 
 
 def default_cache_dir() -> Path:
@@ -44,6 +46,19 @@ class JobOutcome:
     seconds: float
 
 
+def environment_tags(device: torch.device) -> dict[str, str]:
+    """Where the numbers were computed: torch's version, the processor, and the git commit when there is one.
+
+    Tags, not params: they are not part of a run's identity (its key), but a
+    leaderboard names them, since another CPU or GPU rounds differently.
+    """
+    tags = {"dgfas.torch_version": torch.__version__, "dgfas.device_name": device_name(device)}
+    commit = git_commit()
+    if commit is not None:
+        tags["dgfas.git_commit"] = commit
+    return tags
+
+
 def _tags(run: ResolvedRun) -> dict[str, str]:
     spec = run.spec
     tags = {
@@ -55,11 +70,11 @@ def _tags(run: ResolvedRun) -> dict[str, str]:
         "dgfas.data_source": spec.data_source,
         "dgfas.selection_rule": run.trainer_config.selection_rule,
         "dgfas.threshold_rules": "dev_eer,oracle_eer",
-        "dgfas.git_commit": git_commit(),
         "dgfas.data_fingerprint": run.data_fingerprint,
         "dgfas.run_key": run.run_key,
-        "dgfas.code_version": dgfas.__version__,
+        "dgfas.protocol_file": str(run.protocol.path),
         "dgfas.world_size": str(run.world_size),
+        **environment_tags(torch.device(run.trainer_config.device)),
     }
     if spec.hparam_draw is not None:
         tags["dgfas.hparam_draw"] = str(spec.hparam_draw)

@@ -57,14 +57,13 @@ def _validate_names(protocols: list[str], methods: list[str], preset: str, data:
     from dgfas.algorithms import get_algorithm
     from dgfas.data.sources import DATA_SOURCES
     from dgfas.presets import get_preset
-    from dgfas.protocols import get_protocol
+    from dgfas.protocols import check_distinct, get_protocol
 
     get_preset(preset)
     DATA_SOURCES.get(data)
     for method in methods:
         get_algorithm(method)
-    for protocol in protocols:
-        get_protocol(protocol)
+    check_distinct([get_protocol(protocol) for protocol in protocols])
 
 
 def _roots(items: list[str]) -> tuple[tuple[str, str], ...]:
@@ -179,7 +178,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     paths = write_leaderboard(
         args.suite, args.out, threshold_rule=args.threshold_rule, level=args.level,
         selection_rule=args.selection_rule or None, method=args.method or None, html=args.html,
-        draw_rule=args.draw_rule or None,
+        draw_rule=args.draw_rule or None, include_stale=args.include_stale,
     )
     for path in paths:
         print(path)
@@ -370,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--draw-rule", default="",
                        help="how a sweep's hyper-parameter draws are chosen per cell: source_val (default), loso, "
                             "oracle")
+    board.add_argument("--include-stale", action="store_true",
+                       help="also show runs of older code or protocol files, as rows marked (stale)")
     board.add_argument("--html", action="store_true",
                        help="also write <suite>.html: sortable tables, ROC curves and predicted maps, self-contained")
     board.set_defaults(handler=cmd_leaderboard)

@@ -3,10 +3,16 @@
 A protocol names domains by letter (O, C, I, M, S), never by dataset, so the
 same file runs on the synthetic stand-ins or on the real corpora; the data
 source (:mod:`dgfas.data.sources`) binds letters to datasets.
+
+A protocol's identity is its file's content (:attr:`Protocol.content_hash`),
+logged with every run and part of its key: two files that share a ``name``
+but differ are two protocols, and are refused where they would fill the same
+leaderboard cell.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +59,12 @@ class Protocol:
     target_test: tuple[str, ...]
     frames: FrameSampling
     path: Path
+    content_hash: str
 
     def as_params(self) -> dict[str, str]:
         return {
             "protocol": self.name,
+            "protocol_hash": self.content_hash,
             "protocol.sources": ",".join(self.sources),
             "protocol.target": self.target,
             "protocol.source_train": ",".join(self.source_train),
@@ -94,9 +102,12 @@ def _splits(path: Path, role: str, value: object) -> tuple[str, ...]:
 def load_protocol_file(path: Path) -> Protocol:
     """Parse and validate one protocol file; every problem is a one-line error."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
+        raw = tomllib.loads(content.decode("utf-8"))
     except FileNotFoundError:
         raise DgfasError(f"{path}: protocol file not found") from None
+    except IsADirectoryError:
+        raise DgfasError(f"{path}: a folder, not a protocol file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise DgfasError(f"{path}: not valid TOML: {err}") from None
     _check_keys(path, "the protocol", raw, _TOP_KEYS, {"name", "sources", "target", "splits"})
@@ -133,7 +144,32 @@ def load_protocol_file(path: Path) -> Protocol:
         target_test=_splits(path, "target_test", splits["target_test"]),
         frames=FrameSampling(**frames),
         path=path,
+        content_hash=content_hash(content),
     )
+
+
+def content_hash(content: bytes) -> str:
+    """The first 16 hex digits of the sha256 of a protocol file's bytes."""
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def same_name_conflict(name: str, first: tuple[str, str], second: tuple[str, str]) -> DgfasError:
+    """The one-line error for two protocol files, each (file, content hash), that share ``name`` but differ."""
+    (first_file, first_hash), (second_file, second_hash) = sorted([first, second])
+    return DgfasError(
+        f"two protocol files named {name!r} with different content would fill the same cells: "
+        f"{first_file} (sha256 {first_hash}) and {second_file} (sha256 {second_hash}); give one another name"
+    )
+
+
+def check_distinct(protocols: list[Protocol]) -> None:
+    """Refuse protocols that share a name but not a content: in one benchmark they would fill the same cells."""
+    seen: dict[str, Protocol] = {}
+    for protocol in protocols:
+        other = seen.setdefault(protocol.name, protocol)
+        if other.content_hash != protocol.content_hash:
+            raise same_name_conflict(protocol.name, (str(other.path), other.content_hash),
+                                     (str(protocol.path), protocol.content_hash))
 
 
 def _builtin_registry() -> Registry[Path]:
@@ -147,9 +183,16 @@ PROTOCOLS = _builtin_registry()
 
 
 def get_protocol(name_or_path: str) -> Protocol:
-    """A built-in protocol by name, or any protocol file by path."""
+    """A built-in protocol by name, or any protocol file by path.
+
+    A file whose ``name`` is a built-in protocol's must have that protocol's
+    content (a copy of it), since its runs would fill the built-in's cells.
+    """
     if name_or_path.endswith(".toml"):
-        return load_protocol_file(Path(name_or_path))
+        protocol = load_protocol_file(Path(name_or_path))
+        if protocol.name in PROTOCOLS:
+            check_distinct([get_protocol(protocol.name), protocol])
+        return protocol
     protocol = load_protocol_file(PROTOCOLS.get(name_or_path))
     if protocol.name != name_or_path:
         raise DgfasError(f"{protocol.path}: name {protocol.name!r} does not match the file name")

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import dgfas
+from dgfas.code_identity import submission_code_hash
 from dgfas.data.frames import FrameSet, frames_fingerprint
 from dgfas.data.registry import DataOptions
 from dgfas.data.sources import DATA_SOURCES
@@ -291,6 +291,7 @@ def _log_protocol(name: str, checked: CheckedProtocol, spec: RunSpec, selection_
         "preset": spec.preset,
         "data_source": spec.data_source,
         "selection_rule": selection_rule,
+        "code_hash": submission_code_hash(),
         **protocol.as_params(),
     }
     digests = {role: hashlib.sha256(path.read_bytes()).hexdigest() for role, path in checked.files.items()}
@@ -305,12 +306,14 @@ def _log_protocol(name: str, checked: CheckedProtocol, spec: RunSpec, selection_
         "dgfas.data_source": spec.data_source,
         "dgfas.selection_rule": selection_rule,
         "dgfas.threshold_rules": "dev_eer,oracle_eer",
-        "dgfas.git_commit": git_commit(),  # of the dgfas that checked and scored it
         "dgfas.data_fingerprint": checked.data_fingerprint,
         "dgfas.run_key": run_key,
-        "dgfas.code_version": dgfas.__version__,
+        "dgfas.protocol_file": str(protocol.path),
         "dgfas.submission": "true",
     }
+    commit = git_commit()
+    if commit is not None:
+        tags["dgfas.git_commit"] = commit
     metrics = final_metrics(checked.tables)
     with TrackedRun.start(spec.suite, f"{name} {protocol.name} submitted", params, tags) as tracked:
         tracked.log_metrics(metrics)

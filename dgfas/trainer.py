@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import platform
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +27,11 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-import dgfas
 from dgfas import distributed
 from dgfas.algorithms import Algorithm, get_algorithm
 from dgfas.algorithms.base import MAP_NAMES
 from dgfas.atomic import atomic_write
+from dgfas.code_identity import code_hash
 from dgfas.config import with_overrides
 from dgfas.data.batches import TrainingBatches, to_input
 from dgfas.data.clips import VideoClips
@@ -145,6 +146,11 @@ class ResolvedRun:
                   if k not in ("device", "device_cache_share")]
         return f"{self.spec.method}[{', '.join(parts)}]" if parts else self.spec.method
 
+    @property
+    def code_hash(self) -> str:
+        """Hash of the source this run's training and scoring go through (:mod:`dgfas.code_identity`)."""
+        return code_hash(self.spec.method, getattr(self.algorithm_config, "model", None))
+
     def params(self) -> dict[str, str]:
         params = {
             "method": self.spec.method,
@@ -153,6 +159,7 @@ class ResolvedRun:
             "preset": self.spec.preset,
             "data_source": self.spec.data_source,
             "selection_rule": self.trainer_config.selection_rule,
+            "code_hash": self.code_hash,
             **self.protocol.as_params(),
         }
         for prefix, config in (
@@ -170,13 +177,19 @@ class ResolvedRun:
 
     @property
     def run_key(self) -> str:
+        """The run's identity: its resolved params (the code hash and protocol hash among them) and its data.
+
+        Two runs with one key would compute the same numbers on one machine, so
+        a benchmark skips a key it finds finished, and a changed method file,
+        protocol file or data cache trains anew.
+        """
         params = {k: v for k, v in self.params().items() if k not in _SPEED_ONLY}
-        identity = {**params, "data_fingerprint": self.data_fingerprint, "code_version": dgfas.__version__}
+        identity = {**params, "data_fingerprint": self.data_fingerprint}
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def git_commit() -> str:
-    """The checkout's commit, with ``+dirty`` when it has uncommitted changes."""
+def git_commit() -> str | None:
+    """The checkout's commit, with ``+dirty`` when it has uncommitted changes; None outside a git checkout."""
     repo = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(
@@ -186,8 +199,27 @@ def git_commit() -> str:
             ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True, text=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return None
     return commit + ("+dirty" if dirty else "")
+
+
+def device_name(device: torch.device) -> str:
+    """The model name of the processor a run computes on: the GPU's, or the CPU's.
+
+    Logged with each run because float rounding differs between CPU kernels
+    and GPUs, and at small presets that moves a leaderboard cell by points.
+    """
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        cpuinfo = ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any], data_source: str) -> Any:

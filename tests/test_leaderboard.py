@@ -15,6 +15,7 @@ import pytest
 
 from dgfas.cli import main
 from dgfas.errors import DgfasError
+from dgfas.protocols import get_protocol
 from dgfas.tracking import mlflow_store
 from dgfas.tracking.leaderboard import (
     AVERAGE,
@@ -22,8 +23,8 @@ from dgfas.tracking.leaderboard import (
     REPORTED_CSV,
     aggregate,
     header_info,
-    latest_per_seed,
     literature_table,
+    one_run_per_cell,
     read_records_csv,
     read_reported,
     render_csv,
@@ -251,13 +252,104 @@ def test_aggregate_refuses_missing_metric_and_duplicate_seeds(records):
         aggregate(pd.concat([records, records.iloc[:1]]))
 
 
-def test_latest_per_seed_keeps_the_newest_run(records):
+def test_one_run_per_cell_keeps_the_most_recent(records):
     repeated = pd.concat([records.assign(start_time=1), records.iloc[:1].assign(start_time=2)])
     repeated.iloc[-1, repeated.columns.get_loc("target_test.video.hter.dev_eer")] = 0.5
-    kept = latest_per_seed(repeated)
+    kept = one_run_per_cell(repeated)
     assert len(kept) == len(records)
     first = kept[(kept["method"] == "erm") & (kept["protocol"] == "OCI-M") & (kept["seed"] == 0)]
     assert first["target_test.video.hter.dev_eer"].item() == 0.5
+
+
+#: The code hash each fixture method has "now", for the stale-run tests.
+NOW = {"erm": "e" * 16, "basn": "b" * 16, "maddg": "m" * 16, "ssdg": "s" * 16}
+
+
+def _now(method: str, model: str | None) -> str:
+    return NOW[method]
+
+
+def _stored(records: pd.DataFrame) -> pd.DataFrame:
+    """The fixture as a store gives it: every run current, with its code, torch and device columns."""
+    return records.assign(
+        start_time=range(len(records)), model="resnet18", code_hash=records["method"].str.split("[").str[0].map(NOW),
+        protocol_hash=[get_protocol(name).content_hash for name in records["protocol"]],
+        protocol_file=[str(get_protocol(name).path) for name in records["protocol"]],
+        torch_version="2.5.1", device_name="Some CPU",
+    )
+
+
+def _with_old_runs(records: pd.DataFrame) -> pd.DataFrame:
+    """Two later runs of erm on OCI-M seed 0 that the current code did not compute: a changed
+    method file, and a store from before code hashes were logged."""
+    cell = records[(records["method"] == "erm") & (records["protocol"] == "OCI-M") & (records["seed"] == 0)]
+    old = pd.concat([cell.assign(code_hash="0" * 16), cell.assign(code_hash=None)])
+    old["start_time"] = [1000, 1001]
+    old["target_test.video.hter.dev_eer"] = 0.99
+    old["torch_version"] = "1.13.0"
+    return pd.concat([records, old], ignore_index=True)
+
+
+def test_runs_of_older_code_are_left_out_and_counted(records, tmp_path):
+    stored = _stored(records)
+    expected = write_leaderboard(SUITE, tmp_path / "current", records=stored, code_hashes=_now)[0].read_text()
+    markdown = write_leaderboard(SUITE, tmp_path / "old", records=_with_old_runs(stored), code_hashes=_now)[0].read_text()
+    # newer, but of other code: the board is the one of the current runs alone, plus the count
+    assert "99.00" not in markdown
+    assert markdown.replace("- Not counted: 2 run(s) of older code or protocol files "
+                            "(`dgfas leaderboard --include-stale` shows them)\n", "") == expected
+    assert f"basn {'b' * 16}, erm {'e' * 16}, maddg {'m' * 16}, ssdg {'s' * 16}" in markdown
+    assert "- Computed with torch 2.5.1 on Some CPU;" in markdown and "1.13.0" not in markdown
+
+
+def test_include_stale_shows_older_runs_in_rows_of_their_own(records, tmp_path):
+    stored = _with_old_runs(_stored(records))
+    markdown_path, csv_path = write_leaderboard(SUITE, tmp_path, records=stored, code_hashes=_now, include_stale=True)
+    markdown = markdown_path.read_text()
+    assert "- Stale rows, marked `(stale)`: 2 run(s) of older code or protocol files" in markdown
+    assert "- Computed with torch 1.13.0; 2.5.1 on Some CPU;" in markdown
+    # the newer of the two stale runs of the cell, alone in its row; erm's own row is unchanged
+    assert "| erm (stale) | 99.00 / 90.00 (n=1) | – |" in markdown
+    cells = pd.read_csv(csv_path).query("protocol == 'OCI-M' and selection_rule == 'source_val'")
+    assert cells.set_index("method").loc[["erm (stale)", "erm"], "n_seeds"].tolist() == [1, 3]
+
+
+def test_a_suite_of_stale_runs_only_is_refused_unless_asked_for(records, tmp_path):
+    stored = _stored(records).assign(code_hash="0" * 16)
+    with pytest.raises(DgfasError, match=r"no finished runs of the current code, only 39 .*--include-stale"):
+        write_leaderboard(SUITE, tmp_path, records=stored, code_hashes=_now)
+    markdown = write_leaderboard(SUITE, tmp_path, records=stored, code_hashes=_now, include_stale=True)[0].read_text()
+    assert "| erm (stale) |" in markdown and "| erm |" not in markdown
+
+
+def test_runs_of_an_edited_builtin_protocol_file_are_stale(records, tmp_path):
+    stored = _stored(records)
+    edited = stored["protocol"] == "OCI-M"
+    stored.loc[edited, "protocol_hash"] = "f" * 16
+    markdown = write_leaderboard(SUITE, tmp_path, records=stored, code_hashes=_now)[0].read_text()
+    assert f"- Not counted: {int(edited.sum())} run(s) of older code or protocol files" in markdown
+    assert "O&C&I→M |" not in markdown.split("### Computed", 1)[1].split("###", 1)[0]
+
+
+def test_one_protocol_name_with_two_files_is_refused_naming_both(records, tmp_path):
+    stored = _stored(records[records["protocol"] == "OCI-M"]).assign(protocol="mine")
+    stored["protocol_hash"] = ["1" * 16 if seed == 0 else "2" * 16 for seed in stored["seed"]]
+    stored["protocol_file"] = ["/a/mine.toml" if seed == 0 else "/b/mine.toml" for seed in stored["seed"]]
+    with pytest.raises(DgfasError) as error:
+        write_leaderboard(SUITE, tmp_path, records=stored, code_hashes=_now)
+    message = str(error.value)
+    assert "'mine'" in message and "/a/mine.toml (sha256 1111" in message and "/b/mine.toml (sha256 2222" in message
+    assert "\n" not in message
+
+
+def test_cli_include_stale_flag(records, monkeypatch, tmp_path):
+    stored = _with_old_runs(_stored(records))
+    monkeypatch.setattr(mlflow_store, "load_run_records", lambda suite: stored)
+    monkeypatch.setattr("dgfas.tracking.leaderboard.current_code_hash", _now)
+    assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path), "--include-stale"]) == 0
+    assert "| erm (stale) |" in (tmp_path / f"{SUITE}.md").read_text()
+    assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path)]) == 0
+    assert "(stale)" not in (tmp_path / f"{SUITE}.md").read_text()
 
 
 def test_reported_rows_only_for_protocols_in_the_suite(records):
@@ -462,6 +554,26 @@ def test_a_sweeps_draws_are_chosen_per_seed_and_ablations_keep_their_rows(tmp_pa
     assert "| erm[augment=False] | 45.00 / 55.00 (n=1) |" in computed
     # the oracle chooses by target HTER: seed 0 the defaults (0.10), seed 1 draw 1 (0.05)
     assert "| erm | 7.50 ± 2.50 / 92.50 ± 2.50 |" in literature
+
+
+def test_a_stale_draw_never_competes_with_current_ones(tmp_path):
+    def run(method, seed, draw, source_eer, hter, start, code):
+        return {"method": method, "protocol": "C-I", "seed": seed, "data_source": "synthetic", "preset": "quick",
+                "selection_rule": "source_val", "start_time": start, "hparam_draw": draw,
+                "source_val.video.eer": source_eer, "target_test.video.hter.dev_eer": hter,
+                "target_test.video.hter.oracle_eer": hter, "target_test.video.auc": 1 - hter,
+                "algorithm.model": "resnet18", "code_hash": code}
+
+    records = pd.DataFrame([
+        run("erm", 0, None, 0.20, 0.30, 1, NOW["erm"]),
+        run("erm[lr=0.01]", 0, 1, 0.10, 0.40, 2, "0" * 16),  # best on source validation, but of older code
+        run("erm", 1, 0, 0.05, 0.20, 3, NOW["erm"]),
+    ])
+    records["hparam_draw"] = records["hparam_draw"].astype("Int64")
+    current = write_leaderboard(SUITE, tmp_path, records=records, code_hashes=_now)[0].read_text()
+    assert "| erm | 25.00 ± 5.00 / 75.00 ± 5.00 |" in current and "(stale)" not in current.split("- Not counted")[1]
+    both = write_leaderboard(SUITE, tmp_path, records=records, code_hashes=_now, include_stale=True)[0].read_text()
+    assert "| erm | 25.00 ± 5.00 / 75.00 ± 5.00 |" in both and "| erm (stale) | 40.00 / 60.00 (n=1) |" in both
 
 
 def test_a_cell_counts_the_seeds_whose_runs_logged_its_metric(records):

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dgfas.code_identity import code_hash
 from dgfas.errors import DgfasError
+from dgfas.protocols import get_protocol
 from dgfas.tracking import mlflow_store
 from dgfas.tracking.leaderboard import write_leaderboard
 from dgfas.tracking.mlflow_store import (
@@ -41,10 +43,14 @@ def _start(suite: str, method: str, protocol: str, seed: int, run_key: str, **ex
         "preset": "tiny",
         "data_source": "synthetic",
         "selection_rule": "last",
+        "algorithm.model": "resnet18",
+        "code_hash": code_hash(method, "resnet18"),
+        "protocol_hash": get_protocol(protocol).content_hash,
         **extra_params,
     }
     tags = {f"dgfas.{key}": value for key, value in params.items() if key in mlflow_store.RECORD_ID_COLUMNS}
-    return TrackedRun.start(suite, f"{method}-{protocol}-s{seed}", params, {**tags, "dgfas.run_key": run_key})
+    tags.update({"dgfas.run_key": run_key, "dgfas.torch_version": "2.0.test", "dgfas.device_name": "Test CPU"})
+    return TrackedRun.start(suite, f"{method}-{protocol}-s{seed}", params, tags)
 
 
 def _final(hter: float, auc: float) -> dict[str, float]:
@@ -92,6 +98,8 @@ def test_round_trip_finished_failed_and_killed_runs(store):
     assert first["run_id"] == finished_id
     assert first["target_test.video.hter.dev_eer"] == pytest.approx(0.10)
     assert first["target_test.video.auc"] == pytest.approx(0.90)
+    assert (first["algorithm.model"], first["code_hash"]) == ("resnet18", code_hash("erm", "resnet18"))
+    assert (first["torch_version"], first["device_name"]) == ("2.0.test", "Test CPU")
     # Training curves are not records.
     assert not any(column.startswith("train.") for column in records.columns)
 

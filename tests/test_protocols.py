@@ -4,7 +4,7 @@ import pytest
 
 from dgfas.data.sources import bind_domain
 from dgfas.errors import DgfasError
-from dgfas.protocols import LEAVE_ONE_OUT, PROTOCOL_ORDER, PROTOCOLS, get_protocol, load_protocol_file
+from dgfas.protocols import LEAVE_ONE_OUT, PROTOCOL_ORDER, PROTOCOLS, check_distinct, get_protocol, load_protocol_file
 
 
 def test_every_shipped_protocol_loads_and_is_named_after_its_file():
@@ -78,3 +78,48 @@ def test_data_source_binding():
         bind_domain("synthetic", "S")
     with pytest.raises(DgfasError, match="unknown data source 'imaginary'"):
         bind_domain("imaginary", "O")
+
+
+def test_a_protocols_identity_is_its_content(tmp_path):
+    builtin = get_protocol("OCI-M")
+    copy = tmp_path / "copy.toml"
+    copy.write_bytes(builtin.path.read_bytes())
+    assert get_protocol(str(copy)).content_hash == builtin.content_hash
+    assert builtin.as_params()["protocol_hash"] == builtin.content_hash
+    assert get_protocol("OMI-C").content_hash != builtin.content_hash
+
+
+def test_a_file_named_like_a_builtin_protocol_with_other_content_is_refused_naming_both(tmp_path):
+    builtin = get_protocol("OCI-M")
+    changed = tmp_path / "mine.toml"
+    changed.write_text(builtin.path.read_text(encoding="utf-8").replace("[frames]", "# edited\n[frames]", 1)
+                       + "\n# edited\n")
+    with pytest.raises(DgfasError) as error:
+        get_protocol(str(changed))
+    message = str(error.value)
+    assert "'OCI-M'" in message and str(changed) in message and str(builtin.path) in message and "\n" not in message
+
+
+def test_two_loaded_files_with_one_name_and_different_content_are_refused(tmp_path):
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    text = 'name = "mine"\nsources = ["O", "C"]\ntarget = "I"\n[splits]\nsource_train = ["train"]\n' \
+           'source_val = ["dev"]\ntarget_test = ["test"]\n'
+    first.write_text(text)
+    second.write_text(text.replace('["O", "C"]', '["O", "M"]'))
+    check_distinct([load_protocol_file(first), load_protocol_file(first)])
+    with pytest.raises(DgfasError, match=f"named 'mine' .*{first}.* and {second}"):
+        check_distinct([load_protocol_file(first), load_protocol_file(second)])
+
+
+def test_a_benchmark_of_two_files_with_one_name_stops_before_any_run(tmp_path, capsys):
+    from dgfas.cli import main
+
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text('name = "mine"\nsources = ["O", "C"]\ntarget = "I"\n[splits]\nsource_train = ["train"]\n'
+                     'source_val = ["dev"]\ntarget_test = ["test"]\n')
+    second.write_text(first.read_text().replace('"I"', '"M"'))
+    assert main(["benchmark", "--protocols", f"{first},{second}", "--methods", "erm", "--preset", "tiny",
+                 "--cache", str(tmp_path / "cache"), "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dgfas: error: two protocol files named 'mine'") and err.count("\n") == 1
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "runs").exists()

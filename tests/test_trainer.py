@@ -73,6 +73,22 @@ def test_run_key_changes_with_any_resolved_argument(frames_factory):
     assert run.params()["trainer.selection_rule"] == "last" and run.params()["model.width"] == "0.125"
 
 
+def test_run_key_is_keyed_by_the_code_hash_and_the_protocol_files_content(frames_factory, monkeypatch):
+    from dgfas import trainer
+    from dgfas.code_identity import code_hash
+
+    run = _run(frames_factory, "last")
+    assert run.params()["code_hash"] == code_hash("erm", "resnet18") == run.code_hash
+    assert run.params()["protocol_hash"] == get_protocol("OCI-M").content_hash
+    key = run.run_key
+    same_content = dataclasses.replace(run.protocol, path=run.protocol.path.with_name("copy.toml"))
+    assert dataclasses.replace(run, protocol=same_content).run_key == key, "a copy of the file is the same protocol"
+    edited = dataclasses.replace(run.protocol, content_hash="0" * 16)
+    assert dataclasses.replace(run, protocol=edited).run_key != key
+    monkeypatch.setattr(trainer, "code_hash", lambda method, model: "edited-code")
+    assert run.params()["code_hash"] == "edited-code" and run.run_key != key
+
+
 def test_variant_names_the_method_and_its_overrides(frames_factory):
     run = _run(frames_factory, "last")
     assert run.variant == "erm" and run.params()["variant"] == "erm"

@@ -23,12 +23,13 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
-from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, get_protocol
+from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, PROTOCOLS, get_protocol, same_name_conflict
 from dgfas.scores import LEVELS
 from dgfas.selection import get_selection_rule, get_threshold_rule
 from dgfas.tracking.row_setup import setup_lines
@@ -66,6 +67,13 @@ class HeaderInfo:
         level: "video" or "frame" scores.
         draws: Random hyper-parameter draws of the sweep behind the board (0: the defaults only).
         draw_rule: How one draw was chosen per method, protocol and seed (``dgfas.tracking.draws``).
+        code_hashes: The code hash of each method shown (``dgfas.code_identity``), as
+            "method hash, ..."; empty when the records do not carry code hashes.
+        torch_versions: The torch versions the runs shown were computed with.
+        devices: The CPUs and GPUs the runs shown were computed on.
+        stale_runs: Finished runs of older code or protocol files: shown as ``(stale)`` rows
+            when ``include_stale``, otherwise left out and counted.
+        include_stale: Whether stale runs are shown.
     """
 
     data_source: str
@@ -75,6 +83,11 @@ class HeaderInfo:
     level: str
     draws: int = 0
     draw_rule: str = ""
+    code_hashes: str = ""
+    torch_versions: str = ""
+    devices: str = ""
+    stale_runs: int = 0
+    include_stale: bool = False
 
     @property
     def uses_target_labels(self) -> bool:
@@ -116,14 +129,95 @@ def read_reported(path: str | os.PathLike[str] = REPORTED_CSV) -> pd.DataFrame:
     return reported
 
 
-def latest_per_seed(records: pd.DataFrame) -> pd.DataFrame:
-    """Keep the newest finished run of each (method, protocol, seed).
+STALE = " (stale)"
+"""Suffix of a row of runs whose code or protocol file is not the current one (``include_stale``)."""
 
-    A run is repeated when its arguments change (new code, new hyper-parameters);
-    the newest one reflects the current code, and counting both would inflate n.
+#: (method, backbone) -> the code hash of a run of them with the code as it is now.
+CodeHashes = Callable[[str, "str | None"], "str | None"]
+
+
+def current_code_hash(method: str, model: str | None) -> str | None:
+    """The code hash a run of ``method`` on backbone ``model`` would have now.
+
+    A name that is no registered method is a score submission's
+    (:mod:`dgfas.submission`), whose numbers the scoring code computed. None
+    when the backbone is no longer registered: no run of it is current.
+    """
+    from dgfas.algorithms import ALGORITHMS
+    from dgfas.code_identity import code_hash, submission_code_hash
+    from dgfas.models import MODELS
+
+    if method not in ALGORITHMS:
+        return submission_code_hash()
+    if model is not None and model not in MODELS:
+        return None
+    return code_hash(method, model)
+
+
+def is_current(records: pd.DataFrame, code_hashes: CodeHashes = current_code_hash) -> pd.Series:
+    """Which runs the current code computed, on the current content of their protocol file.
+
+    A run is current when its ``code_hash`` equals the hash ``code_hashes`` gives
+    for its method (the row name up to ``[``) and backbone (``model``), and, for a
+    built-in protocol, its ``protocol_hash`` is that of the file in ``protocols/``
+    now. Runs logged without a code hash (before dgfas logged one) are not.
+    Hashes are computed once per (method, backbone) and protocol.
+    """
+    method = records["method"].astype(str).str.split("[", n=1).str[0]
+    model = records["algorithm.model"] if "algorithm.model" in records.columns else pd.Series(None, index=records.index, dtype=object)
+    keys = list(zip(method, model.where(model.notna(), None)))
+    now = {key: code_hashes(*key) for key in dict.fromkeys(keys)}
+    current = pd.Series([now[key] for key in keys], index=records.index)
+    code_ok = records["code_hash"].notna() & (records["code_hash"] == current)
+    if "protocol_hash" not in records.columns:
+        return code_ok
+    builtin = {name: get_protocol(name).content_hash for name in records["protocol"].unique() if name in PROTOCOLS}
+    expected = records["protocol"].map(builtin)
+    return code_ok & (expected.isna() | (records["protocol_hash"] == expected))
+
+
+def check_one_protocol_file_per_name(records: pd.DataFrame) -> None:
+    """Refuse records in which one protocol name stands for files of different content.
+
+    Their runs would fill the same cells although they ran different
+    protocols; the error names both files (tag ``dgfas.protocol_file``).
+    """
+    if "protocol_hash" not in records.columns:
+        return
+    logged = records.dropna(subset=["protocol_hash"]).drop_duplicates(["protocol", "protocol_hash"])
+    for name, of_name in logged.groupby("protocol", sort=True):
+        if len(of_name) > 1:
+            first, second = of_name.iloc[0], of_name.iloc[1]
+            raise same_name_conflict(name, (str(first.get("protocol_file")), first["protocol_hash"]),
+                                     (str(second.get("protocol_file")), second["protocol_hash"]))
+
+
+def one_run_per_cell(records: pd.DataFrame) -> pd.DataFrame:
+    """One run of each (method, protocol, seed): the most recently started.
+
+    Called on current runs only (:func:`is_current`), whose keys include the
+    code, so that runs of one cell differ only in what the row name does not
+    say: the data (a cache built anew), the device or precision, or the same
+    job finished twice. The most recent is the one of the data and machine the
+    suite was last run with; counting several would inflate n.
     """
     newest_last = records.sort_values("start_time", kind="stable")
     return newest_last.drop_duplicates(_RUN_IDENTITY, keep="last").sort_index()
+
+
+def _distinct(records: pd.DataFrame, column: str) -> str:
+    if column not in records.columns:
+        return ""
+    values = sorted(records[column].fillna("not recorded").astype(str).unique())
+    return "; ".join(values)
+
+
+def _code_hashes(records: pd.DataFrame) -> str:
+    if "code_hash" not in records.columns:
+        return ""
+    method = records["method"].astype(str).str.split("[", n=1).str[0]
+    pairs = sorted(set(zip(method, records["code_hash"].fillna("not recorded").astype(str))))
+    return ", ".join(f"{name} {value}" for name, value in pairs)
 
 
 def header_info(
@@ -140,7 +234,10 @@ def header_info(
         if len(values) != 1:
             raise DgfasError(f"run records must share one {column} for a leaderboard; got {values}")
         single[column] = values[0]
-    return HeaderInfo(threshold_rule=threshold_rule, level=level, **single)
+    current = records[~records["method"].astype(str).str.endswith(STALE)]
+    return HeaderInfo(threshold_rule=threshold_rule, level=level, code_hashes=_code_hashes(current),
+                      torch_versions=_distinct(records, "torch_version"), devices=_distinct(records, "device_name"),
+                      **single)
 
 
 def protocol_order(protocols: list[str] | pd.Series) -> list[str]:
@@ -376,6 +473,7 @@ def render_markdown(
         f"- Model selection: `{selection.name}` — {selection.description}",
         f"- Threshold rule: `{threshold.name}` — {threshold.description}",
         f"- Level: {info.level}",
+        *_code_lines(info),
         f"- Seeds per cell: {seed_text}",
         *([f"- Hyper-parameters: per method, protocol and seed, the best of the defaults and {info.draws} random "
            f"draws by `{info.draw_rule}`"
@@ -424,6 +522,26 @@ def render_markdown(
             lines += _cell_rows(literature[literature["protocol_kind"] == kind], order, columns, most_seeds)
         lines += _reported_table(reported_of[kind], protocols)
     return "\n".join(lines) + "\n"
+
+
+def _code_lines(info: HeaderInfo) -> list[str]:
+    """Header lines naming the code, torch and processors behind the numbers; none for records without them."""
+    lines = []
+    if info.code_hashes:
+        lines.append(f"- Code: only runs of the current code count (a hash per method of the files that train and "
+                     f"score it, `dgfas.code_identity`): {info.code_hashes}; of several current runs of one cell "
+                     "(the data or device changed between them), the most recent")
+    if info.include_stale:
+        lines.append(f"- Stale rows, marked `{STALE.strip()}`: {info.stale_runs} run(s) of older code or protocol "
+                     "files, shown apart by request (`--include-stale`), the most recent per cell; they are not what "
+                     "the current code computes")
+    elif info.stale_runs:
+        lines.append(f"- Not counted: {info.stale_runs} run(s) of older code or protocol files "
+                     "(`dgfas leaderboard --include-stale` shows them)")
+    if info.torch_versions:
+        lines.append(f"- Computed with torch {info.torch_versions} on {info.devices}; another CPU or GPU rounds "
+                     "differently, and at small presets that moves cells")
+    return lines
 
 
 def _cell_rows(of_kind: pd.DataFrame, methods: list[str], columns: list[str], most_seeds: int) -> list[str]:
@@ -585,7 +703,7 @@ def with_chosen_draws(records: pd.DataFrame, rule: str) -> pd.DataFrame:
     """One run per (method, protocol, seed): the draw ``rule`` prefers, named after its method.
 
     Variants that are not draws (ablations such as ``basn[auxiliary=none]``)
-    keep their own rows, newest run per seed.
+    keep their own rows, one run per seed (:func:`one_run_per_cell`).
     """
     from dgfas.tracking.draws import choose_draws
 
@@ -593,7 +711,31 @@ def with_chosen_draws(records: pd.DataFrame, rule: str) -> pd.DataFrame:
     normal = records["holdout_source"].isna() if "holdout_source" in records.columns else True
     not_draws = records[records["hparam_draw"].isna() & (variant != variant.str.split("[", n=1).str[0]) & normal]
     chosen = choose_draws(records, rule).drop(columns="variant")
-    return pd.concat([chosen, latest_per_seed(not_draws)], ignore_index=True)
+    return pd.concat([chosen, one_run_per_cell(not_draws)], ignore_index=True)
+
+
+def _normal(records: pd.DataFrame) -> pd.DataFrame:
+    """Records without leave-one-source-domain-out runs, which only serve to choose draws, never as cells."""
+    return records[records["holdout_source"].isna()] if "holdout_source" in records.columns else records
+
+
+def _marked_stale(records: pd.DataFrame) -> pd.DataFrame:
+    """``records`` renamed to rows of their own, ``<method> (stale)``, apart from the current runs' rows."""
+    return records.assign(method=records["method"].astype(str) + STALE)
+
+
+def _chosen_runs(records: pd.DataFrame, draw_rule: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(the runs a board shows, one per cell; those the literature table shows, or None to show the same).
+
+    A sweep's draws are chosen per cell by ``draw_rule`` (the literature table's
+    by ``oracle``), other runs by :func:`one_run_per_cell`.
+    """
+    normal = _normal(records)
+    if draws_in(normal):
+        return with_chosen_draws(records, draw_rule), with_chosen_draws(records, "oracle")
+    if "start_time" in normal.columns:
+        return one_run_per_cell(normal), None
+    return normal, None
 
 
 def literature_table(records: pd.DataFrame, info: HeaderInfo, *, level: str = "video") -> pd.DataFrame | None:
@@ -620,6 +762,8 @@ def write_leaderboard(
     reported_path: str | os.PathLike[str] = REPORTED_CSV,
     html: bool = False,
     draw_rule: str | None = None,
+    include_stale: bool = False,
+    code_hashes: CodeHashes | None = None,
 ) -> tuple[Path, ...]:
     """Load, aggregate and render a suite's leaderboard to ``<out_dir>/<stem>.md`` and ``.csv``.
 
@@ -646,6 +790,10 @@ def write_leaderboard(
         draw_rule: How a sweep's hyper-parameter draws are chosen per cell
             (``dgfas.tracking.draws.DRAW_RULES``: ``source_val``, ``loso``,
             ``oracle``); None: ``source_val``, or ``oracle`` on an oracle board.
+        include_stale: Also show the runs that are not current (:func:`is_current`:
+            older code or protocol files), as rows named ``<method> (stale)``.
+            Records without a ``code_hash`` column (a fixture) are all taken as current.
+        code_hashes: The current code hash of a (method, backbone); None: :func:`current_code_hash`.
 
     Returns:
         Paths of the Markdown and CSV files, then of the HTML page when ``html``.
@@ -667,18 +815,34 @@ def write_leaderboard(
             )
     if records.empty:
         raise DgfasError(f"suite '{suite}' has no finished runs{kept}")
-    # leave-one-source-domain-out runs only serve to choose draws (``draw_rule="loso"``), never as cells
-    normal = records[records["holdout_source"].isna()] if "holdout_source" in records.columns else records
-    info = header_info(normal, threshold_rule=threshold_rule, level=level)
-    oracle_draws = None
-    if draws_in(normal):
-        rule = draw_rule or ("oracle" if get_selection_rule(info.selection_rule).uses_target_labels else "source_val")
-        info = dataclasses.replace(info, draws=int(normal["hparam_draw"].max()), draw_rule=rule)
-        records, oracle_draws = with_chosen_draws(records, rule), with_chosen_draws(records, "oracle")
-    elif "start_time" in normal.columns:
-        records = latest_per_seed(normal)
-    else:
-        records = normal
+    stale = records.iloc[:0]
+    if "code_hash" in records.columns:  # records loaded from a store; a fixture's are taken as they are
+        current = is_current(records, code_hashes or current_code_hash)
+        records, stale = records[current], records[~current]
+        if records.empty and not include_stale:
+            raise DgfasError(f"suite '{suite}'{kept} has no finished runs of the current code, only {len(stale)} "
+                             f"of older code or protocol files (--include-stale shows them)")
+    check_one_protocol_file_per_name(records)
+    stale_runs = len(_normal(stale))
+    candidates = _normal(pd.concat([records, stale]) if include_stale else records)
+    info = header_info(candidates, threshold_rule=threshold_rule, level=level)
+    rule = draw_rule or ("oracle" if get_selection_rule(info.selection_rule).uses_target_labels else "source_val")
+    records, oracle_draws = _chosen_runs(records, rule)
+    if include_stale and not stale.empty:
+        # chosen apart from the current runs, then renamed, so a stale draw never competes with a current one
+        stale, stale_oracle_draws = (None if chosen is None else _marked_stale(chosen)
+                                     for chosen in _chosen_runs(stale, rule))
+        if oracle_draws is not None or stale_oracle_draws is not None:
+            oracle_draws = pd.concat([records if oracle_draws is None else oracle_draws,
+                                      stale if stale_oracle_draws is None else stale_oracle_draws], ignore_index=True)
+        records = pd.concat([records, stale], ignore_index=True)
+    shown = _normal(records)
+    info = dataclasses.replace(
+        header_info(shown, threshold_rule=threshold_rule, level=level),
+        stale_runs=stale_runs, include_stale=include_stale,
+    )
+    if draws_in(candidates):
+        info = dataclasses.replace(info, draws=int(candidates["hparam_draw"].max()), draw_rule=rule)
     aggregated = aggregate(records, level=level, threshold_rule=threshold_rule)
     literature = literature_table(records if oracle_draws is None else oracle_draws, info, level=level)
     reported = read_reported(reported_path)

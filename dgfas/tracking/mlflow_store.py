@@ -47,6 +47,11 @@ _TRUNCATION_MARK = "...[truncated; full value in params.json]"
 RECORD_ID_COLUMNS = ("method", "protocol", "seed", "data_source", "preset", "selection_rule")
 """Columns of ``load_run_records`` that identify a run; the rest are its final metrics."""
 
+RECORD_CODE_COLUMNS = ("code_hash", "protocol_hash", "protocol_file", "torch_version", "device_name")
+"""Columns of ``load_run_records`` saying what computed a run: the hash of the code that trained and scored it (param ``code_hash``,
+:mod:`dgfas.code_identity`), the protocol file's content hash and path, torch's version and the
+CPU or GPU it ran on; None where the run did not log it (runs logged before these were)."""
+
 FINAL_METRIC_ROLES = ("source_val", "target_test", "selection")
 """Metric name prefixes of final (evaluation) metrics; ``train.*`` curves are not records."""
 
@@ -294,8 +299,9 @@ def load_run_records(suite: str) -> pd.DataFrame:
     epoch, to pick the newest of repeated runs), ``hparam_draw`` (the sweep draw
     from tag ``dgfas.hparam_draw``, ``<NA>`` for a run outside a sweep) and ``holdout_source``
     (the source domain a leave-one-source-domain-out run left out, None for a normal run), the backbone params
-    ``SETUP_COLUMNS`` (None where a run lacks them), then every final metric
-    (``source_val.*``, ``target_test.*``) in sorted order. A metric a run lacks is NaN.
+    ``SETUP_COLUMNS`` (None where a run lacks them), then ``RECORD_CODE_COLUMNS`` (what code and which
+    protocol file computed it, and where; see there), then every final metric (``source_val.*``,
+    ``target_test.*``) in sorted order. A metric a run lacks is NaN.
 
     Raises:
         DgfasError: If the tracking store has no experiment named ``suite``.
@@ -323,7 +329,8 @@ def load_run_records(suite: str) -> pd.DataFrame:
         page_token = page.token
         if not page_token:
             break
-    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source", *SETUP_COLUMNS]
+    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source",
+                  *SETUP_COLUMNS, *RECORD_CODE_COLUMNS]
     records = pd.DataFrame(rows, columns=None if rows else id_columns)
     metric_columns = sorted(column for column in records.columns if column not in id_columns)
     records = records.reindex(columns=[*id_columns, *metric_columns])
@@ -352,6 +359,11 @@ def _record(run: Any) -> dict[str, Any]:
     record["hparam_draw"] = None if draw is None else int(draw)
     record["holdout_source"] = params.get("holdout_source")
     record.update({column: params.get(column) for column in SETUP_COLUMNS})  # stated per row in leaderboard headers
+    record["code_hash"] = params.get("code_hash")
+    record["protocol_hash"] = params.get("protocol_hash")
+    record["protocol_file"] = tags.get("dgfas.protocol_file")
+    record["torch_version"] = tags.get("dgfas.torch_version")
+    record["device_name"] = tags.get("dgfas.device_name")
     for name, value in run.data.metrics.items():
         if name.split(".", 1)[0] in FINAL_METRIC_ROLES:
             record[name] = value
