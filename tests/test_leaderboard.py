@@ -3,6 +3,8 @@ reported rows, writing, one method's variant board.
 
 Regenerate the golden files after an intended change of output with
 ``DGFAS_UPDATE_GOLDEN=1 pytest tests/test_leaderboard.py`` and review the diff.
+The golden files show intervals: their runs' score files are built from the
+records by ``fixture_scores``; the by-hand tests render without them.
 """
 
 import io
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_scores import write_fixture_scores
 
 from dgfas.cli import main
 from dgfas.errors import DgfasError
@@ -21,9 +24,11 @@ from dgfas.tracking.leaderboard import (
     REPORTED_COLUMNS,
     REPORTED_CSV,
     aggregate,
+    artifacts_in_folder,
     header_info,
     latest_per_seed,
     literature_table,
+    load_run_scores,
     read_records_csv,
     read_reported,
     render_csv,
@@ -42,10 +47,17 @@ def records() -> pd.DataFrame:
     return read_records_csv(FIXTURE)
 
 
-def _render(records: pd.DataFrame, **rules: str) -> tuple[str, str]:
-    aggregated = aggregate(records, **rules)
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    """The fixture runs' score files, as the leaderboard fetches them."""
+    return artifacts_in_folder(write_fixture_scores(read_records_csv(FIXTURE), tmp_path_factory.mktemp("scores")))
+
+
+def _render(records: pd.DataFrame, artifacts=None, **rules: str) -> tuple[str, str]:
+    scores = None if artifacts is None else load_run_scores(records, artifacts, **rules)
+    aggregated = aggregate(records, scores=scores, **rules)
     info = header_info(records, **rules)
-    literature = literature_table(records, info)
+    literature = literature_table(records, info, artifacts=artifacts)
     reported = read_reported()
     return (
         render_markdown(aggregated, reported=reported, suite=SUITE, header_info=info, literature=literature),
@@ -60,8 +72,8 @@ def _check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} changed; DGFAS_UPDATE_GOLDEN=1 regenerates it"
 
 
-def test_render_matches_golden_files(records):
-    markdown, csv_text = _render(records)
+def test_render_matches_golden_files(records, artifacts):
+    markdown, csv_text = _render(records, artifacts)
     _check_golden("leaderboard.md", markdown)
     _check_golden("leaderboard.csv", csv_text)
 
@@ -402,8 +414,8 @@ def test_variant_board_of_a_method_without_runs_names_it(records, tmp_path):
 
 
 @pytest.fixture
-def suite_in_mlflow(records, monkeypatch) -> pd.DataFrame:
-    """The fixture records served as if loaded from the MLflow store, so the CLI runs in-process."""
+def suite_in_mlflow(records, artifacts, monkeypatch) -> pd.DataFrame:
+    """The fixture records and score files served as if from the MLflow store, so the CLI runs in-process."""
 
     def load_run_records(suite: str) -> pd.DataFrame:
         if suite != SUITE:
@@ -411,6 +423,7 @@ def suite_in_mlflow(records, monkeypatch) -> pd.DataFrame:
         return records
 
     monkeypatch.setattr(mlflow_store, "load_run_records", load_run_records)
+    monkeypatch.setattr(mlflow_store, "download_artifacts", artifacts)
     return records
 
 
