@@ -487,3 +487,61 @@ def test_a_cell_counts_the_seeds_whose_runs_logged_its_metric(records):
     assert cell["n_seeds"] == 2 and cell["hter_mean"] == pytest.approx(older.loc[
         (older["method"] == "erm") & (older["protocol"] == "OCI-M") & ~first_seed, column].mean())
     assert _cell(aggregate(older), "erm", "OCI-M")["n_seeds"] == 3  # the honest cell still has all three
+
+
+def test_intervals_come_from_the_runs_score_files_and_the_csv_carries_them(records, artifacts):
+    _, csv_text = _render(records, artifacts)
+    board = pd.read_csv(io.StringIO(csv_text), keep_default_na=False)
+    computed, reported = board[board["kind"] == "computed"], board[board["kind"] == "reported"]
+    shown = computed[computed["hter_pct"] != ""]  # ssdg lacks I-C, so its cross-test average
+    numbers = shown[["hter_pct_lo", "hter_pct", "hter_pct_hi"]].astype(float)
+    assert ((numbers["hter_pct_lo"] <= numbers["hter_pct"]) & (numbers["hter_pct"] <= numbers["hter_pct_hi"])).all()
+    assert set(shown["interval_unit"]) == {"subject"}
+    assert (reported[["hter_pct_lo", "hter_delta_erm", "interval_unit", "code_hash"]] == "").all().all()
+    # erm has no difference to itself; basn's is over the two seeds both ran: (24 + 26) / 2 - (30 + 33) / 2
+    honest = computed[computed["threshold_rule"] == "dev_eer"].set_index(["method", "protocol"])
+    assert (honest.loc["erm", "hter_delta_erm"] == "").all()
+    assert float(honest.loc[("basn", "C-I"), "hter_delta_erm"]) == pytest.approx(-7.5)
+    assert honest.loc[("basn", "C-I"), "code_hash"] == records.loc[records["method"] == "basn", "code_hash"].iloc[0]
+
+
+def test_a_score_file_that_does_not_give_its_records_metric_is_refused(records, artifacts, tmp_path):
+    def swapped(run_id, names, dst_dir):  # every erm OCI-M run served seed 0's file
+        return artifacts("erm-OCI-M-seed0" if run_id.startswith("erm-OCI-M") else run_id, names, dst_dir)
+
+    with pytest.raises(DgfasError, match=r"run erm-OCI-M-seed1 \(erm OCI-M seed 1\): its score file gives "
+                                         r"target_test.video.hter.dev_eer = 0.100000, its record 0.120000") as error:
+        write_leaderboard(SUITE, tmp_path, records=records, artifacts=swapped)
+    assert "\n" not in str(error.value)
+
+
+def test_cells_without_score_files_keep_the_standard_error_and_the_header_says_so(records, artifacts, tmp_path):
+    def without_maddg(run_id, names, dst_dir):
+        return {} if run_id.startswith("maddg") else artifacts(run_id, names, dst_dir)
+
+    markdown_path, _ = write_leaderboard(SUITE, tmp_path, records=records, artifacts=without_maddg)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert "- A cell without brackets: its runs' score files are not in the store" in markdown
+    assert "| maddg | 16.00 ± 1.15 / 90.00 ± 1.15 | 22.00 ± 0.00 / 82.00 ± 0.00 | 19.00 ± 0.58 / 86.00 ± 0.58 |" in (
+        markdown)
+    assert "| erm | 12.00 [" in markdown
+    # maddg's difference to erm has its value, from the records, but no interval
+    assert "| maddg | +4.00 | +2.00 | +3.00 |" in markdown
+
+
+def test_score_files_without_subjects_resample_videos_and_say_so(records, artifacts, tmp_path):
+    def without_subjects(run_id, names, dst_dir):
+        files = artifacts(run_id, names, dst_dir)
+        for name, path in files.items():
+            target = Path(dst_dir) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pd.read_csv(path).drop(columns="subject").to_csv(target, index=False)
+            files[name] = target
+        return files
+
+    markdown_path, csv_path = write_leaderboard(SUITE, tmp_path / "board", records=records[records["method"] == "erm"],
+                                                artifacts=without_subjects)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert "- (by video): the runs' score files carry no subject id" in markdown
+    assert "| erm | 12.00 [" in markdown and "(by video) |" in markdown
+    assert set(pd.read_csv(csv_path).query("kind == 'computed'")["interval_unit"]) == {"video"}
