@@ -545,3 +545,62 @@ def test_score_files_without_subjects_resample_videos_and_say_so(records, artifa
     assert "- (by video): the runs' score files carry no subject id" in markdown
     assert "| erm | 12.00 [" in markdown and "(by video) |" in markdown
     assert set(pd.read_csv(csv_path).query("kind == 'computed'")["interval_unit"]) == {"video"}
+
+
+def _comparison(capsys, other: Path) -> list[str]:
+    assert main(["leaderboard", "--suite", SUITE, "--compare", str(other)]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_compare_with_the_same_board_finds_every_cell_equal_and_inside(suite_in_mlflow, tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = _comparison(capsys, GOLDEN / "leaderboard.csv")
+    cells = [line.split() for line in lines[1:-1]]
+    # every computed cell with a number, HTER and AUC, under both rule pairs
+    golden = pd.read_csv(GOLDEN / "leaderboard.csv").query("kind == 'computed'").dropna(subset=["hter_pct"])
+    assert len(cells) == 2 * len(golden)
+    assert all(cell[7] == "+0.00" and cell[9] == "inside" for cell in cells)
+    assert lines[-1].startswith(f"{len(cells)} of {len(cells)} differences lie inside")
+    assert not any(tmp_path.iterdir()), "--compare writes nothing"
+
+
+def test_compare_with_an_older_board_uses_its_seed_standard_error(suite_in_mlflow, tmp_path, capsys):
+    older = pd.read_csv(GOLDEN / "leaderboard.csv", dtype=str, keep_default_na=False)
+    ours = older.set_index(["method", "protocol", "threshold_rule"]).loc[("erm", "OCI-M", "dev_eer")]
+    half_width = math.hypot((float(ours["hter_pct_hi"]) - float(ours["hter_pct_lo"])) / 2,
+                            1.959964 * float(ours["hter_pct_se"]))
+    older = older.drop(columns=[c for c in older.columns if c.endswith(("_lo", "_hi")) or "delta" in c])
+    erm_oci = (older["method"] == "erm") & (older["protocol"] == "OCI-M") & (older["threshold_rule"] == "dev_eer")
+    older.loc[erm_oci, "hter_pct"] = "40.0000"  # 28 points away from this store's 12.00
+    older.to_csv(tmp_path / "older.csv", index=False)
+    lines = _comparison(capsys, tmp_path / "older.csv")
+    erm = next(line for line in lines if line.split()[:5] == ["erm", "OCI-M", "leave-one-out", "source_val/dev_eer",
+                                                              "hter"])
+    assert erm.split()[5:10] == ["12.00", "40.00", "-28.00", f"±{half_width:.2f}", "OUTSIDE"]
+    assert erm.endswith("ours: 95% interval + other: 1.96·SE over seeds")
+
+
+def test_compare_with_papers_matches_the_literature_rows_by_name(suite_in_mlflow, capsys):
+    lines = _comparison(capsys, REPORTED_CSV)
+    cells = [line.split() for line in lines[1:-1]]
+    assert {(cell[0], cell[1], cell[3]) for cell in cells} == {
+        ("maddg", "OCI-M", "oracle/oracle_eer"), ("maddg", "OMI-C", "oracle/oracle_eer"),
+        ("basn", "C-I", "oracle/oracle_eer"), ("basn", "I-C", "oracle/oracle_eer"),
+    }
+    basn = next(cell for cell in cells if cell[:2] == ["basn", "C-I"])
+    assert basn[4:8] == ["hter", "19.00", "23.60", "-4.60"]  # reported BASN C-I 23.6; basn has no reported AUC there
+
+
+@pytest.mark.parametrize("content, message", [
+    ("method,protocol\nerm,C-I\n", "neither a leaderboard CSV (missing columns ['kind', 'hter_pct', 'auc_pct'])"),
+    ("kind,method,protocol,hter_pct,auc_pct\ncomputed,erm,C-I,twelve,90\n",
+     "column 'hter_pct' has a non-number 'twelve' in data row 1"),
+    ("", "not a readable CSV"),
+])
+def test_compare_with_a_bad_file_is_a_one_line_error(suite_in_mlflow, tmp_path, capsys, content, message):
+    bad = tmp_path / "other.csv"
+    bad.write_text(content)
+    assert main(["leaderboard", "--suite", SUITE, "--compare", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and message in err

@@ -397,8 +397,9 @@ class _Cells:
         for run in runs.to_dict("records"):
             run_scores = self.scores[run["run_id"]]
             if run["run_id"] not in self._checked:
+                values = intervals.observed(run_scores)
                 for metric, column in (("hter", self.hter_column), ("auc", self.auc_column)):
-                    value = intervals.observed(run_scores)[metric]
+                    value = values[metric]
                     if not math.isclose(value, run[column], abs_tol=1e-6):
                         raise DgfasError(
                             f"run {run['run_id']} ({run['method']} {run['protocol']} seed {run['seed']}): its score "
