@@ -1,10 +1,13 @@
 """Leaderboards in three separate steps: load run records, aggregate over seeds, render.
 
 * load: ``mlflow_store.load_run_records(suite)`` (or ``read_records_csv`` for a fixture)
-  gives one row per finished run with its final metrics;
-* aggregate: ``aggregate(records)`` gives, per method and protocol, the mean and
-  standard error over seeds of HTER and AUC, plus an "Average" over the protocols of
-  each protocol kind (leave-one-out, limited-source, cross-test);
+  gives one row per finished run with its final metrics, ``load_run_scores`` the
+  target-test score files of those runs;
+* aggregate: ``aggregate(records, scores=...)`` gives, per method and protocol, the
+  mean over seeds of HTER and AUC with a 95% interval over test subjects and seeds
+  (:mod:`dgfas.tracking.intervals`) and the paired HTER difference to ``erm``, plus
+  an "Average" over the protocols of each protocol kind (leave-one-out,
+  limited-source, cross-test);
 * render: ``render_markdown`` / ``render_csv`` turn that into text: one computed table
   per protocol kind, each followed by the numbers reported in papers for that kind,
   set apart in their own table.
@@ -33,9 +36,9 @@ from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
 from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, get_protocol
 from dgfas.scores import LEVELS, read_scores
+from dgfas.selection import get_selection_rule, get_threshold_rule
 from dgfas.tracking import intervals
 from dgfas.tracking.intervals import RunScores, Term
-from dgfas.selection import get_selection_rule, get_threshold_rule
 
 REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.csv"
 """Numbers printed in papers, one row per (method, protocol), in percent."""
