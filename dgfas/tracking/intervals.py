@@ -100,6 +100,16 @@ def _counts(index: np.ndarray, size: int, weights: np.ndarray | None = None) -> 
     return np.bincount(index, weights=weights, minlength=size).astype(np.float64)
 
 
+def _sum(m: np.ndarray, per_unit: np.ndarray) -> np.ndarray:
+    """Σ_u m[b, u] per_unit[u, ...]: multiplicities (B, U) times per-unit counts (U,) or (U, K).
+
+    ``einsum`` rather than ``@``: these products are small, and a BLAS call's
+    thread start-up costs more than the arithmetic (a quick board's intervals
+    took several times as long with ``@`` on two busy cores).
+    """
+    return np.einsum("bu,u...->b...", m, per_unit)
+
+
 def _divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, NaN where a resample holds no live (or no spoof) video."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -112,25 +122,27 @@ def _hter_at(run: RunScores, unit_index: np.ndarray, n_units: int) -> Metric:
     live_n, spoof_n = _counts(unit_index[live], n_units), _counts(unit_index[~live], n_units)
     false_rejects = _counts(unit_index[live & rejected], n_units)
     false_accepts = _counts(unit_index[~live & ~rejected], n_units)
-    return lambda m: (_divide(m @ false_accepts, m @ spoof_n) + _divide(m @ false_rejects, m @ live_n)) / 2
+    return lambda m: (_divide(_sum(m, false_accepts), _sum(m, spoof_n))
+                      + _divide(_sum(m, false_rejects), _sum(m, live_n))) / 2
 
 
-def _hter_at_eer(run: RunScores, unit_index: np.ndarray) -> Metric:
-    order = np.argsort(run.score, kind="stable")
-    ascending = run.score[order]
-    starts = np.flatnonzero(np.r_[True, ascending[1:] != ascending[:-1]])  # first row of each distinct score
-    live = (run.label[order] == 1).astype(np.float64)
-    unit_sorted = unit_index[order]
+def _hter_at_eer(run: RunScores, unit_index: np.ndarray, n_units: int) -> Metric:
+    candidates = np.unique(run.score)  # (K,) ascending; as in dgfas.metrics, every distinct score
+    live = run.label == 1
+    # (U, K) per unit: lives strictly below each candidate (rejected), spoofs at or above it (accepted)
+    live_below = np.zeros((n_units, candidates.size))
+    spoof_from = np.zeros((n_units, candidates.size))
+    for unit in np.unique(unit_index):
+        of_unit = unit_index == unit
+        live_below[unit] = np.searchsorted(np.sort(run.score[of_unit & live]), candidates, side="left")
+        spoofs = np.sort(run.score[of_unit & ~live])
+        spoof_from[unit] = spoofs.size - np.searchsorted(spoofs, candidates, side="left")
+    live_n, spoof_n = _counts(unit_index[live], n_units), _counts(unit_index[~live], n_units)
 
     def hter(m: np.ndarray) -> np.ndarray:
-        weight = m[:, unit_sorted]  # (B, V) multiplicity of each video, by ascending score
-        live_at = np.add.reduceat(weight * live, starts, axis=1)  # (B, K) per distinct score
-        spoof_at = np.add.reduceat(weight * (1 - live), starts, axis=1)
-        n_live, n_spoof = live_at.sum(1, keepdims=True), spoof_at.sum(1, keepdims=True)
-        false_rejects = np.cumsum(live_at, axis=1) - live_at  # lives strictly below each candidate
-        false_accepts = n_spoof - (np.cumsum(spoof_at, axis=1) - spoof_at)
-        # integer-valued weights keep these exact, as dgfas.metrics compares them in integers
-        scaled_far, scaled_frr = false_accepts * n_live, false_rejects * n_spoof
+        n_live, n_spoof = _sum(m, live_n)[:, None], _sum(m, spoof_n)[:, None]
+        # integer-valued multiplicities keep these exact, as dgfas.metrics compares them in integers
+        scaled_far, scaled_frr = _sum(m, spoof_from) * n_live, _sum(m, live_below) * n_spoof
         gap = np.abs(scaled_far - scaled_frr)
         tied = gap == gap.min(1, keepdims=True)
         total = np.where(tied, scaled_far + scaled_frr, np.inf).min(1)
@@ -149,13 +161,13 @@ def _auc(run: RunScores, unit_index: np.ndarray, n_units: int) -> Metric:
         tied = np.searchsorted(spoofs, live_score, side="right") - below
         pairs[:, unit] = _counts(live_unit, n_units, below + tied / 2)
     live_n, spoof_n = _counts(live_unit, n_units), _counts(unit_index[~live], n_units)
-    return lambda m: _divide(np.einsum("bs,st,bt->b", m, pairs, m), (m @ live_n) * (m @ spoof_n))
+    return lambda m: _divide(np.einsum("bs,st,bt->b", m, pairs, m), _sum(m, live_n) * _sum(m, spoof_n))
 
 
 def run_metrics(run: RunScores, units: np.ndarray) -> dict[str, Metric]:
     """``hter`` (at the run's threshold rule) and ``auc`` of ``run`` over the sorted ``units``."""
     unit_index = np.searchsorted(units, run.unit)
-    hter = _hter_at_eer(run, unit_index) if run.threshold is None else _hter_at(run, unit_index, len(units))
+    hter = (_hter_at_eer if run.threshold is None else _hter_at)(run, unit_index, len(units))
     return {"hter": hter, "auc": _auc(run, unit_index, len(units))}
 
 
