@@ -43,12 +43,13 @@ from scipy.stats import bootstrap
 
 CONFIDENCE = 0.95
 N_RESAMPLES = 2000
-"""Resamples per interval: percentile bounds of a 95% interval move by about 0.1 of a
-half-width between seeds of the bootstrap at this count, and a quick board's ~100
-intervals take seconds."""
+"""Resamples per interval: a bound's Monte-Carlo spread (its standard deviation over
+bootstrap seeds) is about 4% of the half-width at this count on a simulated quick-sized
+cell (10 subjects, 3 seeds), and a board of 30 cells x 3 seeds renders in seconds."""
 BOOTSTRAP_SEED = 15
 """Seed of every interval's resampling, so equal runs give equal tables."""
-_BATCH = 250  # resamples evaluated at once: (250, videos) arrays even for frame-level scores
+_BATCH = 250  # resamples evaluated at once
+_BATCH_ELEMENTS = 4_000_000  # at most (resamples x distinct scores) per array: frame-level files have 100k scores
 
 SUBJECT, VIDEO = "subject", "video"
 """Resampling units: test subjects, or videos when the score files carry no subject."""
@@ -240,8 +241,10 @@ def estimate(protocols: list[list[Term]], metrics: tuple[str, ...] = ("hter", "a
         flat = [np.asarray(sample).reshape(-1, np.shape(sample)[-1]).astype(np.int64) for sample in resampled]
         return statistic(*flat, batch=flat[0].shape[0]).reshape(len(metrics), *np.shape(resampled[0])[:-1])
 
+    largest = max(term.run.score.size for terms in protocols for term in terms)
+    batch = max(1, min(_BATCH, _BATCH_ELEMENTS // largest))
     result = bootstrap(
-        tuple(samples), vectorized, n_resamples=n_resamples, batch=_BATCH, vectorized=True, paired=False,
+        tuple(samples), vectorized, n_resamples=n_resamples, batch=batch, vectorized=True, paired=False,
         confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(BOOTSTRAP_SEED),
     )
     low, high = np.atleast_1d(result.confidence_interval.low), np.atleast_1d(result.confidence_interval.high)
