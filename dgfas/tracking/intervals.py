@@ -233,9 +233,9 @@ def estimate(protocols: list[list[Term]], metrics: tuple[str, ...] = ("hter", "a
                 by_metric[row] += (values * k).sum(1) / k.sum(1)
         return by_metric / len(parts)
 
-    observed = statistic(*(sample[None] for sample in samples), batch=1)[:, 0]  # every unit and seed once
+    at_data = statistic(*(sample[None] for sample in samples), batch=1)[:, 0]  # every unit and seed once
     if not samples:
-        return {name: Estimate(float(value), np.nan, np.nan) for name, value in zip(metrics, observed)}
+        return {name: Estimate(float(value), np.nan, np.nan) for name, value in zip(metrics, at_data)}
 
     def vectorized(*resampled: np.ndarray, axis: int = -1) -> np.ndarray:
         flat = [np.asarray(sample).reshape(-1, np.shape(sample)[-1]).astype(np.int64) for sample in resampled]
@@ -248,7 +248,7 @@ def estimate(protocols: list[list[Term]], metrics: tuple[str, ...] = ("hter", "a
         confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(BOOTSTRAP_SEED),
     )
     low, high = np.atleast_1d(result.confidence_interval.low), np.atleast_1d(result.confidence_interval.high)
-    return {name: Estimate(float(observed[i]), float(low[i]), float(high[i])) for i, name in enumerate(metrics)}
+    return {name: Estimate(float(at_data[i]), float(low[i]), float(high[i])) for i, name in enumerate(metrics)}
 
 
 def observed(run: RunScores) -> dict[str, float]:
