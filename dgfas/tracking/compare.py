@@ -146,7 +146,8 @@ def format_comparison(compared: pd.DataFrame, ours: str, other: str) -> str:
         half_width=compared["half_width"].map(lambda value: "–" if math.isnan(value) else f"±{value:.2f}"),
         inside=compared["inside"].map({True: "inside", False: "OUTSIDE", None: "no interval"}),
     )
-    columns = ["method", "protocol", "protocol_kind", "rules", "metric", "ours", "other", "difference", "half_width", "inside", "basis"]
+    columns = ["method", "protocol", "protocol_kind", "rules", "metric", "ours", "other", "difference", "half_width",
+               "inside", "basis"]
     text = shown[columns].rename(columns={"ours": "this store", "other": "other table", "half_width": "combined 95%"})
     judged = compared["inside"].dropna()
     summary = (

@@ -386,8 +386,8 @@ class _Cells:
         counted = records[records[hter_column].notna()]
         self.runs = {key: rows.sort_values("seed") for key, rows in counted.groupby(["method", "protocol"])}
         self.protocols_of = counted.groupby("method")["protocol"].agg(set).to_dict()
-        self.code_hash = (
-            counted.groupby("method")["code_hash"].agg(lambda values: " ".join(sorted(set(values.dropna().astype(str)))))
+        self.code_hash = (  # one per method once stale runs are filtered; several are all named
+            counted.groupby("method")["code_hash"].agg(lambda hashes: " ".join(sorted(set(hashes.dropna().astype(str)))))
             if "code_hash" in counted.columns else pd.Series(dtype=str)
         )
         self._checked: set[str] = set()
