@@ -173,14 +173,26 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
+    import tempfile
+
     from dgfas.tracking.leaderboard import write_leaderboard
 
-    paths = write_leaderboard(
-        args.suite, args.out, threshold_rule=args.threshold_rule, level=args.level,
-        selection_rule=args.selection_rule or None, method=args.method or None, html=args.html,
-        draw_rule=args.draw_rule or None, include_stale=args.include_stale,
-    )
-    for path in paths:
+    def write(out: Path, html: bool) -> tuple[Path, ...]:
+        return write_leaderboard(
+            args.suite, out, threshold_rule=args.threshold_rule, level=args.level,
+            selection_rule=args.selection_rule or None, method=args.method or None, html=html,
+            draw_rule=args.draw_rule or None, include_stale=args.include_stale,
+        )
+
+    if args.compare is not None:
+        from dgfas.tracking.compare import compare, format_comparison, read_table
+
+        other = read_table(args.compare)  # a bad file fails before the store is read
+        with tempfile.TemporaryDirectory(prefix="dgfas-compare-") as scratch:
+            ours = read_table(write(Path(scratch), html=False)[1])
+        print(format_comparison(compare(ours, other), f"suite {args.suite}", str(args.compare)), end="")
+        return 0
+    for path in write(args.out, args.html):
         print(path)
     return 0
 
@@ -373,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also show runs of older code or protocol files, as rows marked (stale)")
     board.add_argument("--html", action="store_true",
                        help="also write <suite>.html: sortable tables, ROC curves and predicted maps, self-contained")
+    board.add_argument("--compare", type=Path, default=None, metavar="OTHER.csv",
+                       help="write nothing; print each cell of this store's board beside the same cell of OTHER.csv "
+                            "(a leaderboard CSV or leaderboards/reported.csv), their difference and whether it lies "
+                            "inside the combined 95%% interval")
     board.set_defaults(handler=cmd_leaderboard)
 
     data = commands.add_parser("data", help="data caches").add_subparsers(dest="data_command", required=True)

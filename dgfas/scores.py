@@ -1,7 +1,7 @@
 """Score files: reading, validating, video-level aggregation, evaluation, writing.
 
 A score file is a CSV with columns ``video_id,frame,label,score`` and
-optionally ``attack_type,domain``; ``label`` is 1 for live and 0 for spoof, and
+optionally ``attack_type,domain,subject``; ``label`` is 1 for live and 0 for spoof, and
 a higher ``score`` means "more likely live". Other columns are ignored. It is
 the one hand-off between a trained model and every number we report, so a
 malformed file is refused with a one-line ``DgfasError`` naming the file and
@@ -25,7 +25,10 @@ from dgfas.metrics import compute_metrics, eer_threshold
 from dgfas.selection import get_threshold_rule
 
 REQUIRED_COLUMNS = ("video_id", "frame", "label", "score")
-OPTIONAL_COLUMNS = ("attack_type", "domain")
+OPTIONAL_COLUMNS = ("attack_type", "domain", "subject")
+"""``subject`` is the filmed person's id: the leaderboard's bootstrap resamples test subjects
+(:mod:`dgfas.tracking.intervals`), so all videos of one person stay together; without it the
+resampling unit falls back to the video."""
 LEVELS = ("frame", "video")
 
 
@@ -98,7 +101,7 @@ def read_scores(path: str | os.PathLike) -> pd.DataFrame:
     Returns:
         One row per line with columns ``video_id`` (str), ``frame`` (int64),
         ``label`` (int64, 0/1), ``score`` (float64) and, where the file has
-        them, ``attack_type`` and ``domain`` (str), in that order.
+        them, ``attack_type``, ``domain`` and ``subject`` (str), in that order.
 
     Raises:
         DgfasError: the file is missing, unreadable, empty or not CSV; a
@@ -151,8 +154,8 @@ def video_level(frames: pd.DataFrame, *, source: str = "scores") -> pd.DataFrame
         ``frame`` = -1 (the row is not a frame), ``score`` = mean frame score.
 
     Raises:
-        DgfasError: a video's frames disagree on ``label``, ``attack_type`` or
-            ``domain``, which would make its video-level row meaningless.
+        DgfasError: a video's frames disagree on ``label``, ``attack_type``,
+            ``domain`` or ``subject``, which would make its video-level row meaningless.
     """
     constant = [name for name in ("label", *OPTIONAL_COLUMNS) if name in frames.columns]
     grouped = frames.groupby("video_id", sort=False)
@@ -262,7 +265,7 @@ def write_scores(frame: pd.DataFrame, path: str | os.PathLike) -> None:
 
     Args:
         frame: columns ``video_id,frame,label,score`` and optionally
-            ``attack_type,domain``; other columns are not written.
+            ``attack_type,domain,subject``; other columns are not written.
         path: destination CSV.
     """
     path = Path(path)

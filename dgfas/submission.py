@@ -7,16 +7,20 @@ the score folder a dgfas run writes (:func:`dgfas.trainer.write_score_files`)::
     DIR/C-I/target_test.frame.csv   frame scores of the target domain's test split
 
 in the score-file format of :mod:`dgfas.scores` (``video_id,frame,label,score``
-and optionally ``attack_type,domain``). The ``*.video.csv`` files a run also
+and optionally ``attack_type,domain,subject``). The ``*.video.csv`` files a run also
 writes may be there and are not read: video scores are recomputed as the mean
-of the frame scores, as the trainer computes them. Files other than CSVs (a
+of the frame scores, as the trainer computes them. Nor are a run's
+``selection.<rule>.target_test.video.csv`` files (the checkpoints other
+selection rules pick): a submission is one checkpoint's scores. Files other than CSVs (a
 run's ``maps.npz``) are not read either, so a run's own folder, named after its
 protocol, is a valid submission.
 
 Each file is checked against the frames a dgfas run of the protocol is scored
 on at the given preset and data source: every (video, frame) exactly once and
-nothing else, labels (and attack types and domains, where given) equal to the
-dataset's, scores finite. Every problem of every file is collected before
+nothing else, labels (and attack types, domains and subjects, where given) equal
+to the dataset's, scores finite. The logged score files take their subjects from
+the dataset, so the leaderboard's intervals resample a submission's test
+subjects as they do a dgfas run's. Every problem of every file is collected before
 deciding, so one attempt shows all of them, each on one line naming the file
 and its lines (line 2 is the first data row); a submission with any problem is
 rejected whole and logs nothing. An accepted one gets one MLflow run per
@@ -44,7 +48,7 @@ from dgfas.errors import DgfasError
 from dgfas.presets import get_preset
 from dgfas.protocols import PROTOCOLS, Protocol, get_protocol
 from dgfas.scores import read_score_text, video_level
-from dgfas.selection import get_selection_rule
+from dgfas.selection import SELECTION_RULES, get_selection_rule
 from dgfas.trainer import (
     RunSpec,
     final_metrics,
@@ -83,7 +87,7 @@ class CheckedProtocol:
         protocol: the protocol the folder is named after.
         files: the submitted frame-level score files, by role.
         tables: score tables by ``{role}.{level}``, rows in dgfas's own frame order,
-            labels, attack types and domains from the dataset, scores as submitted.
+            labels, attack types, domains and subjects from the dataset, scores as submitted.
         data_fingerprint: fingerprint of the frames the files were checked against.
     """
 
@@ -192,7 +196,7 @@ def check_score_file(path: Path, frames: FrameSet, what: str) -> tuple[list[str]
         problems.append(f"{path}: {len(partial)} frame(s) of {what} missing: {_frames_at(partial.drop(columns='row'))}")
 
     both = merged[merged["_merge"] == "both"].astype({"row": np.int64, "position": np.int64})
-    for column in ("label", "attack_type", "domain"):
+    for column in ("label", "attack_type", "domain", "subject"):
         if column not in raw.columns:
             continue
         rows, positions = both["row"].to_numpy(), both["position"].to_numpy()
@@ -221,9 +225,10 @@ def _check_protocol(
 ) -> tuple[list[str], CheckedProtocol | None]:
     # Another CSV is most likely a misnamed score file, which must not go unnoticed.
     known = {f"{role}.{level}.csv" for role in SUBMITTED_ROLES for level in ("frame", "video")}
+    other_rules = {f"selection.{rule}.target_test.video.csv" for rule in SELECTION_RULES.names()}
     problems = [
         f"{path}: not a score file name; a protocol folder's score files are {sorted(known)} (.video.csv not read)"
-        for path in sorted(folder.glob("*.csv")) if path.name not in known
+        for path in sorted(folder.glob("*.csv")) if path.name not in known | other_rules
     ]
     source_val, target_test = load_evaluation_frames(protocol, data_source, options)
     files, tables = {}, {}

@@ -50,7 +50,7 @@ from dgfas.selection import SELECTION_RULES, get_selection_rule
 
 #: Version of the training-state file :meth:`TrainingState.save` writes; a file of
 #: another version is refused rather than misread.
-CHECKPOINT_FORMAT = 2
+CHECKPOINT_FORMAT = 3
 
 #: Trainer settings that change how fast a run goes, never its numbers: logged, not part of its identity.
 _SPEED_ONLY = ("trainer.device_cache_share",)
@@ -397,9 +397,9 @@ def score_frames(
 def score_table(frames: FrameSet, scores: np.ndarray) -> pd.DataFrame:
     """The frame-level table of ``scores`` (N,) of ``frames``, in the score-file format.
 
-    Labels, attack types and domains come from ``frames``; the trainer and
-    score submissions both build their tables here, so their files and
-    metrics agree column for column.
+    Labels, attack types, domains and subjects come from ``frames``; the
+    trainer and score submissions both build their tables here, so their
+    files and metrics agree column for column.
     """
     return pd.DataFrame(
         {
@@ -409,6 +409,7 @@ def score_table(frames: FrameSet, scores: np.ndarray) -> pd.DataFrame:
             "score": scores,
             "attack_type": frames.attack_type,
             "domain": np.array([v.split("/", 1)[0] for v in frames.video_id.astype(str)]),
+            "subject": frames.subject,
         }
     )
 
@@ -480,6 +481,14 @@ def final_metrics(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
 
 @dataclass
 class RunResult:
+    """A trained run's outcome.
+
+    ``tables`` holds the selected checkpoint's score tables by ``{role}.{level}``
+    and, for every other selection rule, the target-test video scores of the
+    checkpoint that rule picks, as ``selection.<rule>.target_test.video``: the
+    leaderboard bootstraps its literature-compatible table from them.
+    """
+
     run_key: str
     metrics: dict[str, float]
     selected_step: int
@@ -490,7 +499,13 @@ class RunResult:
 
 @dataclass
 class TrainingState:
-    """Everything a run needs to go on from a step exactly as if never stopped."""
+    """Everything a run needs to go on from a step exactly as if never stopped.
+
+    ``target_scores`` keeps each evaluation's target-test video scores (one
+    float per video, in the order of the ``target_test.video`` table, which
+    is the same at every evaluation): the score files of the checkpoints other
+    selection rules pick are written from them without scoring again.
+    """
 
     algorithm: Algorithm
     batches: TrainingBatches
@@ -499,6 +514,7 @@ class TrainingState:
     best_step: int = 0
     best_state: dict[str, torch.Tensor] | None = None
     evaluations: dict[int, dict[str, float]] = dataclasses.field(default_factory=dict)
+    target_scores: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def save(self, path: Path) -> None:
         snapshot = {
@@ -510,6 +526,7 @@ class TrainingState:
             "batches": self.batches.state(),
             "best": (self.best_key, self.best_step, self.best_state),
             "evaluations": self.evaluations,
+            "target_scores": self.target_scores,
         }
         atomic_write(path, lambda file: torch.save(snapshot, file))
 
@@ -533,6 +550,7 @@ class TrainingState:
             self.batches.load_state(saved["batches"])
             self.best_key, self.best_step, self.best_state = saved["best"]
             self.evaluations = saved["evaluations"]
+            self.target_scores = saved["target_scores"]
             self.step = saved["step"]
         except Exception as err:  # load_state_dict raises many types
             raise refuse(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
@@ -623,8 +641,9 @@ def train(
                 distributed.average_buffers(algorithm)
                 distributed.check_in_step(algorithm)
             if evaluates:
-                metrics, _ = evaluate(algorithm, run, device, progress)
+                metrics, evaluated = evaluate(algorithm, run, device, progress)
                 state.evaluations[step] = metrics
+                state.target_scores[step] = evaluated["target_test.video"]["score"].to_numpy()
                 log_metrics({f"eval.{k}": metrics[k] for k in (
                     "source_val.video.eer", "source_val.video.auc", "target_test.video.auc",
                     "target_test.video.hter.dev_eer")}, step)
@@ -644,8 +663,22 @@ def train(
     metrics, tables = evaluate(algorithm, run, device, progress)
     metrics["selected_step"] = float(state.best_step)
     metrics.update(metrics_under_other_rules(state.evaluations, cfg.selection_rule))
+    target_videos = tables["target_test.video"]
+    for name, step in steps_under_other_rules(state.evaluations, cfg.selection_rule).items():
+        tables[f"selection.{name}.target_test.video"] = target_videos.assign(score=state.target_scores[step])
     examples = map_examples(algorithm, run.target_test, device)
     return RunResult(run.run_key, metrics, state.best_step, tables, time.perf_counter() - started, examples)
+
+
+def steps_under_other_rules(evaluations: dict[int, dict[str, float]], rule: str) -> dict[str, int]:
+    """The evaluated step every selection rule other than ``rule`` would pick, by rule name."""
+    steps = {}
+    for name in SELECTION_RULES.names():
+        if name == rule:
+            continue
+        key = SELECTION_RULES.get(name).key
+        steps[name] = min(evaluations, key=lambda s: key(s, evaluations[s]))
+    return steps
 
 
 def metrics_under_other_rules(evaluations: dict[int, dict[str, float]], rule: str) -> dict[str, float]:
@@ -658,18 +691,15 @@ def metrics_under_other_rules(evaluations: dict[int, dict[str, float]], rule: st
     beside the honest ones.
     """
     others = {}
-    for name in SELECTION_RULES.names():
-        if name == rule:
-            continue
-        key = SELECTION_RULES.get(name).key
-        step = min(evaluations, key=lambda s: key(s, evaluations[s]))
+    for name, step in steps_under_other_rules(evaluations, rule).items():
         others.update({f"selection.{name}.{k}": v for k, v in evaluations[step].items()})
         others[f"selection.{name}.selected_step"] = float(step)
     return others
 
 
 def write_score_files(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """One CSV per role and level, e.g. ``target_test.video.csv``, written atomically."""
+    """One CSV per table of ``tables``, named after its key (``target_test.video.csv``,
+    ``selection.oracle.target_test.video.csv``), written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, table in tables.items():

@@ -51,6 +51,10 @@ def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, ca
     assert all(f"| {m} |" in leave_one_out for m in methods)
     assert "| multitask_meta |" not in cross_test and "| auxiliary |" in cross_test
     assert "Model selection: `source_val`" in board and "BASN" in board
+    # cells carry bootstrap intervals from the runs' score files, and rows their difference to erm
+    erm_row = next(line for line in leave_one_out.splitlines() if line.startswith("| erm |"))
+    assert erm_row.count("[") == 4, erm_row  # HTER and AUC, O&C&I→M and Average
+    assert "### Paired difference to `erm`" in leave_one_out
     assert (workdir / "boards" / "synthetic-tiny.csv").is_file()
     score_files = sorted(p.name for p in (workdir / "runs" / "synthetic-tiny").glob("*/*.csv"))
     assert score_files.count("target_test.video.csv") == 9
@@ -60,7 +64,8 @@ def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, ca
 
     artifacts = {a.path for a in MlflowClient().list_artifacts(records["run_id"].iloc[0])}
     assert {"OCI-M.toml", "C-I.toml"} & artifacts and "resolved_config.json" in artifacts
-    assert {"target_test.video.csv", "target_test.frame.csv", "roc_target_test.png", "params.json"} <= artifacts
+    assert {"target_test.video.csv", "target_test.frame.csv", "roc_target_test.png", "params.json",
+            "selection.oracle.target_test.video.csv"} <= artifacts
 
     # A second run finds the nine jobs finished and runs nothing again.
     assert _benchmark(workdir) == 0

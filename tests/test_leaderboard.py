@@ -3,6 +3,8 @@ reported rows, writing, one method's variant board.
 
 Regenerate the golden files after an intended change of output with
 ``DGFAS_UPDATE_GOLDEN=1 pytest tests/test_leaderboard.py`` and review the diff.
+The golden files show intervals: their runs' score files are built from the
+records by ``fixture_scores``; the by-hand tests render without them.
 """
 
 import io
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixture_scores import write_fixture_scores
 
 from dgfas.cli import main
 from dgfas.errors import DgfasError
@@ -22,8 +25,10 @@ from dgfas.tracking.leaderboard import (
     REPORTED_COLUMNS,
     REPORTED_CSV,
     aggregate,
+    artifacts_in_folder,
     header_info,
     literature_table,
+    load_run_scores,
     one_run_per_cell,
     read_records_csv,
     read_reported,
@@ -43,10 +48,17 @@ def records() -> pd.DataFrame:
     return read_records_csv(FIXTURE)
 
 
-def _render(records: pd.DataFrame, **rules: str) -> tuple[str, str]:
-    aggregated = aggregate(records, **rules)
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    """The fixture runs' score files, as the leaderboard fetches them."""
+    return artifacts_in_folder(write_fixture_scores(read_records_csv(FIXTURE), tmp_path_factory.mktemp("scores")))
+
+
+def _render(records: pd.DataFrame, artifacts=None, **rules: str) -> tuple[str, str]:
+    scores = None if artifacts is None else load_run_scores(records, artifacts, **rules)
+    aggregated = aggregate(records, scores=scores, **rules)
     info = header_info(records, **rules)
-    literature = literature_table(records, info)
+    literature = literature_table(records, info, artifacts=artifacts)
     reported = read_reported()
     return (
         render_markdown(aggregated, reported=reported, suite=SUITE, header_info=info, records=records,
@@ -62,8 +74,8 @@ def _check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} changed; DGFAS_UPDATE_GOLDEN=1 regenerates it"
 
 
-def test_render_matches_golden_files(records):
-    markdown, csv_text = _render(records)
+def test_render_matches_golden_files(records, artifacts):
+    markdown, csv_text = _render(records, artifacts)
     _check_golden("leaderboard.md", markdown)
     _check_golden("leaderboard.csv", csv_text)
 
@@ -272,7 +284,7 @@ def _now(method: str, model: str | None) -> str:
 def _stored(records: pd.DataFrame) -> pd.DataFrame:
     """The fixture as a store gives it: every run current, with its code, torch and device columns."""
     return records.assign(
-        start_time=range(len(records)), model="resnet18", code_hash=records["method"].str.split("[").str[0].map(NOW),
+        start_time=range(len(records)), **{"algorithm.model": "resnet18"}, code_hash=records["method"].str.split("[").str[0].map(NOW),
         protocol_hash=[get_protocol(name).content_hash for name in records["protocol"]],
         protocol_file=[str(get_protocol(name).path) for name in records["protocol"]],
         torch_version="2.5.1", device_name="Some CPU",
@@ -342,9 +354,10 @@ def test_one_protocol_name_with_two_files_is_refused_naming_both(records, tmp_pa
     assert "\n" not in message
 
 
-def test_cli_include_stale_flag(records, monkeypatch, tmp_path):
+def test_cli_include_stale_flag(records, artifacts, monkeypatch, tmp_path):
     stored = _with_old_runs(_stored(records))
     monkeypatch.setattr(mlflow_store, "load_run_records", lambda suite: stored)
+    monkeypatch.setattr(mlflow_store, "download_artifacts", artifacts)
     monkeypatch.setattr("dgfas.tracking.leaderboard.current_code_hash", _now)
     assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path), "--include-stale"]) == 0
     assert "| erm (stale) |" in (tmp_path / f"{SUITE}.md").read_text()
@@ -495,16 +508,20 @@ def test_variant_board_of_a_method_without_runs_names_it(records, tmp_path):
 
 
 @pytest.fixture
-def suite_in_mlflow(records, monkeypatch) -> pd.DataFrame:
-    """The fixture records served as if loaded from the MLflow store, so the CLI runs in-process."""
+def suite_in_mlflow(records, artifacts, monkeypatch) -> pd.DataFrame:
+    """The fixture records and score files served as if from the MLflow store, every run current,
+    so the CLI runs in-process."""
+    stored = _stored(records)
 
     def load_run_records(suite: str) -> pd.DataFrame:
         if suite != SUITE:
             raise DgfasError(f"no MLflow experiment '{suite}'")
-        return records
+        return stored
 
     monkeypatch.setattr(mlflow_store, "load_run_records", load_run_records)
-    return records
+    monkeypatch.setattr(mlflow_store, "download_artifacts", artifacts)
+    monkeypatch.setattr("dgfas.tracking.leaderboard.current_code_hash", _now)
+    return stored
 
 
 def test_cli_method_flag_writes_the_variant_board(suite_in_mlflow, tmp_path, capsys):
@@ -587,3 +604,120 @@ def test_a_cell_counts_the_seeds_whose_runs_logged_its_metric(records):
     assert cell["n_seeds"] == 2 and cell["hter_mean"] == pytest.approx(older.loc[
         (older["method"] == "erm") & (older["protocol"] == "OCI-M") & ~first_seed, column].mean())
     assert _cell(aggregate(older), "erm", "OCI-M")["n_seeds"] == 3  # the honest cell still has all three
+
+
+def test_intervals_come_from_the_runs_score_files_and_the_csv_carries_them(records, artifacts):
+    _, csv_text = _render(records, artifacts)
+    board = pd.read_csv(io.StringIO(csv_text), keep_default_na=False)
+    computed, reported = board[board["kind"] == "computed"], board[board["kind"] == "reported"]
+    shown = computed[computed["hter_pct"] != ""]  # ssdg lacks I-C, so its cross-test average
+    numbers = shown[["hter_pct_lo", "hter_pct", "hter_pct_hi"]].astype(float)
+    assert ((numbers["hter_pct_lo"] <= numbers["hter_pct"]) & (numbers["hter_pct"] <= numbers["hter_pct_hi"])).all()
+    assert set(shown["interval_unit"]) == {"subject"}
+    assert (reported[["hter_pct_lo", "hter_delta_erm", "interval_unit", "code_hash"]] == "").all().all()
+    # erm has no difference to itself; basn's is over the two seeds both ran: (24 + 26) / 2 - (30 + 33) / 2
+    honest = computed[computed["threshold_rule"] == "dev_eer"].set_index(["method", "protocol"])
+    assert (honest.loc["erm", "hter_delta_erm"] == "").all()
+    assert float(honest.loc[("basn", "C-I"), "hter_delta_erm"]) == pytest.approx(-7.5)
+    assert honest.loc[("basn", "C-I"), "code_hash"] == records.loc[records["method"] == "basn", "code_hash"].iloc[0]
+
+
+def test_a_score_file_that_does_not_give_its_records_metric_is_refused(records, artifacts, tmp_path):
+    def swapped(run_id, names, dst_dir):  # every erm OCI-M run served seed 0's file
+        return artifacts("erm-OCI-M-seed0" if run_id.startswith("erm-OCI-M") else run_id, names, dst_dir)
+
+    with pytest.raises(DgfasError, match=r"run erm-OCI-M-seed1 \(erm OCI-M seed 1\): its score file gives "
+                                         r"target_test.video.hter.dev_eer = 0.100000, its record 0.120000") as error:
+        write_leaderboard(SUITE, tmp_path, records=records, artifacts=swapped)
+    assert "\n" not in str(error.value)
+
+
+def test_cells_without_score_files_keep_the_standard_error_and_the_header_says_so(records, artifacts, tmp_path):
+    def without_maddg(run_id, names, dst_dir):
+        return {} if run_id.startswith("maddg") else artifacts(run_id, names, dst_dir)
+
+    markdown_path, _ = write_leaderboard(SUITE, tmp_path, records=records, artifacts=without_maddg)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert "- A cell without brackets: its runs' score files are not in the store" in markdown
+    assert "| maddg | 16.00 ± 1.15 / 90.00 ± 1.15 | 22.00 ± 0.00 / 82.00 ± 0.00 | 19.00 ± 0.58 / 86.00 ± 0.58 |" in (
+        markdown)
+    assert "| erm | 12.00 [" in markdown
+    # maddg's difference to erm has its value, from the records, but no interval
+    assert "| maddg | +4.00 | +2.00 | +3.00 |" in markdown
+
+
+def test_score_files_without_subjects_resample_videos_and_say_so(records, artifacts, tmp_path):
+    def without_subjects(run_id, names, dst_dir):
+        files = artifacts(run_id, names, dst_dir)
+        for name, path in files.items():
+            target = Path(dst_dir) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pd.read_csv(path).drop(columns="subject").to_csv(target, index=False)
+            files[name] = target
+        return files
+
+    markdown_path, csv_path = write_leaderboard(SUITE, tmp_path / "board", records=records[records["method"] == "erm"],
+                                                artifacts=without_subjects)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert "- (by video): the runs' score files carry no subject id" in markdown
+    assert "| erm | 12.00 [" in markdown and "(by video) |" in markdown
+    assert set(pd.read_csv(csv_path).query("kind == 'computed'")["interval_unit"]) == {"video"}
+
+
+def _comparison(capsys, other: Path) -> list[str]:
+    assert main(["leaderboard", "--suite", SUITE, "--compare", str(other)]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_compare_with_the_same_board_finds_every_cell_equal_and_inside(suite_in_mlflow, tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = _comparison(capsys, GOLDEN / "leaderboard.csv")
+    cells = [line.split() for line in lines[1:-1]]
+    # every computed cell with a number, HTER and AUC, under both rule pairs
+    golden = pd.read_csv(GOLDEN / "leaderboard.csv").query("kind == 'computed'").dropna(subset=["hter_pct"])
+    assert len(cells) == 2 * len(golden)
+    assert all(cell[7] == "+0.00" and cell[9] == "inside" for cell in cells)
+    assert lines[-1].startswith(f"{len(cells)} of {len(cells)} differences lie inside")
+    assert not any(tmp_path.iterdir()), "--compare writes nothing"
+
+
+def test_compare_with_an_older_board_uses_its_seed_standard_error(suite_in_mlflow, tmp_path, capsys):
+    older = pd.read_csv(GOLDEN / "leaderboard.csv", dtype=str, keep_default_na=False)
+    ours = older.set_index(["method", "protocol", "threshold_rule"]).loc[("erm", "OCI-M", "dev_eer")]
+    half_width = math.hypot((float(ours["hter_pct_hi"]) - float(ours["hter_pct_lo"])) / 2,
+                            1.959964 * float(ours["hter_pct_se"]))
+    older = older.drop(columns=[c for c in older.columns if c.endswith(("_lo", "_hi")) or "delta" in c])
+    erm_oci = (older["method"] == "erm") & (older["protocol"] == "OCI-M") & (older["threshold_rule"] == "dev_eer")
+    older.loc[erm_oci, "hter_pct"] = "40.0000"  # 28 points away from this store's 12.00
+    older.to_csv(tmp_path / "older.csv", index=False)
+    lines = _comparison(capsys, tmp_path / "older.csv")
+    erm = next(line for line in lines if line.split()[:5] == ["erm", "OCI-M", "leave-one-out", "source_val/dev_eer",
+                                                              "hter"])
+    assert erm.split()[5:10] == ["12.00", "40.00", "-28.00", f"±{half_width:.2f}", "OUTSIDE"]
+    assert erm.endswith("ours: 95% interval + other: 1.96·SE over seeds")
+
+
+def test_compare_with_papers_matches_the_literature_rows_by_name(suite_in_mlflow, capsys):
+    lines = _comparison(capsys, REPORTED_CSV)
+    cells = [line.split() for line in lines[1:-1]]
+    assert {(cell[0], cell[1], cell[3]) for cell in cells} == {
+        ("maddg", "OCI-M", "oracle/oracle_eer"), ("maddg", "OMI-C", "oracle/oracle_eer"),
+        ("basn", "C-I", "oracle/oracle_eer"), ("basn", "I-C", "oracle/oracle_eer"),
+    }
+    basn = next(cell for cell in cells if cell[:2] == ["basn", "C-I"])
+    assert basn[4:8] == ["hter", "19.00", "23.60", "-4.60"]  # reported BASN C-I 23.6; basn has no reported AUC there
+
+
+@pytest.mark.parametrize("content, message", [
+    ("method,protocol\nerm,C-I\n", "neither a leaderboard CSV (missing columns ['kind', 'hter_pct', 'auc_pct'])"),
+    ("kind,method,protocol,hter_pct,auc_pct\ncomputed,erm,C-I,twelve,90\n",
+     "column 'hter_pct' has a non-number 'twelve' in data row 1"),
+    ("", "not a readable CSV"),
+])
+def test_compare_with_a_bad_file_is_a_one_line_error(suite_in_mlflow, tmp_path, capsys, content, message):
+    bad = tmp_path / "other.csv"
+    bad.write_text(content)
+    assert main(["leaderboard", "--suite", SUITE, "--compare", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad) in err and message in err

@@ -73,9 +73,10 @@ def test_a_submission_with_problems_lists_every_one_and_logs_nothing(workdir, ti
     target.loc[2, "score"] = "nan"
     target.loc[3, "label"] = {"0": "1", "1": "0"}[target.loc[3, "label"]]
     target.loc[4, "domain"] = "synth-casia"
+    target.loc[5, "subject"] = str(int(target.loc[5, "subject"]) + 1000)
     missing_video = target["video_id"].iloc[-1]
     target = pd.concat([target[target["video_id"] != missing_video], target.iloc[[7]]])  # one video gone, one row twice
-    target.loc[len(target) + 1] = ["synth-replay/nobody", "0", "1", "0.5", "none", "synth-replay"]
+    target.loc[len(target) + 1] = ["synth-replay/nobody", "0", "1", "0.5", "none", "synth-replay", "0"]
     target.to_csv(folder / "C-I" / "target_test.frame.csv", index=False)
     source_val = pd.read_csv(folder / "C-I" / "source_val.frame.csv", dtype=str)
     source_val.loc[1, "score"] = "inf"
@@ -95,6 +96,7 @@ def test_a_submission_with_problems_lists_every_one_and_logs_nothing(workdir, ti
         f"{target_file}: 1 video(s) of C-I's target test set missing: {missing_video!r}",
         f"{target_file}: column 'label' differs from the dataset's at line 5 (video",
         f"{target_file}: column 'domain' differs from the dataset's at line 6 (video",
+        f"{target_file}: column 'subject' differs from the dataset's at line 7 (video",
         f"{val_file}: column 'frame' is not a whole number at line 7 ('1.5')",
         f"{val_file}: column 'score' is empty, not a number, NaN or infinite at line 3 ('inf')",
         f"{val_file}: 2 frame(s) of C-I's source validation set missing: (video",

@@ -10,7 +10,9 @@ from dgfas.data.frames import concat_frames, frames_fingerprint, sample_frames
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
+from dgfas.metrics import compute_metrics
 from dgfas.protocols import get_protocol
+from dgfas.selection import SELECTION_RULES
 from dgfas.trainer import ResolvedRun, RunSpec, TrainerConfig, train
 
 
@@ -54,7 +56,9 @@ def test_train_scores_both_roles_at_both_levels_and_logs_curves(frames_factory):
     logged = []
     result = train(_run(frames_factory, "last"), lambda metrics, step: logged.append((step, metrics)), progress=False)
     assert result.selected_step == 6
-    assert set(result.tables) == {"source_val.frame", "source_val.video", "target_test.frame", "target_test.video"}
+    other_rules = {f"selection.{rule}.target_test.video" for rule in SELECTION_RULES.names() if rule != "last"}
+    assert set(result.tables) == {"source_val.frame", "source_val.video", "target_test.frame", "target_test.video",
+                                  *other_rules}
     assert len(result.tables["target_test.video"]) == 6 and len(result.tables["target_test.frame"]) == 18
     for role in ("source_val", "target_test"):
         for level in ("frame", "video"):
@@ -63,6 +67,25 @@ def test_train_scores_both_roles_at_both_levels_and_logs_curves(frames_factory):
             assert 0 <= result.metrics[f"{role}.{level}.auc"] <= 1
     assert [step for step, m in logged if "eval.source_val.video.eer" in m] == [2, 4, 6]
     assert any("train.loss" in m for _, m in logged)
+
+
+def test_score_tables_carry_subjects_and_each_other_rules_checkpoint_gets_its_target_scores(frames_factory):
+    run = _run(frames_factory, "last")
+    result = train(run, progress=False)
+    frames = result.tables["target_test.frame"]
+    assert (frames["subject"].to_numpy() == run.target_test.subject).all()
+    videos = result.tables["target_test.video"]
+    assert videos.groupby("subject")["video_id"].nunique().sum() == len(videos), "a video has one subject"
+    for rule in ("oracle", "source_val"):
+        table = result.tables[f"selection.{rule}.target_test.video"]
+        assert table.drop(columns="score").equals(videos.drop(columns="score"))
+        # the scores are those of the step the rule picks: they give the metrics logged for it
+        label, score = table["label"].to_numpy(), table["score"].to_numpy()
+        auc = compute_metrics(label, score, threshold=0.5, threshold_rule="dev_eer").auc
+        assert auc == pytest.approx(result.metrics[f"selection.{rule}.target_test.video.auc"], abs=1e-9)
+    oracle_step = int(result.metrics["selection.oracle.selected_step"])
+    if oracle_step != result.selected_step:
+        assert not np.array_equal(result.tables["selection.oracle.target_test.video"]["score"], videos["score"])
 
 
 def test_run_key_changes_with_any_resolved_argument(frames_factory):
@@ -182,6 +205,10 @@ def test_a_checkpoint_of_another_format_is_refused_not_misread(frames_factory, t
     with pytest.raises(DgfasError, match="format None, this one reads") as info:
         train(_run(frames_factory, "last"), progress=False, checkpoint=checkpoint)
     assert str(checkpoint) in str(info.value) and "delete it" in str(info.value) and "\n" not in str(info.value)
+    # format 2 kept no target scores per evaluation, so it cannot write the other rules' score files
+    torch.save({"format": 2, "step": 2}, checkpoint)
+    with pytest.raises(DgfasError, match="format 2, this one reads 3"):
+        train(_run(frames_factory, "last"), progress=False, checkpoint=checkpoint)
 
 
 def test_resolve_records_the_resolved_precision_and_keeps_only_the_maps_the_method_uses(tiny_cache):

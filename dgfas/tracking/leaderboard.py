@@ -1,10 +1,13 @@
 """Leaderboards in three separate steps: load run records, aggregate over seeds, render.
 
 * load: ``mlflow_store.load_run_records(suite)`` (or ``read_records_csv`` for a fixture)
-  gives one row per finished run with its final metrics;
-* aggregate: ``aggregate(records)`` gives, per method and protocol, the mean and
-  standard error over seeds of HTER and AUC, plus an "Average" over the protocols of
-  each protocol kind (leave-one-out, limited-source, cross-test);
+  gives one row per finished run with its final metrics, ``load_run_scores`` the
+  target-test score files of those runs;
+* aggregate: ``aggregate(records, scores=...)`` gives, per method and protocol, the
+  mean over seeds of HTER and AUC with a 95% interval over test subjects and seeds
+  (:mod:`dgfas.tracking.intervals`) and the paired HTER difference to ``erm``, plus
+  an "Average" over the protocols of each protocol kind (leave-one-out,
+  limited-source, cross-test);
 * render: ``render_markdown`` / ``render_csv`` turn that into text: one computed table
   per protocol kind, each followed by the numbers reported in papers for that kind,
   set apart in their own table.
@@ -21,17 +24,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
 from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, PROTOCOLS, get_protocol, same_name_conflict
-from dgfas.scores import LEVELS
+from dgfas.scores import LEVELS, read_scores
 from dgfas.selection import get_selection_rule, get_threshold_rule
+from dgfas.tracking import intervals
+from dgfas.tracking.intervals import RunScores, Term
 from dgfas.tracking.row_setup import setup_lines
 
 REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.csv"
@@ -46,9 +53,14 @@ OTHER_KIND = "other"
 KIND_ORDER = (*PROTOCOL_KINDS, OTHER_KIND)
 """Order of the per-kind tables: leave-one-out, limited-source, cross-test, intra, other."""
 
+_INTERVAL_COLUMNS = ("hter_lo", "hter_hi", "auc_lo", "auc_hi", "hter_delta_erm", "hter_delta_erm_lo",
+                     "hter_delta_erm_hi")
 AGGREGATED_COLUMNS = (
-    "method", "protocol_kind", "protocol", "n_seeds", "hter_mean", "hter_se", "auc_mean", "auc_se"
+    "method", "protocol_kind", "protocol", "n_seeds", "hter_mean", "hter_se", "auc_mean", "auc_se",
+    *_INTERVAL_COLUMNS, "interval_unit", "code_hash",
 )
+"""``*_lo``/``*_hi``: 95% interval bounds; ``hter_delta_erm``: HTER minus ``erm``'s over the seeds
+both ran; ``interval_unit``: what the bootstrap resampled (``subject``, ``video``, "" for none)."""
 REPORTED_COLUMNS = ("method", "venue", "protocol", "hter", "auc", "source")
 
 _RUN_IDENTITY = ["method", "protocol", "seed"]
@@ -290,6 +302,68 @@ def _kind_title(kind: str) -> str:
 #: The rules most DG-FAS papers report with: checkpoint and threshold both chosen on the target test split.
 LITERATURE_RULES = ("oracle", "oracle_eer")
 
+BASELINE = "erm"
+"""The method every row's paired difference is taken to."""
+
+ArtifactFetcher = Callable[[str, list[str], Path], dict[str, Path]]
+"""``(run_id, names, dst_dir) -> {name: path}`` for the artifacts a run has, as
+``mlflow_store.download_artifacts`` gives them."""
+
+
+def artifacts_in_folder(root: str | os.PathLike[str]) -> ArtifactFetcher:
+    """Artifacts kept as ``<root>/<run_id>/<name>`` (a fixture's score files), in the shape of
+    ``mlflow_store.download_artifacts``."""
+
+    def fetch(run_id: str, names: list[str], dst_dir: Path) -> dict[str, Path]:
+        found = {name: Path(root) / run_id / name for name in names}
+        return {name: path for name, path in found.items() if path.is_file()}
+
+    return fetch
+
+
+def _metric_prefix(records: pd.DataFrame, selection_rule: str | None) -> str:
+    """"" for the runs' own checkpoint, ``selection.<rule>.`` for the one another rule picks."""
+    if selection_rule is None:
+        return ""
+    get_selection_rule(selection_rule)
+    own_rules = set(records["selection_rule"].astype(str)) if "selection_rule" in records else set()
+    return "" if own_rules == {selection_rule} else f"selection.{selection_rule}."
+
+
+def load_run_scores(
+    records: pd.DataFrame,
+    artifacts: ArtifactFetcher,
+    *,
+    level: str = "video",
+    threshold_rule: str = "dev_eer",
+    selection_rule: str | None = None,
+) -> dict[str, RunScores]:
+    """The target-test scores of each run in ``records``, by run id, for the cells' intervals.
+
+    The score file is ``target_test.<level>.csv`` of the run's own checkpoint, or
+    ``selection.<rule>.target_test.video.csv`` of the checkpoint ``selection_rule``
+    picks; the ``dev_eer`` threshold is the one the run logged. A run without
+    its file (logged before dgfas kept it) or threshold is left out, and its
+    cells get no interval.
+    """
+    if "run_id" not in records.columns:
+        return {}
+    prefix = _metric_prefix(records, selection_rule)
+    name = f"{prefix}target_test.{level}.csv"
+    threshold_column = f"{prefix}target_test.{level}.threshold.dev_eer"
+    scores = {}
+    with tempfile.TemporaryDirectory(prefix="dgfas-scores-") as work:
+        for index, run in enumerate(records.to_dict("records")):
+            threshold = None
+            if threshold_rule == "dev_eer":
+                threshold = run.get(threshold_column, math.nan)
+                if pd.isna(threshold):
+                    continue
+            files = artifacts(str(run["run_id"]), [name], Path(work) / str(index))
+            if name in files:
+                scores[str(run["run_id"])] = RunScores.from_table(read_scores(files[name]), threshold)
+    return scores
+
 
 def aggregate(
     records: pd.DataFrame,
@@ -297,8 +371,10 @@ def aggregate(
     level: str = "video",
     threshold_rule: str = "dev_eer",
     selection_rule: str | None = None,
+    scores: dict[str, RunScores] | None = None,
+    n_resamples: int = intervals.N_RESAMPLES,
 ) -> pd.DataFrame:
-    """Mean and standard error over seeds of target-test HTER and AUC, per method and protocol.
+    """Mean over seeds of target-test HTER and AUC per method and protocol, with 95% intervals.
 
     The standard error is the sample standard deviation over seeds / sqrt(n), NaN for
     a single seed. Each method also gets one ``AVERAGE`` row per protocol kind it has
@@ -308,28 +384,35 @@ def aggregate(
     method has, since an average over fewer protocols is not comparable; its
     ``n_seeds`` is the smallest n among its protocols of the kind.
 
+    Where ``scores`` holds every run of a cell, the cell gets a 95% bootstrap
+    interval over test subjects and seeds (:mod:`dgfas.tracking.intervals`);
+    every row but :data:`BASELINE`'s gets its paired HTER difference to it
+    over the seeds both ran, with an interval where both have scores.
+
     Args:
         records: One row per run with ``method``, ``protocol``, ``seed`` and the metric
-            columns ``target_test.{level}.hter.{threshold_rule}`` and ``target_test.{level}.auc``.
+            columns ``target_test.{level}.hter.{threshold_rule}`` and ``target_test.{level}.auc``
+            (and ``run_id`` to find its scores).
         level: "video" or "frame".
         threshold_rule: Which threshold's HTER to aggregate.
         selection_rule: Aggregate the checkpoints another selection rule would
             have picked (the runs' ``selection.<rule>.*`` metrics) instead of
             those the runs selected; None keeps the runs' own.
+        scores: ``load_run_scores`` of the same runs, level and rules; None: no intervals.
+        n_resamples: Bootstrap resamples per interval.
 
     Returns:
-        Columns ``AGGREGATED_COLUMNS``; values are fractions in [0, 1], rows sorted by
-        method, then kind in ``KIND_ORDER``, then protocol in canonical order with the
-        kind's ``AVERAGE`` last.
+        Columns ``AGGREGATED_COLUMNS``; values are fractions in [0, 1] (NaN where
+        undefined), rows sorted by method, then kind in ``KIND_ORDER``, then protocol
+        in canonical order with the kind's ``AVERAGE`` last.
+
+    Raises:
+        DgfasError: a run's score file does not give the metric its record holds.
     """
     if level not in LEVELS:
         raise DgfasError(f"unknown level '{level}'; valid: {list(LEVELS)}")
     get_threshold_rule(threshold_rule)
-    prefix = ""
-    if selection_rule is not None:
-        get_selection_rule(selection_rule)
-        own_rules = set(records["selection_rule"].astype(str)) if "selection_rule" in records else set()
-        prefix = "" if own_rules == {selection_rule} else f"selection.{selection_rule}."
+    prefix = _metric_prefix(records, selection_rule)
     hter_column = f"{prefix}target_test.{level}.hter.{threshold_rule}"
     auc_column = f"{prefix}target_test.{level}.auc"
     for column in (hter_column, auc_column):
@@ -360,12 +443,15 @@ def aggregate(
     kinds = {name: protocol_kind(name) for name in per_protocol["protocol"].unique()}
     per_protocol["protocol_kind"] = per_protocol["protocol"].map(kinds)
 
+    runs = _Cells(records, hter_column, auc_column, scores or {}, n_resamples)
+    rows = [{**row, **runs.intervals(row["method"], [row["protocol"]])} for row in per_protocol.to_dict("records")]
     averages = [
-        _average(method, kind, rows, n_protocols=of_kind["protocol"].nunique())
+        {**_average(method, kind, of_method, n_protocols=of_kind["protocol"].nunique()),
+         **runs.intervals(method, of_kind["protocol"].unique().tolist())}
         for kind, of_kind in per_protocol.groupby("protocol_kind", sort=True)
-        for method, rows in of_kind.groupby("method", sort=True)
+        for method, of_method in of_kind.groupby("method", sort=True)
     ]
-    table = pd.concat([per_protocol, pd.DataFrame(averages)], ignore_index=True)
+    table = pd.DataFrame(rows + averages)
     kind_rank = {kind: position for position, kind in enumerate(KIND_ORDER)}
     protocols = [*protocol_order(per_protocol["protocol"]), AVERAGE]
     protocol_rank = {name: position for position, name in enumerate(protocols)}
@@ -388,6 +474,85 @@ def _average(method: str, kind: str, rows: pd.DataFrame, *, n_protocols: int) ->
     return row
 
 
+class _Cells:
+    """The runs behind each cell, turned into its interval columns."""
+
+    def __init__(self, records: pd.DataFrame, hter_column: str, auc_column: str, scores: dict[str, RunScores],
+                 n_resamples: int) -> None:
+        self.hter_column, self.auc_column, self.scores, self.n_resamples = hter_column, auc_column, scores, n_resamples
+        counted = records[records[hter_column].notna()]
+        self.runs = {key: rows.sort_values("seed") for key, rows in counted.groupby(["method", "protocol"])}
+        self.protocols_of = counted.groupby("method")["protocol"].agg(set).to_dict()
+        self.code_hash = (  # one per method once stale runs are filtered; several are all named
+            counted.groupby("method")["code_hash"].agg(lambda hashes: " ".join(sorted(set(hashes.dropna().astype(str)))))
+            if "code_hash" in counted.columns else pd.Series(dtype=str)
+        )
+        self._checked: set[str] = set()
+
+    def _scores_of(self, runs: pd.DataFrame) -> list[RunScores] | None:
+        """The runs' scores, each checked against its record; None when one lacks them."""
+        if "run_id" not in runs.columns or not all(run_id in self.scores for run_id in runs["run_id"]):
+            return None
+        found = []
+        for run in runs.to_dict("records"):
+            run_scores = self.scores[run["run_id"]]
+            if run["run_id"] not in self._checked:
+                values = intervals.observed(run_scores)
+                for metric, column in (("hter", self.hter_column), ("auc", self.auc_column)):
+                    value = values[metric]
+                    if not math.isclose(value, run[column], abs_tol=1e-6):
+                        raise DgfasError(
+                            f"run {run['run_id']} ({run['method']} {run['protocol']} seed {run['seed']}): its score "
+                            f"file gives {column} = {value:.6f}, its record {run[column]:.6f}; the file is not this "
+                            "run's"
+                        )
+                self._checked.add(run["run_id"])
+            found.append(run_scores)
+        return found
+
+    def intervals(self, method: str, protocols: list[str]) -> dict[str, object]:
+        """Interval, paired difference to the baseline and unit columns of ``method`` over ``protocols``
+        (one protocol: its cell; several: their average, NaN unless the method ran them all)."""
+        row: dict[str, object] = dict.fromkeys(_INTERVAL_COLUMNS, math.nan)
+        row["interval_unit"] = ""
+        row["code_hash"] = self.code_hash.get(method, "")
+        if not set(protocols) <= self.protocols_of.get(method, set()):
+            return row
+        cells = [self.runs[(method, protocol)] for protocol in protocols]
+        found = [self._scores_of(runs) for runs in cells]
+        if all(scores is not None for scores in found):
+            estimates = intervals.estimate([[Term(run) for run in of_protocol] for of_protocol in found],
+                                           n_resamples=self.n_resamples)
+            for metric in ("hter", "auc"):
+                row[f"{metric}_lo"], row[f"{metric}_hi"] = estimates[metric].low, estimates[metric].high
+            kinds = {run.unit_kind for of_protocol in found for run in of_protocol}
+            row["interval_unit"] = intervals.VIDEO if intervals.VIDEO in kinds else intervals.SUBJECT
+        if method != BASELINE and set(protocols) <= self.protocols_of.get(BASELINE, set()):
+            row.update(self._difference(cells, [self.runs[(BASELINE, protocol)] for protocol in protocols]))
+        return row
+
+    def _difference(self, cells: list[pd.DataFrame], baselines: list[pd.DataFrame]) -> dict[str, float]:
+        """HTER minus the baseline's over the seeds both ran, per protocol, averaged over protocols."""
+        common = [set(cell["seed"]) & set(baseline["seed"]) for cell, baseline in zip(cells, baselines)]
+        if not all(common):
+            return {}
+        # one run per seed, sorted by seed: the rows of a pair line up
+        paired = [(cell[cell["seed"].isin(seeds)], baseline[baseline["seed"].isin(seeds)])
+                  for cell, baseline, seeds in zip(cells, baselines, common)]
+        value = np.mean([(cell[self.hter_column].to_numpy() - baseline[self.hter_column].to_numpy()).mean()
+                         for cell, baseline in paired])
+        row = {"hter_delta_erm": float(value)}
+        terms = []
+        for cell, baseline in paired:
+            method_scores, baseline_scores = self._scores_of(cell), self._scores_of(baseline)
+            if method_scores is None or baseline_scores is None:
+                return row
+            terms.append([Term(run, base) for run, base in zip(method_scores, baseline_scores)])
+        difference = intervals.estimate(terms, ("hter",), n_resamples=self.n_resamples)["hter"]
+        row["hter_delta_erm_lo"], row["hter_delta_erm_hi"] = difference.low, difference.high
+        return row
+
+
 def _reported_present(reported: pd.DataFrame, protocols: list[str]) -> pd.DataFrame:
     """Reported rows of the given protocols, in the file's order."""
     return reported[reported["protocol"].isin(protocols)]
@@ -402,12 +567,30 @@ def _method_order(of_kind: pd.DataFrame) -> list[str]:
     return ranked["method"].tolist()
 
 
-def _pct(mean: float, se: float) -> str:
+def _pct(cell: pd.Series, metric: str) -> str:
+    """``31.70 [26.0, 37.5]`` with an interval, else ``31.70 ± 1.20`` (seeds only), or ``31.70`` for one seed."""
+    mean, se, low, high = (cell[f"{metric}_{part}"] for part in ("mean", "se", "lo", "hi"))
     if math.isnan(mean):
         return _MISSING
+    if not (math.isnan(low) or math.isnan(high)):
+        return f"{100 * mean:.2f} [{100 * low:.1f}, {100 * high:.1f}]"
     if math.isnan(se):
         return f"{100 * mean:.2f}"
     return f"{100 * mean:.2f} ± {100 * se:.2f}"
+
+
+_ZERO = 1e-9  # a bound within float rounding of 0 does not exclude it
+
+
+def _difference(cell: pd.Series) -> str:
+    """``+4.00 [1.5, 6.5] *``: HTER points over erm, its interval, * when that excludes 0."""
+    value, low, high = cell["hter_delta_erm"], cell["hter_delta_erm_lo"], cell["hter_delta_erm_hi"]
+    if math.isnan(value):
+        return _MISSING
+    if math.isnan(low) or math.isnan(high):
+        return f"{100 * value:+.2f}"
+    excludes_zero = low > _ZERO or high < -_ZERO
+    return f"{100 * value:+.2f} [{100 * low:+.1f}, {100 * high:+.1f}]" + (" *" if excludes_zero else "")
 
 
 def render_markdown(
@@ -479,9 +662,7 @@ def render_markdown(
            f"draws by `{info.draw_rule}`"
            + (" (oracle: uses target test labels)" if info.draw_rule == "oracle" else "")
            + "; the literature-compatible table chooses its draws by `oracle`"] if info.draws else []),
-        "- Cells: HTER % / AUC % on the target domain's test split, each mean ± standard error over seeds "
-        "(sample standard deviation / √n; no ± for one seed). One table per protocol kind; its Average: "
-        "mean over the kind's protocols, standard error √(Σ SE²) / k; – where a method lacks one of them.",
+        *_cell_lines(aggregated if literature is None else pd.concat([aggregated, literature])),
     ]
     lines += setup_lines(records)
     if any(not rows.empty for rows in reported_of.values()):
@@ -514,6 +695,7 @@ def render_markdown(
         lines += [_row(header), _row(["---"] * len(header))]
         order = _method_order(of_kind)
         lines += _cell_rows(of_kind, order, columns, most_seeds)
+        lines += _difference_table(of_kind, order, columns)
         if literature is not None:
             lines += ["", "### Literature-compatible (oracle): checkpoint and threshold chosen on the target test split",
                       ""]
@@ -544,6 +726,55 @@ def _code_lines(info: HeaderInfo) -> list[str]:
     return lines
 
 
+def _cell_lines(cells: pd.DataFrame) -> list[str]:
+    """Header lines saying what a cell's numbers are: intervals where the runs' scores were found."""
+    shown = cells[cells["hter_mean"].notna()]
+    with_interval = shown["hter_lo"].notna()
+    standard_error = (
+        "mean ± standard error over seeds (sample standard deviation / √n; no ± for one seed); an Average's "
+        "standard error is √(Σ SE²) / k over its k protocols"
+    )
+    if not with_interval.any():
+        return [f"- Cells: HTER % / AUC % on the target domain's test split, each {standard_error}. One table per "
+                "protocol kind; its Average: the mean over the kind's protocols; – where a method lacks one of them."]
+    lines = [
+        "- Cells: HTER % / AUC % on the target domain's test split: the mean over seeds and, in brackets, a 95% "
+        f"interval from a percentile bootstrap ({intervals.N_RESAMPLES} resamples, fixed seed) that resamples the "
+        "split's test subjects (all videos of a subject together) and the seeds, independently. The `dev_eer` "
+        "threshold stays each run's own; an `oracle_eer` threshold is found anew on every resample. A cell of one "
+        "seed resamples subjects only. One table per protocol kind; its Average: the mean over the kind's "
+        "protocols, each protocol's subjects and seeds resampled on their own; – where a method lacks one of them.",
+    ]
+    if not with_interval.all():
+        lines.append(f"- A cell without brackets: its runs' score files are not in the store (runs logged before "
+                     f"dgfas kept them), so it shows the {standard_error}.")
+    if (shown["interval_unit"] == intervals.VIDEO).any():
+        lines.append("- (by video): the runs' score files carry no subject id, so the bootstrap resamples videos, "
+                     "which understates the test set's sampling error when a subject has several videos.")
+    if shown["hter_delta_erm"].notna().any():
+        lines.append(
+            f"- Paired difference to `{BASELINE}`: a row's HTER minus {BASELINE}'s, in points, over the seeds both "
+            "ran, with a 95% interval from resampling those seeds and the test subjects jointly for both rows; "
+            "* marks an interval that excludes 0."
+        )
+    return lines
+
+
+def _difference_table(of_kind: pd.DataFrame, methods: list[str], columns: list[str]) -> list[str]:
+    """Markdown lines of the rows' paired HTER differences to the baseline; none without any."""
+    others = [name for name in methods if name != BASELINE]
+    if BASELINE not in methods or not others or of_kind["hter_delta_erm"].isna().all():
+        return []
+    cells = of_kind.set_index(["method", "protocol"])
+    lines = ["", f"### Paired difference to `{BASELINE}`: HTER points, same seeds and test subjects", ""]
+    header = ["Method", *(_protocol_title(name) for name in columns)]
+    lines += [_row(header), _row(["---"] * len(header))]
+    for method in others:
+        lines.append(_row([method, *(_difference(cells.loc[(method, name)]) if (method, name) in cells.index
+                                     else _MISSING for name in columns)]))
+    return lines
+
+
 def _cell_rows(of_kind: pd.DataFrame, methods: list[str], columns: list[str], most_seeds: int) -> list[str]:
     """Markdown rows "HTER / AUC" of ``methods`` over ``columns``; – where a cell is missing."""
     cells = of_kind.set_index(["method", "protocol"])
@@ -558,7 +789,9 @@ def _cell_rows(of_kind: pd.DataFrame, methods: list[str], columns: list[str], mo
             if math.isnan(cell["hter_mean"]) and math.isnan(cell["auc_mean"]):
                 row.append(_MISSING)
                 continue
-            text = f"{_pct(cell['hter_mean'], cell['hter_se'])} / {_pct(cell['auc_mean'], cell['auc_se'])}"
+            text = f"{_pct(cell, 'hter')} / {_pct(cell, 'auc')}"
+            if cell["interval_unit"] == intervals.VIDEO:
+                text += " (by video)"
             if name != AVERAGE and int(cell["n_seeds"]) < most_seeds:
                 text += f" (n={int(cell['n_seeds'])})"
             row.append(text)
@@ -597,6 +830,10 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
+_CSV_INTERVAL_COLUMNS = ("hter_pct_lo", "hter_pct_hi", "auc_pct_lo", "auc_pct_hi", "hter_delta_erm",
+                         "hter_delta_erm_lo", "hter_delta_erm_hi", "interval_unit", "code_hash")
+
+
 def render_csv(
     aggregated: pd.DataFrame,
     *,
@@ -611,9 +848,13 @@ def render_csv(
     ``hter_pct_se``, ``auc_pct``, ``auc_pct_se``; computed values are rounded to 4
     decimals so the text is stable, reported ones kept as printed. ``kind`` is
     "computed" or "reported"; reported rows leave the rule columns blank (the papers'
-    rules differ) and name their source. ``protocol_kind`` (last column, so the older
+    rules differ) and name their source. ``protocol_kind`` (after them, so the older
     columns keep their positions) is the protocol's kind; each method has one
-    ``Average`` row per kind. Rows go kind by kind, methods ranked as in the Markdown
+    ``Average`` row per kind. Then, percent and empty where undefined: the 95%
+    interval ``hter_pct_lo``, ``hter_pct_hi``, ``auc_pct_lo``, ``auc_pct_hi``, the
+    paired difference to ``erm`` ``hter_delta_erm`` (points) with its interval
+    ``hter_delta_erm_lo``, ``hter_delta_erm_hi``, the bootstrap's resampling unit
+    ``interval_unit`` and the runs' ``code_hash``. Rows go kind by kind, methods ranked as in the Markdown
     table of their kind. Same arguments as ``render_markdown``; the ``literature``
     rows follow each computed row as "computed" rows of their own rules
     (``oracle`` / ``oracle_eer``).
@@ -656,6 +897,15 @@ def render_csv(
             "auc_pct_se": number(row.auc_se),
             "source": "dgfas",
             "protocol_kind": row.protocol_kind,
+            "hter_pct_lo": number(row.hter_lo),
+            "hter_pct_hi": number(row.hter_hi),
+            "auc_pct_lo": number(row.auc_lo),
+            "auc_pct_hi": number(row.auc_hi),
+            "hter_delta_erm": number(row.hter_delta_erm),
+            "hter_delta_erm_lo": number(row.hter_delta_erm_lo),
+            "hter_delta_erm_hi": number(row.hter_delta_erm_hi),
+            "interval_unit": row.interval_unit,
+            "code_hash": row.code_hash,
         }
 
     identity = ["method", "protocol_kind", "protocol"]
@@ -689,6 +939,7 @@ def render_csv(
                     "auc_pct_se": "",
                     "source": row.source,
                     "protocol_kind": kind,
+                    **dict.fromkeys(_CSV_INTERVAL_COLUMNS, ""),
                 }
             )
     return pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")
@@ -738,16 +989,21 @@ def _chosen_runs(records: pd.DataFrame, draw_rule: str) -> tuple[pd.DataFrame, p
     return normal, None
 
 
-def literature_table(records: pd.DataFrame, info: HeaderInfo, *, level: str = "video") -> pd.DataFrame | None:
-    """``aggregate`` under :data:`LITERATURE_RULES`; None when the board already uses them, or when
-    no run logged what the oracle selection would have picked (runs made before that was logged)."""
+def literature_table(records: pd.DataFrame, info: HeaderInfo, *, level: str = "video",
+                     artifacts: ArtifactFetcher | None = None) -> pd.DataFrame | None:
+    """``aggregate`` under :data:`LITERATURE_RULES`, with intervals from the oracle checkpoints' score
+    files where ``artifacts`` has them; None when the board already uses these rules, or when no run
+    logged what the oracle selection would have picked (runs made before that was logged)."""
     selection_rule, threshold_rule = LITERATURE_RULES
     if (info.selection_rule, info.threshold_rule) == LITERATURE_RULES:
         return None
     prefix = "" if info.selection_rule == selection_rule else f"selection.{selection_rule}."
     if f"{prefix}target_test.{level}.hter.{threshold_rule}" not in records.columns:
         return None
-    return aggregate(records, level=level, threshold_rule=threshold_rule, selection_rule=selection_rule)
+    scores = None if artifacts is None else load_run_scores(
+        records, artifacts, level=level, threshold_rule=threshold_rule, selection_rule=selection_rule)
+    return aggregate(records, level=level, threshold_rule=threshold_rule, selection_rule=selection_rule,
+                     scores=scores)
 
 
 def write_leaderboard(
@@ -764,6 +1020,7 @@ def write_leaderboard(
     draw_rule: str | None = None,
     include_stale: bool = False,
     code_hashes: CodeHashes | None = None,
+    artifacts: ArtifactFetcher | None = None,
 ) -> tuple[Path, ...]:
     """Load, aggregate and render a suite's leaderboard to ``<out_dir>/<stem>.md`` and ``.csv``.
 
@@ -792,16 +1049,22 @@ def write_leaderboard(
             ``oracle``); None: ``source_val``, or ``oracle`` on an oracle board.
         include_stale: Also show the runs that are not current (:func:`is_current`:
             older code or protocol files), as rows named ``<method> (stale)``.
-            Records without a ``code_hash`` column (a fixture) are all taken as current.
-        code_hashes: The current code hash of a (method, backbone); None: :func:`current_code_hash`.
+        code_hashes: The current code hash of a (method, backbone): runs of another are stale. None:
+            :func:`current_code_hash` for records loaded from the store; records passed in (a
+            fixture) are then taken as they are.
+        artifacts: Where the runs' score files are, for the cells' intervals
+            (:func:`artifacts_in_folder` for a fixture); None: the MLflow store's
+            when ``records`` is None, no intervals for records passed in.
 
     Returns:
         Paths of the Markdown and CSV files, then of the HTML page when ``html``.
     """
     if records is None:
-        from dgfas.tracking.mlflow_store import load_run_records
+        from dgfas.tracking.mlflow_store import download_artifacts, load_run_records
 
         records = load_run_records(suite)
+        artifacts = artifacts or download_artifacts
+        code_hashes = code_hashes or current_code_hash
     if selection_rule is not None:
         get_selection_rule(selection_rule)
         records = records[records["selection_rule"] == selection_rule]
@@ -816,8 +1079,8 @@ def write_leaderboard(
     if records.empty:
         raise DgfasError(f"suite '{suite}' has no finished runs{kept}")
     stale = records.iloc[:0]
-    if "code_hash" in records.columns:  # records loaded from a store; a fixture's are taken as they are
-        current = is_current(records, code_hashes or current_code_hash)
+    if code_hashes is not None:  # records loaded from a store, or a test's; a fixture's are taken as they are
+        current = is_current(records, code_hashes)
         records, stale = records[current], records[~current]
         if records.empty and not include_stale:
             raise DgfasError(f"suite '{suite}'{kept} has no finished runs of the current code, only {len(stale)} "
@@ -843,8 +1106,11 @@ def write_leaderboard(
     )
     if draws_in(candidates):
         info = dataclasses.replace(info, draws=int(candidates["hparam_draw"].max()), draw_rule=rule)
-    aggregated = aggregate(records, level=level, threshold_rule=threshold_rule)
-    literature = literature_table(records if oracle_draws is None else oracle_draws, info, level=level)
+    scores = None if artifacts is None else load_run_scores(records, artifacts, level=level,
+                                                            threshold_rule=threshold_rule)
+    aggregated = aggregate(records, level=level, threshold_rule=threshold_rule, scores=scores)
+    literature = literature_table(records if oracle_draws is None else oracle_draws, info, level=level,
+                                  artifacts=artifacts)
     reported = read_reported(reported_path)
     if method is not None:
         reported = reported.iloc[:0]
