@@ -35,6 +35,8 @@ class Preset:
     width_by_model: (model name, width) pairs overriding ``width``.
     imagenet_on_real_data: default ``model.weights`` to ``imagenet`` on real data for every
         backbone that has ImageNet weights; synthetic data always starts from scratch.
+    purpose: what the preset's numbers can be used for, stated in every leaderboard of it,
+        so a table from a smoke-test preset cannot be read as a ranking.
     """
 
     name: str
@@ -46,6 +48,7 @@ class Preset:
     eval_every: int
     width_by_model: tuple[tuple[str, float], ...] = ()
     imagenet_on_real_data: bool = False
+    purpose: str = ""
 
     def width_of(self, model: str) -> float:
         return dict(self.width_by_model).get(model, self.width)
@@ -53,12 +56,17 @@ class Preset:
 
 PRESETS: Registry[Preset] = Registry("preset")
 for _preset in (
-    Preset("tiny", 32, "tiny", 0.125, steps=4, batch_per_domain=4, eval_every=2),
+    Preset("tiny", 32, "tiny", 0.125, steps=4, batch_per_domain=4, eval_every=2,
+           purpose="for tests only: four steps on a handful of frames; its numbers mean nothing"),
     Preset("fast", 64, "fast", 0.25, steps=200, batch_per_domain=8, eval_every=50,
-           width_by_model=(("vgg16", 0.125), ("cdcn", 0.125))),
+           width_by_model=(("vgg16", 0.125), ("cdcn", 0.125)),
+           purpose="a smoke test that the whole benchmark runs (6 test subjects per domain, 200 steps); "
+                   "it does not rank methods, several cells are near chance, and another CPU gives other cells"),
     Preset("quick", 64, "quick", 0.5, steps=500, batch_per_domain=16, eval_every=50,
-           width_by_model=(("vgg16", 0.25), ("cdcn", 0.125))),
-    Preset("paper", 256, "paper", 1.0, steps=4000, batch_per_domain=32, eval_every=250, imagenet_on_real_data=True),
+           width_by_model=(("vgg16", 0.25), ("cdcn", 0.125)),
+           purpose="the comparison two CPU cores can afford; compare rows by their intervals, not their means"),
+    Preset("paper", 256, "paper", 1.0, steps=4000, batch_per_domain=32, eval_every=250, imagenet_on_real_data=True,
+           purpose="the papers' setting: 256² crops, full-width backbones, 4000 steps"),
 ):
     PRESETS.add(_preset.name, _preset)
 get_preset = PRESETS.get

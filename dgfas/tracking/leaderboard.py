@@ -34,6 +34,7 @@ import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
+from dgfas.presets import PRESETS
 from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, PROTOCOLS, get_protocol, same_name_conflict
 from dgfas.scores import LEVELS, read_scores
 from dgfas.selection import get_selection_rule, get_threshold_rule
@@ -652,7 +653,7 @@ def render_markdown(
     )
     lines += [
         f"- Data source: {info.data_source}",
-        f"- Preset: {info.preset}",
+        f"- Preset: {info.preset}{_purpose(info.preset)}",
         f"- Model selection: `{selection.name}` — {selection.description}",
         f"- Threshold rule: `{threshold.name}` — {threshold.description}",
         f"- Level: {info.level}",
@@ -704,6 +705,12 @@ def render_markdown(
             lines += _cell_rows(literature[literature["protocol_kind"] == kind], order, columns, most_seeds)
         lines += _reported_table(reported_of[kind], protocols)
     return "\n".join(lines) + "\n"
+
+
+def _purpose(preset: str) -> str:
+    """`` — what the preset's numbers are for`` (:attr:`Preset.purpose`); empty for a preset not registered here."""
+    purpose = PRESETS.get(preset).purpose if preset in PRESETS else ""
+    return f" — {purpose}" if purpose else ""
 
 
 def _code_lines(info: HeaderInfo) -> list[str]:
