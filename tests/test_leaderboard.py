@@ -544,14 +544,19 @@ def test_cli_method_flag_with_an_unknown_method_is_one_line(suite_in_mlflow, tmp
     assert err.startswith("dgfas: error: ") and "method 'nosuch'" in err and err.count("\n") == 1
 
 
+def _sweep_run(method, seed, draw, source_eer, hter, oracle_hter, start, **more):
+    """One C-I run record of a sweep: its draw, its source-validation EER and its target numbers."""
+    return {"method": method, "protocol": "C-I", "seed": seed, "data_source": "synthetic", "preset": "quick",
+            "selection_rule": "source_val", "start_time": start, "hparam_draw": draw,
+            "source_val.video.eer": source_eer, "target_test.video.hter.dev_eer": hter,
+            "target_test.video.hter.oracle_eer": oracle_hter, "target_test.video.auc": 1 - hter, **more}
+
+
 def test_a_sweeps_draws_are_chosen_per_seed_and_ablations_keep_their_rows(tmp_path):
     def run(method, seed, draw, source_eer, hter, oracle_hter, start):
-        return {"method": method, "protocol": "C-I", "seed": seed, "data_source": "synthetic", "preset": "quick",
-                "selection_rule": "source_val", "start_time": start, "hparam_draw": draw,
-                "source_val.video.eer": source_eer, "target_test.video.hter.dev_eer": hter,
-                "target_test.video.hter.oracle_eer": oracle_hter, "target_test.video.auc": 1 - hter,
-                "selection.oracle.target_test.video.hter.oracle_eer": oracle_hter,
-                "selection.oracle.target_test.video.auc": 1 - oracle_hter}
+        return _sweep_run(method, seed, draw, source_eer, hter, oracle_hter, start,
+                          **{"selection.oracle.target_test.video.hter.oracle_eer": oracle_hter,
+                             "selection.oracle.target_test.video.auc": 1 - oracle_hter})
 
     records = pd.DataFrame([
         run("erm", 0, None, 0.20, 0.30, 0.10, 1),  # the defaults, run by `dgfas benchmark`: draw 0
@@ -575,11 +580,8 @@ def test_a_sweeps_draws_are_chosen_per_seed_and_ablations_keep_their_rows(tmp_pa
 
 def test_a_stale_draw_never_competes_with_current_ones(tmp_path):
     def run(method, seed, draw, source_eer, hter, start, code):
-        return {"method": method, "protocol": "C-I", "seed": seed, "data_source": "synthetic", "preset": "quick",
-                "selection_rule": "source_val", "start_time": start, "hparam_draw": draw,
-                "source_val.video.eer": source_eer, "target_test.video.hter.dev_eer": hter,
-                "target_test.video.hter.oracle_eer": hter, "target_test.video.auc": 1 - hter,
-                "algorithm.model": "resnet18", "code_hash": code}
+        return _sweep_run(method, seed, draw, source_eer, hter, hter, start,
+                          **{"algorithm.model": "resnet18", "code_hash": code})
 
     records = pd.DataFrame([
         run("erm", 0, None, 0.20, 0.30, 1, NOW["erm"]),
