@@ -589,9 +589,14 @@ def _difference(cell: pd.Series) -> str:
     if math.isnan(value):
         return _MISSING
     if math.isnan(low) or math.isnan(high):
-        return f"{100 * value:+.2f}"
+        return _signed(value, 2)
     excludes_zero = low > _ZERO or high < -_ZERO
-    return f"{100 * value:+.2f} [{100 * low:+.1f}, {100 * high:+.1f}]" + (" *" if excludes_zero else "")
+    return f"{_signed(value, 2)} [{_signed(low, 1)}, {_signed(high, 1)}]" + (" *" if excludes_zero else "")
+
+
+def _signed(fraction: float, digits: int) -> str:
+    """Percentage points with a sign; a value that rounds to zero reads +0.0, never -0.0."""
+    return f"{round(100 * fraction, digits) + 0.0:+.{digits}f}"
 
 
 def render_markdown(
