@@ -61,7 +61,7 @@ SCALES: dict[str, Scale] = {
     # quick's dev and test splits are sized for the leaderboard's intervals: with 10 test subjects
     # one live video moved HTER by 2.5 points and a cell's 95% interval was ±9-10 points; 60 test
     # subjects (and 12 dev subjects, whose EER threshold and checkpoint choice differ less from
-    # seed to seed) gave ±4.5 over three seeds of erm (README, "What to expect").
+    # seed to seed) gave ±4.0-4.5 over three seeds of erm (README, "What to expect").
     "quick": Scale(subjects=(24, 12, 60), groups=2, frames=8),
     "paper": Scale(subjects=(20, 10, 15), groups=2, frames=16),
 }
