@@ -94,12 +94,14 @@ def make_msu(root: Path) -> Path:
 
 
 def make_siw(root: Path) -> Path:
-    """SiW; the first live video has its ``.face`` file (``x1 y1 x2 y2`` per frame)."""
+    """SiW; the first live video has its ``.face`` file (``x1 y1 x2 y2`` per frame), and the last test
+    subject's replay is named ``.m.mov``, as 16 of the official videos are."""
     names = {}
     for folder, subjects in (("Train", (1, 2)), ("Test", (91, 92))):
         for subject in subjects:
             for kind, label, attack in ((1, "live", -1), (2, "spoof", PRINT), (3, "spoof", REPLAY)):
                 names[f"{folder}/{label}/{subject:03d}/{subject:03d}-1-{kind}-1-1.mov"] = (subject, attack)
+    names["Test/spoof/092/092-1-3-1-1.m.mov"] = names.pop("Test/spoof/092/092-1-3-1-1.mov")
     _videos(root, "synth-oulu", names)
     row, col = FACE_AT
     box = f"{col + 6} {row + 4} {col + FACE_SIZE - 6} {row + FACE_SIZE}"

@@ -117,7 +117,8 @@ def test_cli_indexes_oulu(oulu_root: Path, tmp_path: Path) -> None:
 
 @pytest.fixture
 def siw_root(tmp_path: Path) -> Path:
-    """Three subjects (two train, one test): 1 live and 2 print and 2 replay videos each, .face files, and strays."""
+    """Three subjects (two train, one test): 2 live, 2 print and 2 replay videos each, .face files for the
+    live ones, and strays; the test subject has two more videos named ``.m.mov`` as a few official ones are."""
     root = tmp_path / "SiW_release"
     for split, subject in (("Train", "003"), ("Train", "006"), ("Test", "090")):
         for name in ("1-1-1-1", "2-1-1-2"):
@@ -125,6 +126,10 @@ def siw_root(tmp_path: Path) -> Path:
             touch(root, f"{split}/live/{subject}/{subject}-{name}.face")
         for name in ("1-2-1-1", "1-2-2-1", "2-3-1-1", "2-3-4-3"):
             touch(root, f"{split}/spoof/{subject}/{subject}-{name}.mov")
+    touch(root, "Test/live/090/090-2-1-2-1.m.mov")  # its face file is named without the .m
+    touch(root, "Test/live/090/090-2-1-2-1.face")
+    touch(root, "Test/spoof/090/090-1-3-2-1.m.mov")
+    touch(root, "Test/spoof/090/090-1-3-2-1.m.face")
     for stray in ("Train/live/003/003-1-2-1-1.mov",  # a print attack in the live folder
                   "Train/spoof/006/003-1-3-1-1.mov",  # subject folder and name disagree
                   "Test/readme.txt", "Test/spoof/090/090-1-4-1-1.mov"):
@@ -135,22 +140,41 @@ def siw_root(tmp_path: Path) -> Path:
 def test_siw_counts_and_metadata(siw_root: Path) -> None:
     index = index_corpus("siw", siw_root)
     table = index.table()
-    assert len(table) == 18
-    assert table["split"].value_counts().to_dict() == {"train": 12, "test": 6}
+    assert len(table) == 20
+    assert table["split"].value_counts().to_dict() == {"train": 12, "test": 8}
     assert table.groupby("split")["subject"].nunique().to_dict() == {"train": 2, "test": 1}
-    assert table["attack_type"].value_counts().to_dict() == {"none": 6, "print": 6, "replay": 6}
+    assert table["attack_type"].value_counts().to_dict() == {"none": 7, "print": 6, "replay": 7}
     assert ((table["label"] == "live") == (table["type"] == 1)).all()
     row = table.set_index("relative_path").loc["Test/spoof/090/090-2-3-4-3.mov"]
     assert (row["split"], row["label"], row["attack_type"], row["subject"]) == ("test", "spoof", "replay", 90)
-    assert (row["sensor"], row["type"], row["medium"], row["session"]) == (2, 3, 4, 3)
-    assert pd.isna(row["face_locations"])  # this fixture gives only the live videos their .face files
+    assert (row["sensor"], row["type"], row["medium"], row["session"], row["attack_device"]) == (2, 3, 4, 3, 4)
+    assert pd.isna(row["face_locations"])  # this fixture gives the live and the .m.mov videos their .face files
+
+
+def test_siw_indexes_the_official_videos_named_m_mov(siw_root: Path) -> None:
+    table = index_corpus("siw", siw_root).table().set_index("relative_path")
+    live, replay = table.loc["Test/live/090/090-2-1-2-1.m.mov"], table.loc["Test/spoof/090/090-1-3-2-1.m.mov"]
+    assert (live["label"], live["sensor"], live["medium"], live["session"], live["attack_device"]) == ("live", 2, 2, 1, 0)
+    assert (replay["attack_type"], replay["sensor"], replay["attack_device"]) == ("replay", 1, 2)
+    assert live["face_locations"] == "Test/live/090/090-2-1-2-1.face"
+    assert replay["face_locations"] == "Test/spoof/090/090-1-3-2-1.m.face"
+
+
+def test_siw_attack_device_names_the_printer_or_replay_device(siw_root: Path) -> None:
+    """What SiW's Protocols 2 (leave one replay device out) and 3 (print vs replay) select on."""
+    table = index_corpus("siw", siw_root).table()
+    assert (table.loc[table["label"] == "live", "attack_device"] == 0).all()
+    spoofs = table[table["label"] == "spoof"]
+    assert (spoofs["attack_device"] == spoofs["medium"]).all()
+    devices = spoofs.groupby("attack_type")["attack_device"].unique().map(sorted).to_dict()
+    assert devices == {"print": [1, 2], "replay": [1, 2, 4]}
 
 
 def test_siw_records_each_video_s_face_file(siw_root: Path) -> None:
     table = index_corpus("siw", siw_root).table().set_index("relative_path")
     assert table.loc["Train/live/006/006-2-1-1-2.mov", "face_locations"] == "Train/live/006/006-2-1-1-2.face"
-    assert table["face_locations"].notna().sum() == 6
-    assert (table["face_locations"].notna() == (table["label"] == "live")).all()
+    assert table["face_locations"].notna().sum() == 8
+    assert table.loc[table["label"] == "live", "face_locations"].notna().all()
 
 
 def test_siw_strays(siw_root: Path) -> None:

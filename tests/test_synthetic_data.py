@@ -17,8 +17,9 @@ from dgfas.data.synthetic.domains import DOMAINS
 from dgfas.errors import DgfasError
 
 NAMES = list(DOMAINS)
-#: spoof videos per live video, as in the real datasets (OULU 1:4, CASIA 1:3, Replay 1:5, MSU 1:3)
-SPOOFS_PER_LIVE = {"synth-oulu": 4, "synth-casia": 3, "synth-replay": 5, "synth-msu": 3}
+#: spoof videos per live video, as in the real datasets (OULU 1:4, CASIA 1:3, Replay 1:5, MSU 1:3); SiW's
+#: 8 live and up to 20 spoof videos a subject become one live video and one of each of its 6 instruments
+SPOOFS_PER_LIVE = {"synth-oulu": 4, "synth-casia": 3, "synth-replay": 5, "synth-msu": 3, "synth-siw": 6}
 
 
 def tiny(cache_dir, **changes) -> DataOptions:
@@ -196,3 +197,41 @@ def test_unwritable_cache_dir_is_a_one_line_error(tmp_path):
 def test_unknown_scale_lists_the_valid_ones(tmp_path):
     with pytest.raises(DgfasError, match=r"unknown synthetic scale 'huge'; valid: \['fast', 'paper', 'quick', 'tiny'\]"):
         generate.build_synthetic(["synth-oulu"], tiny(tmp_path, scale="huge"))
+
+
+def test_a_loader_builds_its_own_domain_only(tmp_path):
+    """A run builds the domains of its protocol: the four-domain protocols never render synth-siw."""
+    options = tiny(tmp_path, workers=1)
+    DATASETS.get("synth-msu")("test", options=options)
+    assert sorted(p.name for p in generate.cache_folder(options).iterdir()) == ["config.json", "synth-msu"]
+
+
+def test_video_table_names_each_video_s_attack_instrument(built, frames):
+    options, _ = built
+    for name, fs in frames.items():
+        table = generate.video_table(name, options).set_index("video_id")
+        assert sorted(table.index) == sorted(set(fs.video_id)), name
+        first = np.unique(fs.video_id, return_index=True)[1]
+        by_video = table.loc[fs.video_id[first]]
+        assert (by_video["attack_type"].to_numpy() == fs.attack_type[first]).all(), name
+        assert ((by_video["label"] == "live").to_numpy() == (fs.label[first] == 1)).all(), name
+        assert ((by_video["attack_device"] == 0) == (by_video["label"] == "live")).all(), name
+    siw = generate.video_table("synth-siw", options)
+    spoofs = siw[siw["label"] == "spoof"]
+    devices = spoofs.groupby("attack_type")["attack_device"].unique().map(sorted).to_dict()
+    assert devices == {"print": [1, 2], "replay": [1, 2, 3, 4]}  # SiW's two printers and four replay devices
+    assert spoofs.groupby(["attack_type", "attack_device"])["medium"].nunique().eq(1).all()
+    assert spoofs["medium"].nunique() == 6
+    oulu = generate.video_table("synth-oulu", options)
+    assert sorted(oulu.loc[oulu["label"] == "spoof", "attack_device"].unique()) == [1, 2]  # as OULU-NPU's index
+
+
+def test_motion_scales_how_far_a_head_moves_between_frames():
+    from dgfas.data.synthetic.domains import SIW, Pose, move_head
+
+    def yaw_steps(motion):
+        rng = np.random.default_rng(0)
+        return np.array([move_head(rng, Pose(), motion).yaw for _ in range(4000)])
+
+    assert yaw_steps(2.5).std() == pytest.approx(2.5 * yaw_steps(1.0).std(), rel=0.05)
+    assert SIW.pose.motion > max(d.pose.motion for d in DOMAINS.values() if d is not SIW)

@@ -12,7 +12,7 @@ from dgfas.registry import Registry
 DATA_SOURCES: Registry[dict[str, str]] = Registry("data source")
 DATA_SOURCES.add(
     "synthetic",
-    {"O": "synth-oulu", "C": "synth-casia", "I": "synth-replay", "M": "synth-msu"},
+    {"O": "synth-oulu", "C": "synth-casia", "I": "synth-replay", "M": "synth-msu", "S": "synth-siw"},
 )
 
 

@@ -1,4 +1,4 @@
-"""The four synthetic domains and how one video of each is shot.
+"""The five synthetic domains and how one video of each is shot.
 
 Each domain is a capture model taken from what its real counterpart is known
 for (cameras, rooms and light, attack media, how attacks are held). Ranges
@@ -97,13 +97,20 @@ class LightSession:
 
 @dataclass(frozen=True)
 class PoseRange:
-    """Head pose distribution: standard deviations in degrees, face size range."""
+    """Head pose distribution: standard deviations in degrees, face size range.
+
+    ``motion`` scales how far the head turns, moves and changes expression
+    from one stored frame to the next (:func:`move_head`); 1 is a person
+    holding still for the camera, as in most corpora, and more is a corpus
+    whose subjects were asked to turn their heads and change expression.
+    """
 
     yaw: float = 8.0
     pitch: float = 6.0
     roll: float = 4.0
     scale: tuple[float, float] = (0.56, 0.68)
     shift: float = 0.02
+    motion: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ class Domain:
 
     Attributes:
         name: dataset name, e.g. ``synth-oulu``.
-        letter: protocol letter (O, C, I, M).
+        letter: protocol letter (O, C, I, M, S).
         index: position in :data:`DOMAINS`, part of every video's seed.
         cameras: drawn uniformly per video.
         sessions: drawn uniformly per video (also for the source of a spoof).
@@ -163,6 +170,19 @@ class Domain:
     @property
     def videos_per_group(self) -> int:
         return 1 + len(self.attacks)
+
+    def attack_device(self, attack: int) -> int:
+        """Which of the domain's instruments of its kind attack ``attack`` is: 1, 2, ... in the order of
+        :attr:`attacks` (printers and displays counted apart); 0 for a live video (``attack < 0``).
+
+        The real corpora's indexes number their instruments the same way
+        (``attack_device``: OULU-NPU's printers and displays 1-2, SiW's
+        printers 1-2 and replay devices 1-4), so one selection reads both.
+        """
+        if attack < 0:
+            return 0
+        kind = self.attacks[attack].kind
+        return sum(other.kind == kind for other in self.attacks[: attack + 1])
 
     def frame_times(self, frames: int) -> np.ndarray:
         """(frames,) float64 seconds of each stored frame since the video's start."""
@@ -320,8 +340,61 @@ MSU = Domain(
     frame_rate=30.0,
 )
 
+SIW = Domain(
+    name="synth-siw",
+    letter="S",
+    index=4,
+    # SiW films at 1080p with two sensors: a Canon EOS T6 (sharp, clean, warm) and a Logitech C920
+    # webcam (softer, noisier, auto white balance), so both are near full resolution
+    cameras=(
+        Camera("canon-eos-t6", blur=(0.2, 0.4), read_noise=(0.003, 0.008), jpeg_quality=(88, 97),
+               white_balance=(1.04, 1.0, 0.95), saturation=(1.0, 1.15), sharpen=(0.2, 0.5), vignette=(0.05, 0.2)),
+        Camera("logitech-c920", resolution=(0.85, 1.0), blur=(0.4, 0.7), read_noise=(0.008, 0.016),
+               jpeg_quality=(75, 90), white_balance=(0.98, 1.0, 1.04), auto_white_balance=(0.7, 1.0)),
+    ),
+    # one lab, lit either by its ceiling lights or with a lamp to one side (SiW's illumination change)
+    sessions=(
+        LightSession("lab-ceiling", (0, 25), (25, 50), (0.4, 0.55), (0.45, 0.6), (4000, 5200),
+                     background=BackgroundStyle(kinds=(0.6, 0.3, 0.1), brightness=(0.45, 0.85),
+                                                saturation=(0.0, 0.12))),
+        LightSession("lab-side-lamp", (35, 70), (0, 25), (0.25, 0.4), (0.55, 0.8), (3000, 4200),
+                     background=BackgroundStyle(kinds=(0.6, 0.3, 0.1), brightness=(0.3, 0.75),
+                                                saturation=(0.0, 0.12), hue_bias=(1.04, 1.0, 0.94))),
+    ),
+    # subjects turn their heads and change expression during a video, and stand at several distances
+    # (a face from about half to three quarters of the crop)
+    pose=PoseRange(yaw=14.0, pitch=8.0, roll=5.0, scale=(0.48, 0.74), shift=0.03, motion=2.5),
+    # two printers and four replay devices (the four the SiW paper lists); their order here numbers them
+    # (attack_device: printers 1-2, replay devices 1-4) as SiW's file names number its media
+    attacks=(
+        Attack("print-1", PrintMedium("printer-1", halftone_period=(2.2, 3.0), saturation=(0.8, 1.0), gloss=0.35,
+                                      margin=(0.0, 0.06)),
+               content_scale=(0.4, 0.65)),
+        Attack("print-2", PrintMedium("printer-2", halftone_period=(2.6, 3.4), saturation=(0.7, 0.9),
+                                      contrast=(0.72, 0.86), paper=(1.0, 0.97, 0.92), gloss=0.2, margin=(0.0, 0.06)),
+               content_scale=(0.4, 0.65)),
+        Attack("replay-ipad-pro", DisplayMedium("ipad-pro", pixel_pitch=(0.7, 1.0), subpixel=(0.15, 0.3),
+                                                white_point=(0.96, 1.0, 1.05), bezel=(0.04, 0.09)),
+               content_scale=(0.4, 0.6), video=1.0),
+        Attack("replay-iphone-7", DisplayMedium("iphone-7", pixel_pitch=(0.8, 1.2), subpixel=(0.15, 0.35),
+                                                white_point=(0.95, 1.0, 1.07), bezel=(0.1, 0.2),
+                                                bezel_colour=(0.1, 0.1, 0.1)),
+               content_scale=(0.55, 0.85), video=1.0),
+        Attack("replay-galaxy-s8", DisplayMedium("galaxy-s8", pixel_pitch=(0.7, 1.1), subpixel=(0.3, 0.5),
+                                                 gamma=(1.0, 1.25), white_point=(0.97, 1.0, 1.1),
+                                                 black_level=(0.01, 0.04), bezel=(0.03, 0.08)),
+               content_scale=(0.55, 0.85), video=1.0),
+        Attack("replay-asus-mb168b", DisplayMedium("asus-mb168b", pixel_pitch=(1.4, 2.0), pixelate=True,
+                                                   subpixel=(0.25, 0.45), white_point=(0.93, 1.0, 1.08),
+                                                   view_falloff=(0.5, 1.0), glare_probability=0.3,
+                                                   bezel=(0.03, 0.07)),
+               content_scale=(0.35, 0.55), video=1.0),
+    ),
+    frame_rate=30.0,
+)
+
 #: All domains in seed order (``Domain.index``).
-DOMAINS: dict[str, Domain] = {d.name: d for d in (OULU, CASIA, REPLAY, MSU)}
+DOMAINS: dict[str, Domain] = {d.name: d for d in (OULU, CASIA, REPLAY, MSU, SIW)}
 
 # (kelvin, (r, g, b)) anchors of black-body light colours, normalised to max 1
 _TEMPERATURES = np.array([2700, 4000, 5500, 6500, 8000], dtype=np.float64)
@@ -364,15 +437,17 @@ def draw_pose(rng: np.random.Generator, pose: PoseRange, scale: float | None = N
     )
 
 
-def move_head(rng: np.random.Generator, pose: Pose) -> Pose:
-    """The head a frame later: small pose jitter and a changing expression."""
+def move_head(rng: np.random.Generator, pose: Pose, motion: float = 1.0) -> Pose:
+    """The head a frame later: pose jitter and a changing expression, ``motion`` times the usual amount
+    (:attr:`PoseRange.motion`; at 1 the draws are those of a person holding still)."""
     return Pose(
-        yaw=pose.yaw + float(rng.normal(0.0, 2.0)),
-        pitch=pose.pitch + float(rng.normal(0.0, 1.5)),
-        roll=pose.roll + float(rng.normal(0.0, 1.0)),
-        scale=pose.scale * float(1.0 + rng.normal(0.0, 0.01)),
-        shift=(pose.shift[0] + float(rng.normal(0.0, 0.006)), pose.shift[1] + float(rng.normal(0.0, 0.006))),
-        mouth_open=float(np.clip(pose.mouth_open + rng.normal(0.0, 0.15), 0.0, 1.0)),
+        yaw=pose.yaw + float(rng.normal(0.0, 2.0 * motion)),
+        pitch=pose.pitch + float(rng.normal(0.0, 1.5 * motion)),
+        roll=pose.roll + float(rng.normal(0.0, 1.0 * motion)),
+        scale=pose.scale * float(1.0 + rng.normal(0.0, 0.01 * motion)),
+        shift=(pose.shift[0] + float(rng.normal(0.0, 0.006 * motion)),
+               pose.shift[1] + float(rng.normal(0.0, 0.006 * motion))),
+        mouth_open=float(np.clip(pose.mouth_open + rng.normal(0.0, 0.15 * motion), 0.0, 1.0)),
     )
 
 
@@ -473,13 +548,13 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
     content = behind = behind_parsing = None
     for f in range(video.frames):
         if live:
-            pose = move_head(rng, pose) if f else pose
+            pose = move_head(rng, pose, domain.pose.motion) if f else pose
             face = render_face(identity, pose, lighting, res, panel, supersample=FACE_SUPERSAMPLE)
             scene, parsing, reflection = pulse.modulate(face.image, face.parsing, times[f]), face.parsing, None
             out["depth"][f] = resize(face.depth, size)
         else:
             if content is None or moving_content:
-                source_pose = move_head(rng, source_pose) if content is not None else source_pose
+                source_pose = move_head(rng, source_pose, domain.pose.motion) if content is not None else source_pose
                 source = render_face(identity, source_pose, source_lighting, res, source_background,
                                      supersample=FACE_SUPERSAMPLE)
                 recorded = source.image

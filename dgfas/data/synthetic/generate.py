@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from dgfas.atomic import atomic_write
 from dgfas.data.frame_cache import FrameCacheWriter, read_frame_cache, read_manifest
@@ -137,6 +138,30 @@ def plan_videos(name: str, options: DataOptions) -> list[Video]:
     return videos
 
 
+def video_table(name: str, options: DataOptions) -> pd.DataFrame:
+    """One row per video of a domain: what it shows, and with which attack instrument.
+
+    Columns ``video_id``, ``split``, ``subject``, ``label`` (``live`` or
+    ``spoof``), ``attack_type``, ``attack`` and ``medium`` (the attack's and
+    its printer's or display's names; ``none`` for a live video) and
+    ``attack_device`` (:meth:`Domain.attack_device`), so a protocol can
+    select by instrument as it does on a real corpus's index. The attack is
+    fixed by the plan, not drawn, so the table is known without rendering
+    and needs no place in the frame cache.
+    """
+    domain = DOMAINS[name]
+    rows = []
+    for video in plan_videos(name, options):
+        attack = domain.attacks[video.attack] if video.attack >= 0 else None
+        rows.append({
+            "video_id": video.video_id, "split": video.split, "subject": video.subject,
+            "label": "spoof" if attack else "live", "attack_type": attack.kind if attack else "none",
+            "attack": attack.name if attack else "none", "medium": attack.medium.name if attack else "none",
+            "attack_device": domain.attack_device(video.attack),
+        })
+    return pd.DataFrame(rows)
+
+
 def video_columns(name: str, video: Video, shot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One video's frames and per-frame columns, as :meth:`FrameCacheWriter.append` takes them."""
     n = len(shot["images"])
@@ -212,8 +237,9 @@ def load_synthetic(name: str, split: str | None = None, *, options: DataOptions)
     """One domain's frames (``split=None``: all splits), building the cache if missing."""
     if split is not None and split not in SPLITS:
         raise DgfasError(f"unknown split '{split}'; valid: {list(SPLITS)}")
-    # Every protocol needs several domains: build all missing ones in one pool, one progress bar.
-    frames = read_frame_cache(build_synthetic(list(DOMAINS), options)[name])
+    # Only the domain asked for: a run builds the domains of its protocol and no other (the four-domain
+    # protocols never render synth-siw); each video has its own seed, so the bytes are the same either way.
+    frames = read_frame_cache(build_synthetic([name], options)[name])
     return frames if split is None else frames.split_rows(split)
 
 
