@@ -24,13 +24,16 @@ from dgfas.registry import Registry
 #: Domain letters and the corpora they stand for.
 DOMAINS = {"O": "OULU-NPU", "C": "CASIA-FASD", "I": "Idiap Replay-Attack", "M": "MSU-MFSD", "S": "SiW"}
 
-PROTOCOL_KINDS = ("leave-one-out", "limited-source", "cross-test", "intra")
+#: ``leave-one-out-5`` is leave-one-out over the five domains (SiW the fifth): its own kind, so its
+#: averages, over sources that include S, never mix with the four-domain ones.
+PROTOCOL_KINDS = ("leave-one-out", "leave-one-out-5", "limited-source", "cross-test", "intra")
 
 PROTOCOLS_DIR = Path(__file__).resolve().parent.parent / "protocols"
 
 #: Canonical order of the built-in protocols, used by tables and the benchmark.
 LEAVE_ONE_OUT = ("OCI-M", "OMI-C", "OCM-I", "ICM-O")
-PROTOCOL_ORDER = LEAVE_ONE_OUT + ("MI-C", "MI-O", "C-I", "I-C")
+LEAVE_ONE_OUT_5 = ("OCIS-M", "OMIS-C", "OCMS-I", "ICMS-O", "OCIM-S")
+PROTOCOL_ORDER = LEAVE_ONE_OUT + LEAVE_ONE_OUT_5 + ("MI-C", "MI-O", "C-I", "I-C")
 
 _TOP_KEYS = {"name", "title", "kind", "sources", "target", "splits", "frames"}
 _SPLIT_ROLES = {"source_train", "source_val", "target_test"}

@@ -51,7 +51,8 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
 def test_list_names_every_registry(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for expected in ("protocols: C-I, I-C, ICM-O", "algorithms: auxiliary, basn, erm, multitask_meta, pyramid",
+    for expected in ("protocols: C-I, I-C, ICM-O, ICMS-O", "OCIM-S", "synth-siw",
+                     "algorithms: auxiliary, basn, erm, multitask_meta, pyramid",
                      "inner-step engines: higher, learn2learn, torch_func", "models: cdcn, resnet18, vgg16", "synth-oulu",
                      "corpus adapters: casia, msu, oulu, replay, siw",
                      "selection rules:"):
@@ -62,12 +63,12 @@ def test_data_generate_and_audit_run_on_the_tiny_scale(tmp_path, capsys):
     cache = ["--preset", "tiny", "--cache", str(tmp_path), "--no-progress"]
     assert main(["data", "generate", *cache]) == 0
     out = capsys.readouterr().out
-    for name in ("synth-oulu", "synth-casia", "synth-replay", "synth-msu"):
+    for name in ("synth-oulu", "synth-casia", "synth-replay", "synth-msu", "synth-siw"):
         assert f"{name}: {tmp_path}" in out
     for line in out.splitlines():
         assert (Path(line.split(": ", 1)[1]) / "manifest.json").exists()
     assert main(["data", "audit", *cache]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["auc"]) == {"synth-oulu", "synth-casia", "synth-replay", "synth-msu"}
+    assert set(result["auc"]) == {"synth-oulu", "synth-casia", "synth-replay", "synth-msu", "synth-siw"}
     assert main(["data", "generate", "--scale", "huge", *cache]) == 2
     assert "unknown synthetic scale 'huge'" in capsys.readouterr().err

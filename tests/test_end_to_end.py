@@ -81,3 +81,32 @@ def test_unwritable_cache_is_a_one_line_error_and_writes_nothing(workdir, capsys
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("dgfas: error: cannot write synthetic cache") and err.count("\n") == 1
     assert sorted(os.listdir(workdir)) == ["file"]  # no cache, no MLflow store, no run
+
+
+@pytest.mark.slow
+def test_a_five_domain_protocol_runs_and_gets_its_own_table_while_four_domain_runs_never_render_siw(workdir, capsys):
+    from dgfas.data.registry import DataOptions
+    from dgfas.data.synthetic.generate import cache_folder
+    from dgfas.presets import get_preset
+    from dgfas.tracking.mlflow_store import load_run_records
+
+    def benchmark(protocol):
+        return main(["benchmark", "--preset", "tiny", "--protocols", protocol, "--methods", "erm", "--no-progress",
+                     "--cache", str(workdir / "cache"), "--runs-dir", str(workdir / "runs"),
+                     "--leaderboard-dir", str(workdir / "boards")])
+
+    preset = get_preset("tiny")
+    cache = cache_folder(DataOptions(workdir / "cache", image_size=preset.image_size, scale=preset.data_scale))
+    assert benchmark("OCI-M") == 0
+    assert sorted(p.name for p in cache.glob("synth-*")) == ["synth-casia", "synth-msu", "synth-oulu", "synth-replay"]
+
+    assert benchmark("OCIM-S") == 0
+    assert "[1/1] erm on OCIM-S seed 0: HTER" in capsys.readouterr().err
+    assert (cache / "synth-siw" / "manifest.json").is_file()
+    records = load_run_records("synthetic-tiny")
+    assert sorted(records["protocol"]) == ["OCI-M", "OCIM-S"]
+    assert records["target_test.video.hter.dev_eer"].between(0, 1).all()
+    board = (workdir / "boards" / "synthetic-tiny.md").read_text()
+    four, five = board.split("## Leave-one-out-5 protocols")
+    assert "O&C&I→M" in four and "O&C&I&M→S" not in four
+    assert "O&C&I&M→S" in five and "| erm |" in five

@@ -152,6 +152,38 @@ def test_each_protocol_kind_has_its_own_average_by_hand():
     assert math.isnan(cross["hter_se"])
 
 
+def test_five_domain_protocols_get_a_table_and_an_average_of_their_own():
+    # OCI-M 0.10 (four domains) and OCIS-M 0.30, OCIM-S 0.50 (five): a mixed average would be 0.30.
+    records = pd.DataFrame(
+        {
+            "method": ["m"] * 3,
+            "protocol": ["OCIM-S", "OCIS-M", "OCI-M"],
+            "seed": [0, 0, 0],
+            "target_test.video.hter.dev_eer": [0.50, 0.30, 0.10],
+            "target_test.video.auc": [0.50, 0.70, 0.90],
+        }
+    )
+    aggregated = aggregate(records)
+    assert list(zip(aggregated["protocol_kind"], aggregated["protocol"])) == [
+        ("leave-one-out", "OCI-M"),
+        ("leave-one-out", AVERAGE),
+        ("leave-one-out-5", "OCIS-M"),
+        ("leave-one-out-5", "OCIM-S"),
+        ("leave-one-out-5", AVERAGE),
+    ]
+    assert _average(aggregated, "m", "leave-one-out-5")["hter_mean"] == pytest.approx(0.40)
+    assert _average(aggregated, "m", "leave-one-out")["hter_mean"] == pytest.approx(0.10)
+
+
+def test_five_domain_protocols_render_in_a_table_of_their_own(records):
+    five = records[records["protocol"] == "OCI-M"].assign(protocol="OCIS-M", run_id=lambda r: r["run_id"] + "-5")
+    markdown, _ = _render(pd.concat([records, five], ignore_index=True))
+    sections = _kind_sections(markdown)
+    assert list(sections)[:2] == ["Leave-one-out protocols", "Leave-one-out-5 protocols"]
+    assert "OCIS-M" not in sections["Leave-one-out protocols"]
+    assert "O&C&I&S→M" in sections["Leave-one-out-5 protocols"]
+
+
 def test_fixture_per_kind_averages_by_hand(records):
     aggregated = aggregate(records)
     # erm leave-one-out: OCI-M 0.10, 0.12, 0.14 -> 0.12 (SE 0.02/sqrt 3); OMI-C 0.20 x3 -> 0.20 (SE 0).

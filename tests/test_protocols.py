@@ -4,7 +4,15 @@ import pytest
 
 from dgfas.data.sources import bind_domain
 from dgfas.errors import DgfasError
-from dgfas.protocols import LEAVE_ONE_OUT, PROTOCOL_ORDER, PROTOCOLS, check_distinct, get_protocol, load_protocol_file
+from dgfas.protocols import (
+    LEAVE_ONE_OUT,
+    LEAVE_ONE_OUT_5,
+    PROTOCOL_ORDER,
+    PROTOCOLS,
+    check_distinct,
+    get_protocol,
+    load_protocol_file,
+)
 
 
 def test_every_shipped_protocol_loads_and_is_named_after_its_file():
@@ -23,6 +31,22 @@ def test_leave_one_out_protocols_cover_the_four_domains():
         assert set(protocol.sources) | {protocol.target} == {"O", "C", "I", "M"}
     assert get_protocol("MI-C").sources == ("M", "I")
     assert get_protocol("C-I").sources == ("C",) and get_protocol("C-I").target == "I"
+
+
+def test_five_domain_leave_one_out_protocols_hold_out_each_domain_once():
+    """SiW joins the cross-domain family: each of O, C, I, M, S unseen once, the other four the sources,
+    named like the four-domain files (sources, then the target) and of a kind of their own."""
+    protocols = [get_protocol(name) for name in LEAVE_ONE_OUT_5]
+    assert sorted(p.target for p in protocols) == ["C", "I", "M", "O", "S"]
+    for protocol in protocols:
+        assert len(protocol.sources) == 4 and set(protocol.sources) | {protocol.target} == {"O", "C", "I", "M", "S"}
+        assert protocol.name == f"{''.join(protocol.sources)}-{protocol.target}"
+        assert protocol.title == f"{'&'.join(protocol.sources)}→{protocol.target}"
+        assert protocol.kind == "leave-one-out-5"
+    # the four-domain ones keep their sources in the same order, S added last
+    for four, five in zip(LEAVE_ONE_OUT, LEAVE_ONE_OUT_5):
+        assert get_protocol(five).sources == (*get_protocol(four).sources, "S")
+    assert {bind_domain("synthetic", "S"), bind_domain("real", "S")} == {"synth-siw", "siw"}
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -74,8 +98,8 @@ def test_unknown_protocol_name_lists_valid_ones():
 
 def test_data_source_binding():
     assert bind_domain("synthetic", "O") == "synth-oulu"
-    with pytest.raises(DgfasError, match="no dataset for domain 'S'"):
-        bind_domain("synthetic", "S")
+    with pytest.raises(DgfasError, match=r"no dataset for domain 'X'; it binds \['C', 'I', 'M', 'O', 'S'\]"):
+        bind_domain("synthetic", "X")
     with pytest.raises(DgfasError, match="unknown data source 'imaginary'"):
         bind_domain("imaginary", "O")
 

@@ -21,7 +21,7 @@ from dgfas.data.synthetic.pulse import CHANNEL_WEIGHTS, HEART_RATE, SKIN_CLASSES
 
 FRAMES, SIZE = 64, 32
 #: attack index of one video replay (moving content) per domain
-VIDEO_REPLAY = {"synth-oulu": 2, "synth-casia": 2, "synth-replay": 4, "synth-msu": 1}
+VIDEO_REPLAY = {"synth-oulu": 2, "synth-casia": 2, "synth-replay": 4, "synth-msu": 1, "synth-siw": 2}
 
 
 def _video(name: str, attack: int, frames: int = FRAMES) -> Video:
@@ -100,7 +100,8 @@ def test_modulation_changes_only_skin_and_green_most():
 
 def test_stored_frames_sample_above_the_nyquist_rate_of_the_fastest_pulse():
     rates = {name: domain.frame_rate for name, domain in DOMAINS.items()}
-    assert rates == {"synth-oulu": 30.0, "synth-casia": 25.0, "synth-replay": 25.0, "synth-msu": 30.0}
+    assert rates == {"synth-oulu": 30.0, "synth-casia": 25.0, "synth-replay": 25.0, "synth-msu": 30.0,
+                     "synth-siw": 30.0}
     for domain in DOMAINS.values():
         assert domain.frame_step == FRAME_STEP == 3
         np.testing.assert_allclose(domain.frame_times(3), [0.0, 3 / domain.frame_rate, 6 / domain.frame_rate])

@@ -52,7 +52,7 @@ OTHER_KIND = "other"
 """Kind of a protocol run from a file outside protocols/: the run records do not carry its kind."""
 
 KIND_ORDER = (*PROTOCOL_KINDS, OTHER_KIND)
-"""Order of the per-kind tables: leave-one-out, limited-source, cross-test, intra, other."""
+"""Order of the per-kind tables: leave-one-out, leave-one-out-5, limited-source, cross-test, intra, other."""
 
 _INTERVAL_COLUMNS = ("hter_lo", "hter_hi", "auc_lo", "auc_hi", "hter_delta_erm", "hter_delta_erm_lo",
                      "hter_delta_erm_hi")
