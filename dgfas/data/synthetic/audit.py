@@ -2,9 +2,9 @@
 
 A logistic regression on standardized global statistics (colour histograms,
 per-channel mean/std, statistics of the four border strips) is trained on
-all domains but one and tested on the one held out. Such features see no liveness cue
-(halftone, moiré, flat shading are local textures), only the nuisance
-factors; a high cross-domain AUC therefore means the generator leaks a
+all domains but one and tested on the one held out. Such features see no
+liveness cue (halftone, moiré, flat shading are local textures), only the
+nuisance factors; a high cross-domain AUC therefore means the generator leaks a
 shortcut (borders, colour pipeline, background) that a CNN would learn
 instead of liveness. Target: every held-out AUC <= 0.70 at the quick scale.
 """

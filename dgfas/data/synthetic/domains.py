@@ -364,8 +364,9 @@ SIW = Domain(
     # subjects turn their heads and change expression during a video, and stand at several distances
     # (a face from about half to three quarters of the crop)
     pose=PoseRange(yaw=14.0, pitch=8.0, roll=5.0, scale=(0.48, 0.74), shift=0.03, motion=2.5),
-    # two printers and four replay devices (the four the SiW paper lists); their order here numbers them
-    # (attack_device: printers 1-2, replay devices 1-4) as SiW's file names number its media
+    # two printers and four replay devices (the four the SiW paper lists); their order numbers them
+    # (attack_device: printers 1-2, replay devices 1-4) as SiW's file names number its media, which lets
+    # one selection read both; which real device bears which number is SiW's README's to say, not assumed here
     attacks=(
         Attack("print-1", PrintMedium("printer-1", halftone_period=(2.2, 3.0), saturation=(0.8, 1.0), gloss=0.35,
                                       margin=(0.0, 0.06)),
