@@ -222,6 +222,9 @@ def test_video_table_names_each_video_s_attack_instrument(built, frames):
     assert devices == {"print": [1, 2], "replay": [1, 2, 3, 4]}  # SiW's two printers and four replay devices
     assert spoofs.groupby(["attack_type", "attack_device"])["medium"].nunique().eq(1).all()
     assert spoofs["medium"].nunique() == 6
+    # SiW's many subjects: three times the scale's in every split, as many videos a subject as the others
+    oulu_subjects = generate.video_table("synth-oulu", options).groupby("split")["subject"].nunique()
+    assert siw.groupby("split")["subject"].nunique().to_dict() == (3 * oulu_subjects).to_dict()
     oulu = generate.video_table("synth-oulu", options)
     assert sorted(oulu.loc[oulu["label"] == "spoof", "attack_device"].unique()) == [1, 2]  # as OULU-NPU's index
 

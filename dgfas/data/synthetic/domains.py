@@ -155,6 +155,9 @@ class Domain:
             which sets the live:spoof proportion.
         frame_rate: camera frames per second of the real counterpart.
         frame_step: a video keeps every ``frame_step``-th camera frame.
+        subject_factor: subjects per split as a multiple of the scale's
+            (:class:`dgfas.data.synthetic.generate.Scale`), for a corpus that
+            films many more people than the others.
     """
 
     name: str
@@ -166,6 +169,7 @@ class Domain:
     attacks: tuple[Attack, ...]
     frame_rate: float
     frame_step: int = FRAME_STEP
+    subject_factor: int = 1
 
     @property
     def videos_per_group(self) -> int:
@@ -392,6 +396,8 @@ SIW = Domain(
                content_scale=(0.35, 0.55), video=1.0),
     ),
     frame_rate=30.0,
+    # SiW films 165 people, three to five times as many as the other four corpora (35-55)
+    subject_factor=3,
 )
 
 #: All domains in seed order (``Domain.index``).

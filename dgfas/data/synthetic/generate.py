@@ -42,7 +42,8 @@ class Scale:
     """A named dataset size.
 
     Attributes:
-        subjects: subjects in (train, dev, test), disjoint.
+        subjects: subjects in (train, dev, test), disjoint; a domain's
+            ``subject_factor`` times as many for a domain that sets one.
         groups: subject groups per subject: one live video plus one video
             of each of the domain's attacks.
         frames: stored frames per video, ``Domain.frame_step`` camera
@@ -119,7 +120,7 @@ def plan_videos(name: str, options: DataOptions) -> list[Video]:
     videos = []
     subject = 0
     for split, count in zip(SPLITS, scale.subjects):
-        for _ in range(count):
+        for _ in range(count * domain.subject_factor):
             for group in range(scale.groups):
                 for position in range(domain.videos_per_group):
                     videos.append(
