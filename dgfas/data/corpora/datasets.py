@@ -22,12 +22,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from dgfas.data.corpora import casia, msu, oulu, replay, siw  # noqa: F401  (the adapters register themselves)
 from dgfas.data.corpora.cache import PrepareConfig, load_consolidated
 from dgfas.data.corpora.index import CORPORA, index_corpus
 from dgfas.data.frames import SPLITS, FrameSet
-from dgfas.data.registry import DataOptions, register_dataset
+from dgfas.data.registry import DataOptions, register_dataset, register_video_table
 from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
 
@@ -85,5 +86,15 @@ def load_corpus(corpus: str, split: str | None = None, *, options: DataOptions) 
     return frames if split is None else frames.split_rows(split)
 
 
+def corpus_video_table(corpus: str, options: DataOptions) -> pd.DataFrame:
+    """A real corpus's index (:meth:`CorpusIndex.table`) with each video's ``video_id`` as its frames carry it."""
+    roots = dict(options.roots)
+    if corpus not in roots:
+        raise DgfasError(f"dataset '{corpus}' needs its folder: pass --root {corpus}=/path/to/{corpus}")
+    table = index_corpus(corpus, Path(roots[corpus]).resolve()).table()
+    return table.assign(video_id=corpus + "/" + table["relative_path"])
+
+
 for _corpus in CORPORA.names():
     register_dataset(_corpus)(functools.partial(load_corpus, _corpus))
+    register_video_table(_corpus)(functools.partial(corpus_video_table, _corpus))
