@@ -1,0 +1,282 @@
+"""Intra-dataset protocols (OULU-NPU 1-4): the file format, the selection on a fixture tree of the real
+layout against official lists made from the corpus's own rules, the synthetic stand-in, and bad input."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dgfas.cli import main
+from dgfas.data.corpora import index_corpus
+from dgfas.data.corpora.oulu import oulu_protocol_videos
+from dgfas.data.intra import index_selection, select_roles
+from dgfas.errors import DgfasError
+from dgfas.protocols import OULU_INTRA, expand_folds, get_protocol, load_protocol_file
+
+#: Two users per split, as the corpus numbers them (train 1-20, dev 21-35, test 36-55).
+USERS = {"Train": (1, 2), "Dev": (21, 22), "Test": (36, 37)}
+LABEL_OF_FILE = {1: "+1", 2: "-1", 3: "-1", 4: "-2", 5: "-2"}
+
+
+def official_keeps(protocol: int, fold: int | None, split: str, phone: int, session: int, file: int) -> bool:
+    """Boulkenafet et al. (FG 2017), Table 2, written out independently of protocols/OULU-P*.toml:
+    P1 unseen session, P2 unseen printer and display, P3 phone ``fold`` held out, P4 all three."""
+    test = split == "Test"
+    sessions_ok = session == 3 if test else session in (1, 2)
+    files_ok = file in ((1, 3, 5) if test else (1, 2, 4))
+    phones_ok = phone == fold if test else phone != fold
+    return {1: sessions_ok, 2: files_ok, 3: phones_ok, 4: sessions_ok and files_ok and phones_ok}[protocol]
+
+
+def make_oulu_tree(root: Path, lists: bool = True) -> Path:
+    """Every phone, session and file of two users per split (empty .avi files: indexing reads names only),
+    and, with ``lists``, the shipped ``Protocols/`` lists made from :func:`official_keeps`."""
+    for split, users in USERS.items():
+        for user, phone, session, file in itertools.product(users, range(1, 7), range(1, 4), range(1, 6)):
+            path = root / f"{split}_files" / f"{phone}_{session}_{user:02d}_{file}.avi"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+    if lists:
+        for protocol, fold in [(1, None), (2, None), *((p, k) for p in (3, 4) for k in range(1, 7))]:
+            for split, users in USERS.items():
+                lines = [f"{LABEL_OF_FILE[file]},{phone}_{session}_{user:02d}_{file}"
+                         for user, phone, session, file in itertools.product(users, range(1, 7), range(1, 4), range(1, 6))
+                         if official_keeps(protocol, fold, split, phone, session, file)]
+                name = f"{split}.txt" if fold is None else f"{split}_{fold}.txt"
+                path = root / "Protocols" / f"Protocol_{protocol}" / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def oulu_tree(tmp_path: Path) -> Path:
+    return make_oulu_tree(tmp_path / "OULU-NPU")
+
+
+ALL_FOLDS = [(name, fold) for name in OULU_INTRA for fold in
+             ([None] if not get_protocol(name).folds else range(1, len(get_protocol(name).folds) + 1))]
+
+
+def test_the_oulu_protocols_have_the_papers_folds():
+    assert [len(get_protocol(name).folds) for name in OULU_INTRA] == [0, 0, 6, 6]
+    assert expand_folds("OULU-P3") == [f"OULU-P3@{k}" for k in range(1, 7)]
+    assert expand_folds("OULU-P3@2") == ["OULU-P3@2"] and expand_folds("OULU-P1") == ["OULU-P1"]
+
+
+@pytest.mark.parametrize("name, fold", ALL_FOLDS)
+def test_file_defined_selection_equals_the_official_lists(oulu_tree: Path, name: str, fold: int | None):
+    index = index_corpus("oulu", oulu_tree)
+    selected = index_selection(index, name, fold)  # checks against the lists itself; compared here once more
+    number = int(name.removeprefix("OULU-P"))
+    for role, split in (("train", "train"), ("dev", "dev"), ("test", "test")):
+        listed = oulu_protocol_videos(oulu_tree, number, fold, split)
+        assert sorted(selected.loc[selected["role"] == role, "relative_path"]) == sorted(listed)
+        assert len(listed) > 0
+    assert set(selected["fold"]) == {"" if fold is None else str(fold)}
+
+
+@pytest.mark.parametrize("name, fold", ALL_FOLDS)
+def test_a_copy_without_protocol_lists_selects_the_same_videos(oulu_tree: Path, tmp_path: Path, name, fold):
+    copy = shutil.copytree(oulu_tree, tmp_path / "copy")
+    shutil.rmtree(copy / "Protocols")
+    with_lists = index_selection(index_corpus("oulu", oulu_tree), name, fold)
+    without = index_selection(index_corpus("oulu", copy), name, fold)
+    pd.testing.assert_frame_equal(with_lists, without)
+
+
+def test_paper_counts_per_user_on_the_fixture(oulu_tree: Path):
+    """Videos per user as the protocols define them: 90 in all (6 phones x 3 sessions x 5 files)."""
+    index = index_corpus("oulu", oulu_tree)
+    per_user = {name: index_selection(index, name, 1 if get_protocol(name).folds else None)
+                .groupby("role").size().to_dict() for name in OULU_INTRA}
+    users = 2
+    assert per_user["OULU-P1"] == {"train": 60 * users, "dev": 60 * users, "test": 30 * users}
+    assert per_user["OULU-P2"] == {"train": 54 * users, "dev": 54 * users, "test": 54 * users}
+    assert per_user["OULU-P3"] == {"train": 75 * users, "dev": 75 * users, "test": 15 * users}
+    assert per_user["OULU-P4"] == {"train": 30 * users, "dev": 30 * users, "test": 3 * users}
+
+
+def test_index_rows_carry_phone_session_and_instrument(oulu_tree: Path):
+    table = index_corpus("oulu", oulu_tree).table().set_index("relative_path")
+    row = table.loc["Dev_files/4_3_21_5.avi"]
+    assert (row["phone"], row["session"], row["subject"], row["instrument"]) == (4, 3, 21, "replay2")
+    assert dict(zip(table["file"], table["instrument"])) == {
+        1: "live", 2: "print1", 3: "print2", 4: "replay1", 5: "replay2"}
+
+
+def test_data_index_cli_writes_role_and_fold(oulu_tree: Path, tmp_path: Path, capsys):
+    out = tmp_path / "p4.csv"
+    assert main(["data", "index", "oulu", str(oulu_tree), "--protocol", "OULU-P4", "--fold", "2",
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table.columns[:5]) == ["relative_path", "split", "label", "attack_type", "subject"]
+    assert list(table.columns[-2:]) == ["role", "fold"] and set(table["fold"]) == {2}
+    assert set(table.loc[table["role"] == "test", "phone"]) == {2}
+    assert set(table.loc[table["role"] == "test", "instrument"]) == {"live", "print2", "replay2"}
+    # without --fold a fold protocol writes every fold; without folds the fold column is empty
+    assert main(["data", "index", "oulu", str(oulu_tree), "--protocol", "OULU-P3", "--out", str(out)]) == 0
+    assert sorted(pd.read_csv(out)["fold"].unique()) == [1, 2, 3, 4, 5, 6]
+    assert main(["data", "index", "oulu", str(oulu_tree), "--protocol", "OULU-P1"]) == 0
+    printed = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), keep_default_na=False)
+    assert set(printed["fold"]) == {""} and set(printed["role"]) == {"train", "dev", "test"}
+
+
+# ---- bad input: one line, naming the protocol, its fold and the file
+
+
+def _one_line(error: pytest.ExceptionInfo, *parts: str) -> None:
+    text = str(error.value)
+    assert "\n" not in text, text
+    for part in parts:
+        assert part in text, text
+
+
+def test_a_listed_video_missing_on_disk(oulu_tree: Path):
+    (oulu_tree / "Test_files" / "3_1_36_1.avi").unlink()
+    with pytest.raises(DgfasError) as error:
+        index_selection(index_corpus("oulu", oulu_tree), "OULU-P3", 3)
+    _one_line(error, "OULU-P3 fold 3", "Protocol_3/Test_3.txt", "not found", "Test_files/3_1_36_1.avi")
+
+
+def test_a_list_that_disagrees_with_the_file_defined_selection(oulu_tree: Path):
+    listed = oulu_tree / "Protocols" / "Protocol_1" / "Dev.txt"
+    listed.write_text("\n".join(line for line in listed.read_text().splitlines() if line != "+1,1_1_21_1") + "\n")
+    with pytest.raises(DgfasError) as error:
+        index_selection(index_corpus("oulu", oulu_tree), "OULU-P1", None)
+    _one_line(error, "protocol OULU-P1 (", "Protocol_1/Dev.txt", "1 selected video(s) not listed (Dev_files/1_1_21_1.avi)")
+
+
+@pytest.mark.parametrize("name, fold, message", [
+    ("OULU-P1", 2, "protocol OULU-P1 has no folds (asked for fold 2)"),
+    ("OULU-P3", 7, "protocol OULU-P3 has folds 1-6, not 7"),
+    ("OULU-P4@0", None, "protocol OULU-P4 has folds 1-6, not 0"),
+])
+def test_a_fold_the_protocol_does_not_have(name: str, fold: int | None, message: str):
+    with pytest.raises(DgfasError) as error:
+        get_protocol(name, fold)
+    _one_line(error, message, f"protocols/{name.partition('@')[0]}.toml")
+
+
+def test_a_fold_protocol_without_its_fold_and_the_wrong_corpus(oulu_tree: Path, capsys):
+    index = index_corpus("oulu", oulu_tree)
+    with pytest.raises(DgfasError) as error:
+        select_roles(get_protocol("OULU-P3"), index.table().assign(video_id=index.table()["relative_path"]), "oulu")
+    _one_line(error, "protocol OULU-P3", "has folds 1-6; name one (OULU-P3@1 or --fold 1)")
+    with pytest.raises(DgfasError) as error:
+        index_selection(index, "ICM-O", None)
+    _one_line(error, "protocol ICM-O", "is not an intra protocol of oulu")
+    assert main(["data", "index", "oulu", str(oulu_tree), "--fold", "2"]) == 2
+    assert capsys.readouterr().err == "dgfas: error: --fold needs --protocol\n"
+
+
+INTRA = """
+name = "q"
+kind = "intra"
+domain = "O"
+[roles.train]
+split = "train"
+session = [1, 2]
+[roles.dev]
+split = "dev"
+[roles.test]
+split = "test"
+session = 3
+[[folds]]
+test = { phone = [1] }
+"""
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace('domain = "O"', 'domain = "Q"'), "unknown domain 'Q'"),
+    (lambda t: t.replace('[roles.dev]\nsplit = "dev"\n', ""), r"missing key\(s\) \['dev'\] in \[roles\]"),
+    (lambda t: t.replace('split = "test"', 'phone = 2'), r"roles.test must name its split\(s\)"),
+    (lambda t: t.replace('split = "test"', 'split = "val"'), "roles.test.split must name splits"),
+    (lambda t: t.replace("session = 3", "session = 3.5"), "roles.test.session must be text, a whole number"),
+    (lambda t: t.replace("session = [1, 2]", "session = [1, 1]"), "roles.train.session repeats a value"),
+    (lambda t: t.replace("phone = [1]", "session = [1]"), r"fold 1 sets \['session'\] of test, already set"),
+    (lambda t: t.replace("test = { phone", "val = { phone"), r"unknown key\(s\) \['val'\] in fold 1"),
+    (lambda t: 'sources = ["O"]\n' + t, r"unknown key\(s\) \['sources'\] in an intra protocol"),
+    (lambda t: "official = 0\n" + t, "official must be the corpus's own protocol number"),
+])
+def test_bad_intra_protocol_files(tmp_path: Path, edit, message):
+    path = tmp_path / "q.toml"
+    path.write_text(edit(INTRA))
+    with pytest.raises(DgfasError, match=message) as error:
+        load_protocol_file(path)
+    _one_line(error, str(path))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace("session = 3", 'light = "dim"'), "test selects by 'light', which dataset oulu does not record"),
+    (lambda t: t.replace("session = 3", 'instrument = "print_1"'), "test selects instrument ['print_1'], which no video"),
+    (lambda t: t.replace("session = 3", 'instrument = "live"'), "test selects 6 video(s) of dataset oulu with labels ['live']"),
+    (lambda t: t.replace('split = "dev"', 'split = "train"'), "video(s) in both train and dev"),
+])
+def test_selections_the_data_cannot_satisfy(oulu_tree: Path, tmp_path: Path, edit, message):
+    path = tmp_path / "q.toml"
+    path.write_text(edit(INTRA))
+    with pytest.raises(DgfasError) as error:
+        index_selection(index_corpus("oulu", oulu_tree), f"{path}@1", None)
+    _one_line(error, "protocol q fold 1", str(path), message)
+
+
+# ---- the synthetic stand-in
+
+
+def test_the_synthetic_stand_in_splits_users_like_oulu_and_films_every_condition():
+    from dgfas.data.registry import VIDEO_TABLES, DataOptions
+
+    table = VIDEO_TABLES.get("synth-oulu-intra")(DataOptions(Path("unused"), scale="tiny", image_size=32))
+    assert table.groupby("split")["subject"].nunique().to_dict() == {"train": 20, "dev": 15, "test": 20}
+    # each subject group: one live video and one per instrument, all in one phone and session
+    assert sorted(table["instrument"].value_counts().to_dict().items()) == [
+        ("live", 55), ("print1", 55), ("print2", 55), ("replay1", 55), ("replay2", 55)]
+    assert (table.groupby("subject")[["phone", "session"]].nunique() == 1).all().all()
+    for split in ("train", "test"):  # 20 groups each at tiny: every one of the 18 conditions
+        rows = table[table["split"] == split]
+        assert len(set(zip(rows["phone"], rows["session"]))) == 18
+    for name, fold in ALL_FOLDS:
+        roles = select_roles(get_protocol(name, fold), table, "synth-oulu-intra")
+        assert all({"live", "spoof"} == set(rows["label"]) for rows in roles.values())
+
+
+def test_fixing_a_videos_camera_and_session_changes_only_them():
+    """The cross-domain stand-in's pixels are unchanged: a drawn (camera, session) and the same pair fixed
+    give the same video, and any other pair another one."""
+    from dgfas.data.synthetic.domains import OULU, Video, shoot_video
+
+    drawn = Video("synth-oulu", subject=3, index=1, split="train", attack=0, frames=1, size=24, seed=0)
+    images = shoot_video(drawn)["images"]
+    same = [(c, s) for c in range(len(OULU.cameras)) for s in range(len(OULU.sessions))
+            if np.array_equal(shoot_video(Video(**{**drawn.__dict__, "camera": c, "session": s}))["images"], images)]
+    assert len(same) == 1
+
+
+@pytest.mark.slow
+def test_benchmark_runs_oulu_p1_on_the_synthetic_stand_in(tmp_path: Path, monkeypatch, tiny_cache, capsys):
+    from dgfas.tracking.mlflow_store import load_run_records
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    argv = ["benchmark", "--preset", "tiny", "--protocols", "OULU-P1", "--methods", "erm", "--no-progress",
+            "--cache", str(tiny_cache), "--runs-dir", str(tmp_path / "runs"),
+            "--leaderboard-dir", str(tmp_path / "boards")]
+    assert main(argv) == 0
+    assert "[1/1] erm on OULU-P1 seed 0: HTER" in capsys.readouterr().err
+    records = load_run_records("synthetic-tiny")
+    (record,) = records.to_dict("records")
+    assert record["protocol"] == "OULU-P1"
+    from mlflow import MlflowClient
+
+    params = MlflowClient().get_run(record["run_id"]).data.params
+    assert (params["protocol.test"], params["protocol.fold"]) == ("session=3;split=test", "")
+    assert 0 <= record["target_test.video.hter.dev_eer"] <= 1
+    scores = pd.read_csv(next((tmp_path / "runs" / "synthetic-tiny").glob("*/target_test.video.csv")))
+    assert len(scores) == 30  # 20 test users' groups at tiny, 6 of them filmed in session 3: 6 x 5 videos
+    assert "OULU-NPU P1" in (tmp_path / "boards" / "synthetic-tiny.md").read_text()
