@@ -279,4 +279,34 @@ def test_benchmark_runs_oulu_p1_on_the_synthetic_stand_in(tmp_path: Path, monkey
     assert 0 <= record["target_test.video.hter.dev_eer"] <= 1
     scores = pd.read_csv(next((tmp_path / "runs" / "synthetic-tiny").glob("*/target_test.video.csv")))
     assert len(scores) == 30  # 20 test users' groups at tiny, 6 of them filmed in session 3: 6 x 5 videos
-    assert "OULU-NPU P1" in (tmp_path / "boards" / "synthetic-tiny.md").read_text()
+    board = (tmp_path / "boards" / "synthetic-tiny.md").read_text()
+    assert "## Intra protocols" in board and "ISO/IEC 30107-3 rates at the `dev_eer` threshold" in board
+    acer = 100 * record["target_test.video.acer.dev_eer"]
+    assert f"| OULU-NPU P1 | erm | – | 1 | " in board and f" {acer:.1f} |\n" in board
+
+
+# ---- intra metrics as the papers print them
+
+
+def test_intra_summary_means_seeds_per_fold_then_mean_and_std_over_folds():
+    from dgfas.tracking.intra import intra_lines, intra_summary
+
+    rows = [{"method": "erm", "protocol": f"OULU-P3@{fold}", "seed": seed,
+             "target_test.video.apcer.dev_eer": apcer + 0.02 * seed, "target_test.video.bpcer.dev_eer": 0.05,
+             "target_test.video.acer.dev_eer": (apcer + 0.02 * seed + 0.05) / 2}
+            for fold, apcer in zip(range(1, 7), (0.1, 0.2, 0.3, 0.1, 0.2, 0.3)) for seed in (0, 1)]
+    rows += [{"method": "erm", "protocol": name, "seed": 0, "target_test.video.apcer.dev_eer": 0.02,
+              "target_test.video.bpcer.dev_eer": 0.04, "target_test.video.acer.dev_eer": 0.03}
+             for name in ("OULU-P1", "ICM-O")]
+    records = pd.DataFrame(rows)
+    kinds = {name: "leave-one-out" if name == "ICM-O" else "intra" for name in records["protocol"]}
+    summary = intra_summary(records, kinds).set_index("protocol")
+    assert list(summary.index) == ["OULU-P1", "OULU-P3"]  # the cross-domain run is not an intra one
+    p3 = summary.loc["OULU-P3"]
+    per_fold = np.array([0.11, 0.21, 0.31, 0.11, 0.21, 0.31])  # each fold's mean over its two seeds
+    assert (p3["n_folds"], p3["n_seeds"]) == (6, 2)
+    assert p3["apcer_mean"] == pytest.approx(per_fold.mean()) and p3["apcer_std"] == pytest.approx(per_fold.std(ddof=1))
+    assert np.isnan(summary.loc["OULU-P1", "acer_std"]) and summary.loc["OULU-P1", "acer_mean"] == 0.03
+    lines = intra_lines(intra_summary(records, kinds), {"OULU-P3": "OULU-NPU P3"}, "dev_eer")
+    assert "| OULU-NPU P3 | erm | 6 | 2 | 21.0 ± 8.9 | 5.0 ± 0.0 | 13.0 ± 4.5 |" in lines
+    assert "| OULU-P1 | erm | – | 1 | 2.0 | 4.0 | 3.0 |" in lines

@@ -40,6 +40,7 @@ from dgfas.scores import LEVELS, read_scores
 from dgfas.selection import get_selection_rule, get_threshold_rule
 from dgfas.tracking import intervals
 from dgfas.tracking.intervals import RunScores, Term
+from dgfas.tracking.intra import intra_lines, intra_summary
 from dgfas.tracking.row_setup import setup_lines
 
 REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.csv"
@@ -708,6 +709,11 @@ def render_markdown(
             header = ["Method", *(f"{_protocol_title(name)} (oracle)" for name in columns)]
             lines += [_row(header), _row(["---"] * len(header))]
             lines += _cell_rows(literature[literature["protocol_kind"] == kind], order, columns, most_seeds)
+        if kind == "intra":
+            kinds_of = {name: protocol_kind(name) for name in records["protocol"].unique()}
+            summary = intra_summary(records, kinds_of, level=info.level, threshold_rule=info.threshold_rule)
+            titles = {name: _protocol_title(name) for name in summary["protocol"].unique()}
+            lines += intra_lines(summary, titles, info.threshold_rule)
         lines += _reported_table(reported_of[kind], protocols)
     return "\n".join(lines) + "\n"
 

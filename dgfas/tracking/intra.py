@@ -1,0 +1,73 @@
+"""Intra-dataset protocols as the field reports them: APCER, BPCER and ACER, folds as mean ± std.
+
+The papers that use a corpus's own protocols (OULU-NPU 1-4: Boulkenafet et
+al., FG 2017; BASN, Auxiliary and pyramid supervision) print ISO/IEC 30107-3
+rates at the threshold fixed on the development split, APCER being the worst
+attack type's, and for a protocol with folds the mean and standard deviation
+over its folds. Each run already logs those rates (``target_test.<level>.
+apcer.<rule>`` and so on, :func:`dgfas.metrics.compute_metrics`); the
+``dev_eer`` rule is the dev role's EER threshold. This module aggregates
+them: per fold the mean over seeds, then over folds the mean and the sample
+standard deviation (``ddof=1``, as the papers' ± over six folds is read).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dgfas.protocols import FOLD_SEPARATOR
+
+#: Rates shown per protocol, in the papers' column order.
+INTRA_METRICS = ("apcer", "bpcer", "acer")
+
+
+def intra_summary(records: pd.DataFrame, kinds: dict[str, str], *, level: str = "video",
+                  threshold_rule: str = "dev_eer") -> pd.DataFrame:
+    """Per method and intra protocol: folds, seeds, and each of :data:`INTRA_METRICS` as mean and std over folds.
+
+    Args:
+        records: run records (``method``, ``protocol``, ``seed`` and the metric columns).
+        kinds: protocol run name -> kind; only ``intra`` runs are summarised.
+        level: ``video`` or ``frame``.
+        threshold_rule: whose threshold's rates to summarise.
+
+    Returns:
+        Columns ``method``, ``protocol`` (without its fold), ``n_folds``, ``n_seeds`` (the fewest of any
+        fold), and ``<metric>_mean`` / ``<metric>_std`` per metric as fractions; the std is NaN for a
+        protocol without folds. Empty when no run is of an intra protocol or none logged the rates.
+    """
+    columns = {name: f"target_test.{level}.{name}.{threshold_rule}" for name in INTRA_METRICS}
+    intra = records[records["protocol"].map(kinds) == "intra"]
+    if intra.empty or any(column not in intra.columns for column in columns.values()):
+        return pd.DataFrame(columns=["method", "protocol", "n_folds", "n_seeds",
+                                     *(f"{m}_{s}" for m in INTRA_METRICS for s in ("mean", "std"))])
+    parts = intra["protocol"].str.rpartition(FOLD_SEPARATOR)  # "OULU-P3@2" -> ("OULU-P3", "@", "2")
+    has_fold = parts[1] == FOLD_SEPARATOR
+    named = intra.assign(base=parts[0].where(has_fold, intra["protocol"]), fold=parts[2].where(has_fold, ""))
+    per_fold = named.groupby(["method", "base", "fold"], sort=True).agg(
+        n_seeds=("seed", "nunique"), **{name: (column, "mean") for name, column in columns.items()}).reset_index()
+    grouped = per_fold.groupby(["method", "base"], sort=True)
+    summary = grouped.agg(n_folds=("fold", "size"), n_seeds=("n_seeds", "min"),
+                          **{f"{name}_mean": (name, "mean") for name in INTRA_METRICS},
+                          **{f"{name}_std": (name, "std") for name in INTRA_METRICS}).reset_index()
+    has_folds = grouped["fold"].first().ne("").to_numpy()
+    for name in INTRA_METRICS:
+        summary.loc[~has_folds, f"{name}_std"] = float("nan")
+    return summary.rename(columns={"base": "protocol"})
+
+
+def intra_lines(summary: pd.DataFrame, titles: dict[str, str], threshold_rule: str) -> list[str]:
+    """The Markdown of :func:`intra_summary`: one row per protocol and method, as the papers' tables print it."""
+    if summary.empty:
+        return []
+    lines = ["", f"### ISO/IEC 30107-3 rates at the `{threshold_rule}` threshold (%): "
+                 "APCER of the worst attack type; folds as mean ± std over folds of the seeds' mean", "",
+             "| Protocol | Method | Folds | Seeds | APCER | BPCER | ACER |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row in summary.itertuples(index=False):
+        cells = []
+        for name in INTRA_METRICS:
+            mean, std = 100 * getattr(row, f"{name}_mean"), 100 * getattr(row, f"{name}_std")
+            cells.append(f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}")
+        lines.append(f"| {titles.get(row.protocol, row.protocol)} | {row.method} | {row.n_folds if row.n_folds > 1 else '–'} "
+                     f"| {row.n_seeds} | {' | '.join(cells)} |")
+    return lines
