@@ -310,3 +310,38 @@ def test_intra_summary_means_seeds_per_fold_then_mean_and_std_over_folds():
     lines = intra_lines(intra_summary(records, kinds), {"OULU-P3": "OULU-NPU P3"}, "dev_eer")
     assert "| OULU-NPU P3 | erm | 6 | 2 | 21.0 ± 8.9 | 5.0 ± 0.0 | 13.0 ± 4.5 |" in lines
     assert "| OULU-P1 | erm | – | 1 | 2.0 | 4.0 | 3.0 |" in lines
+
+
+@pytest.mark.slow
+def test_train_oulu_p1_on_a_real_layout_tree_with_its_lists(tmp_path: Path, monkeypatch, capsys):
+    """The real path: video files indexed, their lists checked, faces prepared, the roles' frames trained on."""
+    import json
+
+    from corpus_videos import face_frames
+
+    from dgfas.data.corpora.video import write_video
+
+    users = {"Train": 1, "Dev": 21, "Test": 36}
+    root = tmp_path / "OULU-NPU"
+    for split, user in users.items():
+        for session, file in itertools.product((1, 2, 3), range(1, 6)):  # file 1 live, 2-5 the four attacks
+            write_video(root / f"{split}_files/1_{session}_{user:02d}_{file}.avi", face_frames("synth-oulu", user, file - 2))
+    for split, user in users.items():
+        lines = [f"{LABEL_OF_FILE[file]},1_{session}_{user:02d}_{file}" for session in (1, 2, 3) for file in range(1, 6)
+                 if official_keeps(1, None, split, 1, session, file)]
+        (root / "Protocols" / "Protocol_1").mkdir(parents=True, exist_ok=True)
+        (root / "Protocols" / "Protocol_1" / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)
+    argv = ["train", "--protocol", "OULU-P1", "--method", "erm", "--preset", "tiny", "--data", "real",
+            "--root", f"oulu={root}", "--frames-per-video", "3", "--cache", "cache", "--runs-dir", "runs",
+            "--no-progress", "--workers", "1"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "finished"
+    scores = pd.read_csv(next(Path("runs").rglob("target_test.video.csv")))
+    assert len(scores) == 5  # user 36's session-3 videos: live, two prints, two replays
+    # a list that names a video the tree lacks stops the run with the list file named
+    (root / "Protocols" / "Protocol_1" / "Test.txt").write_text("+1,2_3_36_1\n")
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "protocol OULU-P1" in error and "Protocol_1/Test.txt lists 1 video(s) not found" in error
