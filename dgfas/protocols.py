@@ -353,6 +353,12 @@ def get_protocol(name_or_path: str, fold: int | None = None) -> Protocol:
     return protocol
 
 
+def without_fold(run_name: str) -> str:
+    """The protocol a run name is of: ``OULU-P3@2`` -> ``OULU-P3``; a name without a fold is returned as is."""
+    base, separator, fold = run_name.rpartition(FOLD_SEPARATOR)
+    return base if separator and fold.isdigit() else run_name
+
+
 def expand_folds(name_or_path: str) -> list[str]:
     """``name_or_path``, or one ``<it>@<k>`` per fold where it names a fold protocol without its fold:
     what ``dgfas benchmark --protocols OULU-P3`` runs."""

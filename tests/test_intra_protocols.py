@@ -167,7 +167,7 @@ def test_a_fold_protocol_without_its_fold_and_the_wrong_corpus(oulu_tree: Path, 
     index = index_corpus("oulu", oulu_tree)
     with pytest.raises(DgfasError) as error:
         select_roles(get_protocol("OULU-P3"), index.table().assign(video_id=index.table()["relative_path"]), "oulu")
-    _one_line(error, "protocol OULU-P3", "has folds 1-6; name one (OULU-P3@1 or --fold 1)")
+    _one_line(error, "protocol OULU-P3", "has folds 1-6; name one, e.g. OULU-P3@1")
     with pytest.raises(DgfasError) as error:
         index_selection(index, "ICM-O", None)
     _one_line(error, "protocol ICM-O", "is not an intra protocol of oulu")
@@ -345,3 +345,11 @@ def test_train_oulu_p1_on_a_real_layout_tree_with_its_lists(tmp_path: Path, monk
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert "protocol OULU-P1" in error and "Protocol_1/Test.txt lists 1 video(s) not found" in error
+
+
+def test_a_folds_runs_go_stale_with_their_protocol_file():
+    from dgfas.tracking.leaderboard import is_current
+
+    records = pd.DataFrame({"method": ["erm", "erm"], "protocol": ["OULU-P3@2", "OULU-P3@2"], "code_hash": ["h", "h"],
+                            "protocol_hash": [get_protocol("OULU-P3").content_hash, "0" * 16]})
+    assert is_current(records, lambda method, model: "h").tolist() == [True, False]

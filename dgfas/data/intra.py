@@ -49,8 +49,8 @@ def select_roles(protocol: Protocol, table: pd.DataFrame, dataset: str) -> dict[
     if protocol.kind != "intra":
         raise DgfasError(f"{_where(protocol)} is a {protocol.kind} protocol, not an intra one")
     if protocol.folds and protocol.fold is None:
-        raise DgfasError(f"{_where(protocol)} has folds 1-{len(protocol.folds)}; name one "
-                         f"({protocol.name}{FOLD_SEPARATOR}1 or --fold 1)")
+        raise DgfasError(f"{_where(protocol)} has folds 1-{len(protocol.folds)}; name one, e.g. "
+                         f"{protocol.name}{FOLD_SEPARATOR}1")
     roles = {}
     for role in INTRA_ROLES:
         keep = np.ones(len(table), dtype=bool)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dgfas.protocols import FOLD_SEPARATOR
+from dgfas.protocols import without_fold
 
 #: Rates shown per protocol, in the papers' column order.
 INTRA_METRICS = ("apcer", "bpcer", "acer")
@@ -41,9 +41,8 @@ def intra_summary(records: pd.DataFrame, kinds: dict[str, str], *, level: str = 
     if intra.empty or any(column not in intra.columns for column in columns.values()):
         return pd.DataFrame(columns=["method", "protocol", "n_folds", "n_seeds",
                                      *(f"{m}_{s}" for m in INTRA_METRICS for s in ("mean", "std"))])
-    parts = intra["protocol"].str.rpartition(FOLD_SEPARATOR)  # "OULU-P3@2" -> ("OULU-P3", "@", "2")
-    has_fold = parts[1] == FOLD_SEPARATOR
-    named = intra.assign(base=parts[0].where(has_fold, intra["protocol"]), fold=parts[2].where(has_fold, ""))
+    base = intra["protocol"].map(without_fold)
+    named = intra.assign(base=base, fold=[name[len(b) + 1:] for name, b in zip(intra["protocol"], base)])
     per_fold = named.groupby(["method", "base", "fold"], sort=True).agg(
         n_seeds=("seed", "nunique"), **{name: (column, "mean") for name, column in columns.items()}).reset_index()
     grouped = per_fold.groupby(["method", "base"], sort=True)

@@ -35,7 +35,14 @@ import pandas as pd
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
 from dgfas.presets import PRESETS
-from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, PROTOCOLS, get_protocol, same_name_conflict
+from dgfas.protocols import (
+    PROTOCOL_KINDS,
+    PROTOCOL_ORDER,
+    PROTOCOLS,
+    get_protocol,
+    same_name_conflict,
+    without_fold,
+)
 from dgfas.scores import LEVELS, read_scores
 from dgfas.selection import get_selection_rule, get_threshold_rule
 from dgfas.tracking import intervals
@@ -185,7 +192,9 @@ def is_current(records: pd.DataFrame, code_hashes: CodeHashes = current_code_has
     code_ok = records["code_hash"].notna() & (records["code_hash"] == current)
     if "protocol_hash" not in records.columns:
         return code_ok
-    builtin = {name: get_protocol(name).content_hash for name in records["protocol"].unique() if name in PROTOCOLS}
+    # a fold's runs (OULU-P3@2) are of its protocol's file
+    builtin = {name: get_protocol(without_fold(name)).content_hash for name in records["protocol"].unique()
+               if without_fold(name) in PROTOCOLS}
     expected = records["protocol"].map(builtin)
     return code_ok & (expected.isna() | (records["protocol_hash"] == expected))
 
