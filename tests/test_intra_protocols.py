@@ -283,6 +283,10 @@ def test_benchmark_runs_oulu_p1_on_the_synthetic_stand_in(tmp_path: Path, monkey
     assert "## Intra protocols" in board and "ISO/IEC 30107-3 rates at the `dev_eer` threshold" in board
     acer = 100 * record["target_test.video.acer.dev_eer"]
     assert f"| OULU-NPU P1 | erm | – | 1 | " in board and f" {acer:.1f} |\n" in board
+    # the papers' rows of the protocols run, and only those, marked as reported
+    reported = board.split("### Reported in papers (real corpus")[1]
+    assert "| OULU-NPU P1 | BASN | 1.5 | 5.8 | 3.6 | BASN (Kim et al., ICCVW 2019), Table 2" in reported
+    assert "| OULU-NPU P1 | BASN Model A (depth) | 1.0 | 14.2 | 7.6 |" in reported and "OULU-P2" not in reported
 
 
 # ---- intra metrics as the papers print them
@@ -353,3 +357,17 @@ def test_a_folds_runs_go_stale_with_their_protocol_file():
     records = pd.DataFrame({"method": ["erm", "erm"], "protocol": ["OULU-P3@2", "OULU-P3@2"], "code_hash": ["h", "h"],
                             "protocol_hash": [get_protocol("OULU-P3").content_hash, "0" * 16]})
     assert is_current(records, lambda method, model: "h").tolist() == [True, False]
+
+
+def test_reported_intra_rows_are_read_as_printed(tmp_path: Path):
+    from dgfas.tracking.intra import INTRA_METRICS, read_reported_intra
+
+    reported = read_reported_intra()
+    assert set(reported["protocol"]) == set(OULU_INTRA)
+    p3 = reported[(reported["protocol"] == "OULU-P3") & (reported["method"] == "BASN")].iloc[0]
+    assert (p3["apcer"], p3["bpcer"], p3["acer"]) == ("1.8±1.1", "3.6±3.5", "2.7±1.6")
+    assert reported[list(INTRA_METRICS)].map(lambda v: v != "").all().all()
+    bad = tmp_path / "r.csv"
+    bad.write_text("method,protocol,hter\n")
+    with pytest.raises(DgfasError, match=r"r.csv: columns must be \['method', 'protocol', 'apcer'"):
+        read_reported_intra(bad)

@@ -13,12 +13,20 @@ standard deviation (``ddof=1``, as the papers' ± over six folds is read).
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pandas as pd
 
+from dgfas.errors import DgfasError
 from dgfas.protocols import without_fold
 
 #: Rates shown per protocol, in the papers' column order.
 INTRA_METRICS = ("apcer", "bpcer", "acer")
+
+#: APCER / BPCER / ACER (%) papers print for the intra protocols, as printed (``±`` over folds).
+REPORTED_INTRA_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported-intra.csv"
+REPORTED_INTRA_COLUMNS = ("method", "protocol", *INTRA_METRICS, "source")
 
 
 def intra_summary(records: pd.DataFrame, kinds: dict[str, str], *, level: str = "video",
@@ -69,4 +77,32 @@ def intra_lines(summary: pd.DataFrame, titles: dict[str, str], threshold_rule: s
             cells.append(f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}")
         lines.append(f"| {titles.get(row.protocol, row.protocol)} | {row.method} | {row.n_folds if row.n_folds > 1 else '–'} "
                      f"| {row.n_seeds} | {' | '.join(cells)} |")
+    return lines
+
+
+def read_reported_intra(path: str | os.PathLike[str] = REPORTED_INTRA_CSV) -> pd.DataFrame:
+    """The papers' intra rows, kept as the strings printed there (``1.8±1.1``), never re-rounded."""
+    try:
+        reported = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DgfasError(f"reported intra results file not found: {path}") from None
+    except pd.errors.ParserError as error:
+        raise DgfasError(f"{path}: unreadable CSV ({error})") from None
+    if tuple(reported.columns) != REPORTED_INTRA_COLUMNS:
+        raise DgfasError(f"{path}: columns must be {list(REPORTED_INTRA_COLUMNS)}, got {list(reported.columns)}")
+    return reported
+
+
+def reported_intra_lines(reported: pd.DataFrame, protocols: list[str], titles: dict[str, str]) -> list[str]:
+    """The papers' rows of ``protocols``, in the file's order, marked as reported on the real corpus."""
+    shown = reported[reported["protocol"].isin(protocols)]
+    if shown.empty:
+        return []
+    lines = ["", "### Reported in papers (real corpus, as printed; not comparable with the rows above): "
+                 "APCER / BPCER / ACER %", "",
+             "| Protocol | Method | APCER | BPCER | ACER | Source |", "| --- | --- | --- | --- | --- | --- |"]
+    for protocol in protocols:
+        for row in shown[shown["protocol"] == protocol].itertuples(index=False):
+            lines.append(f"| {titles.get(protocol, protocol)} | {row.method} | {row.apcer} | {row.bpcer} | {row.acer} "
+                         f"| {row.source} |")
     return lines
