@@ -308,12 +308,16 @@ def test_intra_summary_means_seeds_per_fold_then_mean_and_std_over_folds():
     assert list(summary.index) == ["OULU-P1", "OULU-P3"]  # the cross-domain run is not an intra one
     p3 = summary.loc["OULU-P3"]
     per_fold = np.array([0.11, 0.21, 0.31, 0.11, 0.21, 0.31])  # each fold's mean over its two seeds
-    assert (p3["n_folds"], p3["n_seeds"]) == (6, 2)
+    assert (p3["n_folds"], p3["folds_of"], p3["n_seeds"]) == (6, 6, 2)
     assert p3["apcer_mean"] == pytest.approx(per_fold.mean()) and p3["apcer_std"] == pytest.approx(per_fold.std(ddof=1))
     assert np.isnan(summary.loc["OULU-P1", "acer_std"]) and summary.loc["OULU-P1", "acer_mean"] == 0.03
     lines = intra_lines(intra_summary(records, kinds), {"OULU-P3": "OULU-NPU P3"}, "dev_eer")
-    assert "| OULU-NPU P3 | erm | 6 | 2 | 21.0 ± 8.9 | 5.0 ± 0.0 | 13.0 ± 4.5 |" in lines
+    assert "| OULU-NPU P3 | erm | 6 of 6 | 2 | 21.0 ± 8.9 | 5.0 ± 0.0 | 13.0 ± 4.5 |" in lines
     assert "| OULU-P1 | erm | – | 1 | 2.0 | 4.0 | 3.0 |" in lines
+    assert lines[-2].startswith("| OULU-P1 |") and lines[-1].startswith("| OULU-NPU P3 |")  # by protocol
+    # one fold of six run: said so, and no spread
+    one_fold = intra_summary(records[records["protocol"] == "OULU-P3@2"], kinds)
+    assert "| OULU-P3 | erm | 1 of 6 | 2 | 21.0 | 5.0 | 13.0 |" in intra_lines(one_fold, {}, "dev_eer")
 
 
 @pytest.mark.slow
@@ -367,6 +371,9 @@ def test_reported_intra_rows_are_read_as_printed(tmp_path: Path):
     p3 = reported[(reported["protocol"] == "OULU-P3") & (reported["method"] == "BASN")].iloc[0]
     assert (p3["apcer"], p3["bpcer"], p3["acer"]) == ("1.8±1.1", "3.6±3.5", "2.7±1.6")
     assert reported[list(INTRA_METRICS)].map(lambda v: v != "").all().all()
+    assert sorted(read_reported_intra(method="basn").query("protocol == 'OULU-P1'")["method"]) == [
+        "BASN", "BASN Model A (depth)", "BASN Model B (reflection)", "BASN Model C (added)", "BASN baseline"]
+    assert read_reported_intra(method="erm").empty
     bad = tmp_path / "r.csv"
     bad.write_text("method,protocol,hter\n")
     with pytest.raises(DgfasError, match=r"r.csv: columns must be \['method', 'protocol', 'apcer'"):

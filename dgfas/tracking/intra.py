@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from dgfas.errors import DgfasError
-from dgfas.protocols import without_fold
+from dgfas.protocols import PROTOCOLS, get_protocol, without_fold
 
 #: Rates shown per protocol, in the papers' column order.
 INTRA_METRICS = ("apcer", "bpcer", "acer")
@@ -40,27 +40,33 @@ def intra_summary(records: pd.DataFrame, kinds: dict[str, str], *, level: str = 
         threshold_rule: whose threshold's rates to summarise.
 
     Returns:
-        Columns ``method``, ``protocol`` (without its fold), ``n_folds``, ``n_seeds`` (the fewest of any
-        fold), and ``<metric>_mean`` / ``<metric>_std`` per metric as fractions; the std is NaN for a
-        protocol without folds. Empty when no run is of an intra protocol or none logged the rates.
+        Columns ``method``, ``protocol`` (without its fold), ``n_folds`` (folds run; 0 for a protocol
+        without folds), ``folds_of`` (the folds the protocol file has, 0 where there are none or the
+        file is not in ``protocols/``), ``n_seeds`` (the fewest of any fold), and ``<metric>_mean`` /
+        ``<metric>_std`` per metric as fractions; the std is NaN with fewer than two folds. Sorted by
+        protocol, then method. Empty when no run is of an intra protocol or none logged the rates.
     """
     columns = {name: f"target_test.{level}.{name}.{threshold_rule}" for name in INTRA_METRICS}
     intra = records[records["protocol"].map(kinds) == "intra"]
     if intra.empty or any(column not in intra.columns for column in columns.values()):
-        return pd.DataFrame(columns=["method", "protocol", "n_folds", "n_seeds",
+        return pd.DataFrame(columns=["method", "protocol", "n_folds", "folds_of", "n_seeds",
                                      *(f"{m}_{s}" for m in INTRA_METRICS for s in ("mean", "std"))])
     base = intra["protocol"].map(without_fold)
     named = intra.assign(base=base, fold=[name[len(b) + 1:] for name, b in zip(intra["protocol"], base)])
     per_fold = named.groupby(["method", "base", "fold"], sort=True).agg(
         n_seeds=("seed", "nunique"), **{name: (column, "mean") for name, column in columns.items()}).reset_index()
-    grouped = per_fold.groupby(["method", "base"], sort=True)
-    summary = grouped.agg(n_folds=("fold", "size"), n_seeds=("n_seeds", "min"),
+    grouped = per_fold.groupby(["base", "method"], sort=True)
+    summary = grouped.agg(n_folds=("fold", lambda folds: int((folds != "").sum())), n_seeds=("n_seeds", "min"),
                           **{f"{name}_mean": (name, "mean") for name in INTRA_METRICS},
                           **{f"{name}_std": (name, "std") for name in INTRA_METRICS}).reset_index()
-    has_folds = grouped["fold"].first().ne("").to_numpy()
-    for name in INTRA_METRICS:
-        summary.loc[~has_folds, f"{name}_std"] = float("nan")
-    return summary.rename(columns={"base": "protocol"})
+    summary.insert(3, "folds_of", summary["base"].map(_folds_of))
+    return summary.rename(columns={"base": "protocol"})[
+        ["method", "protocol", *(c for c in summary.columns if c not in ("method", "base"))]]
+
+
+def _folds_of(protocol: str) -> int:
+    """The folds a built-in protocol file has (0 for none, or for a file outside ``protocols/``)."""
+    return len(get_protocol(protocol).folds) if protocol in PROTOCOLS else 0
 
 
 def intra_lines(summary: pd.DataFrame, titles: dict[str, str], threshold_rule: str) -> list[str]:
@@ -75,13 +81,20 @@ def intra_lines(summary: pd.DataFrame, titles: dict[str, str], threshold_rule: s
         for name in INTRA_METRICS:
             mean, std = 100 * getattr(row, f"{name}_mean"), 100 * getattr(row, f"{name}_std")
             cells.append(f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}")
-        lines.append(f"| {titles.get(row.protocol, row.protocol)} | {row.method} | {row.n_folds if row.n_folds > 1 else '–'} "
-                     f"| {row.n_seeds} | {' | '.join(cells)} |")
+        # a fold protocol shows how many of its folds ran, so a cell over some folds never passes for all
+        folds = "–" if not row.n_folds else f"{row.n_folds} of {row.folds_of}" if row.folds_of else str(row.n_folds)
+        lines.append(f"| {titles.get(row.protocol, row.protocol)} | {row.method} | {folds} | {row.n_seeds} "
+                     f"| {' | '.join(cells)} |")
     return lines
 
 
-def read_reported_intra(path: str | os.PathLike[str] = REPORTED_INTRA_CSV) -> pd.DataFrame:
-    """The papers' intra rows, kept as the strings printed there (``1.8±1.1``), never re-rounded."""
+def read_reported_intra(path: str | os.PathLike[str] = REPORTED_INTRA_CSV, method: str | None = None) -> pd.DataFrame:
+    """The papers' intra rows, kept as the strings printed there (``1.8±1.1``), never re-rounded.
+
+    With ``method`` (a board of one method's variants), only the rows named after it: those whose
+    first word is the method's name in any case (``basn``: ``BASN`` and its ablation's ``BASN Model A
+    (depth)``, ...), so BASN's Table 1 sits beside dgfas's ``basn[auxiliary=...]`` rows.
+    """
     try:
         reported = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
@@ -90,6 +103,8 @@ def read_reported_intra(path: str | os.PathLike[str] = REPORTED_INTRA_CSV) -> pd
         raise DgfasError(f"{path}: unreadable CSV ({error})") from None
     if tuple(reported.columns) != REPORTED_INTRA_COLUMNS:
         raise DgfasError(f"{path}: columns must be {list(REPORTED_INTRA_COLUMNS)}, got {list(reported.columns)}")
+    if method is not None:
+        reported = reported[reported["method"].str.split().str[0].str.lower() == method.lower()]
     return reported
 
 

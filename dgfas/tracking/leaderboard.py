@@ -1167,7 +1167,7 @@ def write_leaderboard(
     markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
     markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, records=records,
                                method=method, literature=literature,
-                               reported_intra=None if method is not None else read_reported_intra())
+                               reported_intra=read_reported_intra(method=method))
     atomic_write_text(markdown_path, markdown)
     atomic_write_text(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info,
                                            literature=literature))
