@@ -333,13 +333,11 @@ def get_protocol(name_or_path: str, fold: int | None = None) -> Protocol:
     protocol's must have that protocol's content (a copy of it), since its
     runs would fill the built-in's cells.
     """
-    base, separator, suffix = name_or_path.rpartition(FOLD_SEPARATOR)
-    if separator:
+    base = without_fold(name_or_path)
+    if base != name_or_path:
         if fold is not None:
             raise DgfasError(f"protocol {name_or_path!r} names its fold; do not also give fold {fold}")
-        if not suffix.isdigit():
-            raise DgfasError(f"protocol {name_or_path!r}: the fold after '{FOLD_SEPARATOR}' must be a number")
-        return get_protocol(base).with_fold(int(suffix))
+        return get_protocol(base).with_fold(int(name_or_path[len(base) + 1:]))
     if fold is not None:
         return get_protocol(name_or_path).with_fold(fold)
     if name_or_path.endswith(".toml"):

@@ -378,3 +378,16 @@ def test_reported_intra_rows_are_read_as_printed(tmp_path: Path):
     bad.write_text("method,protocol,hter\n")
     with pytest.raises(DgfasError, match=r"r.csv: columns must be \['method', 'protocol', 'apcer'"):
         read_reported_intra(bad)
+
+
+def test_fold_names_and_paths(tmp_path: Path):
+    assert get_protocol("OULU-P3@4").run_name == "OULU-P3@4" and get_protocol("OULU-P3", 4).title == "OULU-NPU P3 fold 4"
+    with pytest.raises(DgfasError, match="names its fold; do not also give fold 2"):
+        get_protocol("OULU-P3@4", 2)
+    with pytest.raises(DgfasError, match="unknown protocol 'OULU-P3@x'"):
+        get_protocol("OULU-P3@x")
+    folder = tmp_path / "a@b"  # an @ in a path is not a fold
+    folder.mkdir()
+    (folder / "q.toml").write_text(INTRA)
+    assert get_protocol(str(folder / "q.toml")).fold is None
+    assert get_protocol(f"{folder / 'q.toml'}@1").selection("test").describe() == "phone=1;session=3;split=test"
