@@ -86,7 +86,14 @@ class FrameSampling:
 
 @dataclass(frozen=True)
 class Protocol:
-    """Which domains and splits play which role in one experiment."""
+    """Which domains and splits play which role in one experiment.
+
+    An ``intra`` protocol's one domain is both its ``sources`` and its ``target``, and its split
+    tuples are the splits its roles name; ``roles`` holds each role's :class:`Selection`,
+    ``folds`` each fold's narrowing of the roles, ``fold`` the fold chosen (None: none, or
+    a protocol without folds) and ``official`` the corpus's own protocol number, whose
+    shipped lists must select the same videos (:func:`dgfas.data.intra.check_official`).
+    """
 
     name: str
     title: str

@@ -282,7 +282,7 @@ def test_benchmark_runs_oulu_p1_on_the_synthetic_stand_in(tmp_path: Path, monkey
     board = (tmp_path / "boards" / "synthetic-tiny.md").read_text()
     assert "## Intra protocols" in board and "ISO/IEC 30107-3 rates at the `dev_eer` threshold" in board
     acer = 100 * record["target_test.video.acer.dev_eer"]
-    assert f"| OULU-NPU P1 | erm | – | 1 | " in board and f" {acer:.1f} |\n" in board
+    assert "| OULU-NPU P1 | erm | – | 1 | " in board and f" {acer:.1f} |\n" in board
     # the papers' rows of the protocols run, and only those, marked as reported
     reported = board.split("### Reported in papers (real corpus")[1]
     assert "| OULU-NPU P1 | BASN | 1.5 | 5.8 | 3.6 | BASN (Kim et al., ICCVW 2019), Table 2" in reported
