@@ -230,9 +230,7 @@ def test_selections_the_data_cannot_satisfy(oulu_tree: Path, tmp_path: Path, edi
 
 
 def test_the_synthetic_stand_in_splits_users_like_oulu_and_films_every_condition():
-    from dgfas.data.registry import VIDEO_TABLES, DataOptions
-
-    table = VIDEO_TABLES.get("synth-oulu-intra")(DataOptions(Path("unused"), scale="tiny", image_size=32))
+    table = _stand_in_table()
     assert table.groupby("split")["subject"].nunique().to_dict() == {"train": 20, "dev": 15, "test": 20}
     # each subject group: one live video and one per instrument, all in one phone and session
     assert sorted(table["instrument"].value_counts().to_dict().items()) == [
@@ -391,3 +389,39 @@ def test_fold_names_and_paths(tmp_path: Path):
     (folder / "q.toml").write_text(INTRA)
     assert get_protocol(str(folder / "q.toml")).fold is None
     assert get_protocol(f"{folder / 'q.toml'}@1").selection("test").describe() == "phone=1;session=3;split=test"
+
+
+def test_a_submission_for_a_fold_is_checked_against_that_folds_frames(tmp_path: Path, tiny_cache, monkeypatch,
+                                                                      capsys):
+    from mlflow import MlflowClient
+
+    from dgfas.data.registry import DataOptions
+    from dgfas.presets import get_preset
+    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.trainer import load_evaluation_frames, preset_data_options, score_table, write_score_files
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    options = preset_data_options(get_preset("tiny"), DataOptions(cache_dir=tiny_cache, progress=False))
+    dev, test = load_evaluation_frames(get_protocol("OULU-P3@2"), "synthetic", options)
+    assert set(test.video_id.astype(str)) == {  # phone 2, every session and instrument of the test users
+        *select_roles(get_protocol("OULU-P3@2"), _stand_in_table(), "synth-oulu-intra")["test"]["video_id"]}
+    rng = np.random.default_rng(0)
+    write_score_files({f"{role}.frame": score_table(frames, rng.random(len(frames)))
+                       for role, frames in (("source_val", dev), ("target_test", test))},
+                      tmp_path / "submission" / "OULU-P3@2")
+    argv = ["submit", "--name", "outside", "--scores", str(tmp_path / "submission"), "--preset", "tiny",
+            "--cache", str(tiny_cache), "--no-progress"]
+    assert main(argv) == 0
+    (record,) = load_run_records("synthetic-tiny").to_dict("records")
+    assert record["protocol"] == "OULU-P3@2"
+    assert MlflowClient().get_run(record["run_id"]).data.params["protocol.test"] == "phone=2;split=test"
+    # scores of another fold's frames are refused
+    shutil.move(tmp_path / "submission" / "OULU-P3@2", tmp_path / "submission" / "OULU-P3@3")
+    assert main(argv) != 0
+    assert "OULU-P3@3's target test set" in capsys.readouterr().err
+
+
+def _stand_in_table() -> pd.DataFrame:
+    from dgfas.data.registry import VIDEO_TABLES, DataOptions
+
+    return VIDEO_TABLES.get("synth-oulu-intra")(DataOptions(Path("unused"), scale="tiny", image_size=32))
