@@ -425,3 +425,18 @@ def _stand_in_table() -> pd.DataFrame:
     from dgfas.data.registry import VIDEO_TABLES, DataOptions
 
     return VIDEO_TABLES.get("synth-oulu-intra")(DataOptions(Path("unused"), scale="tiny", image_size=32))
+
+
+def test_a_corpus_without_dev_split_gets_the_frames_held_out_dev_in_its_video_table(tmp_path: Path):
+    from dgfas.data.corpora.datasets import DEV_HOLDOUT_EVERY, corpus_video_table
+    from dgfas.data.registry import DataOptions
+
+    for folder, subjects in (("train_release", range(1, 8)), ("test_release", range(1, 3))):
+        for subject, stem in itertools.product(subjects, ("1", "3")):
+            (tmp_path / "casia" / folder / str(subject)).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "casia" / folder / str(subject) / f"{stem}.avi").touch()
+    table = corpus_video_table("casia", DataOptions(tmp_path, roots=(("casia", str(tmp_path / "casia")),)))
+    dev = sorted(set(table.loc[table["split"] == "dev", "subject"]))
+    assert dev == list(range(1, 8))[::DEV_HOLDOUT_EVERY] == [1, 6]
+    assert set(table.loc[table["split"] == "test", "subject"]) == {21, 22}  # CASIA numbers test subjects from 21
+    assert table["video_id"].str.startswith("casia/train_release/").sum() == 14
