@@ -91,9 +91,11 @@ def _run_data_options(args: argparse.Namespace):
 def _grid(args: argparse.Namespace) -> tuple[list[str], list[str], list[int]]:
     """Protocols, methods and seeds of ``benchmark`` and ``sweep``; by default leave-one-out, every method, seed 0."""
     from dgfas.algorithms import ALGORITHMS
-    from dgfas.protocols import LEAVE_ONE_OUT
+    from dgfas.protocols import LEAVE_ONE_OUT, expand_folds
 
-    protocols = _csv_list(args.protocols) if args.protocols else list(LEAVE_ONE_OUT)
+    # a fold protocol named without its fold runs every fold (OULU-P3 -> OULU-P3@1, ..., OULU-P3@6)
+    protocols = [name for given in _csv_list(args.protocols) for name in expand_folds(given)] if args.protocols \
+        else list(LEAVE_ONE_OUT)
     methods = _csv_list(args.methods) if args.methods else ALGORITHMS.names()
     seeds = [int(s) for s in _csv_list(args.seeds)]
     _validate_names(protocols, methods, args.preset, args.data)
@@ -233,10 +235,22 @@ def cmd_data_index(args: argparse.Namespace) -> int:
     from dgfas.data.corpora import index_corpus, write_index
 
     index = index_corpus(args.dataset, args.root)
-    if args.out:
-        print(f"index: {write_index(index, args.out)}", file=sys.stderr)
+    if args.fold is not None and not args.protocol:
+        raise DgfasError("--fold needs --protocol")
+    if args.protocol:
+        from dgfas.data.intra import index_selection
+
+        table = index_selection(index, args.protocol, args.fold)
     else:
-        print(index.table().to_csv(index=False, lineterminator="\n"), end="")
+        table = index.table()
+    if args.out:
+        print(f"index: {write_index(table, args.out)}", file=sys.stderr)
+    else:
+        print(table.to_csv(index=False, lineterminator="\n"), end="")
+    if args.protocol:
+        counts = table.groupby(["fold", "role"], sort=False).size().rename("videos").reset_index()
+        print(f"{args.protocol}: {len(table)} selected video rows", file=sys.stderr)
+        print(counts.to_string(index=False), file=sys.stderr)
     print(f"{args.dataset}: {len(index.videos)} videos", file=sys.stderr)
     print(index.summary().to_string(index=False), file=sys.stderr)
     if index.stray:
@@ -410,6 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
     index.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
     index.add_argument("--out", type=Path, help="write the index CSV here (default: standard output)")
+    index.add_argument("--protocol", default="", help="only the videos this intra protocol selects, with their "
+                       "role and fold (checked against the corpus's own lists where it ships them)")
+    index.add_argument("--fold", type=int, default=None, help="the protocol's fold (default: every fold)")
     index.set_defaults(handler=cmd_data_index)
 
     prepare = data.add_parser("prepare", help="decode, detect and crop faces, make auxiliary labels, cache the frames")

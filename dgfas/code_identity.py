@@ -64,6 +64,7 @@ SHARED_FILES = (
     "data/corpora/datasets.py",
     "data/frame_cache.py",
     "data/frames.py",
+    "data/intra.py",
     "data/registry.py",
     "data/sources.py",
     "distributed.py",

@@ -46,7 +46,7 @@ from dgfas.data.registry import DataOptions
 from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
 from dgfas.presets import get_preset
-from dgfas.protocols import PROTOCOLS, Protocol, get_protocol
+from dgfas.protocols import PROTOCOLS, Protocol, get_protocol, without_fold
 from dgfas.scores import read_score_text, video_level
 from dgfas.selection import SELECTION_RULES, get_selection_rule
 from dgfas.trainer import (
@@ -233,8 +233,8 @@ def _check_protocol(
     source_val, target_test = load_evaluation_frames(protocol, data_source, options)
     files, tables = {}, {}
     for role, frames, what in (
-        ("source_val", source_val, f"{protocol.name}'s source validation set"),
-        ("target_test", target_test, f"{protocol.name}'s target test set"),
+        ("source_val", source_val, f"{protocol.run_name}'s source validation set"),
+        ("target_test", target_test, f"{protocol.run_name}'s target test set"),
     ):
         files[role] = folder / f"{role}.frame.csv"
         file_problems, scores = check_score_file(files[role], frames, what)
@@ -273,8 +273,10 @@ def check_submission(folder: Path, *, preset: str, data_source: str, data: DataO
     problems: list[str] = []
     checked = []
     for entry in entries:
-        if not entry.is_dir() or entry.name not in PROTOCOLS:
-            problems.append(f"{entry}: not a protocol folder; protocols: {PROTOCOLS.names()}")
+        # a fold protocol's folds are folders of their own: OULU-P3@2
+        if not entry.is_dir() or without_fold(entry.name) not in PROTOCOLS:
+            problems.append(f"{entry}: not a protocol folder; protocols: {PROTOCOLS.names()} "
+                            "(a fold as <protocol>@<k>)")
             continue
         protocol_problems, protocol = _check_protocol(entry, get_protocol(entry.name), data_source, options)
         problems += protocol_problems
@@ -305,7 +307,7 @@ def _log_protocol(name: str, checked: CheckedProtocol, spec: RunSpec, selection_
     tags = {
         "dgfas.suite": spec.suite,
         "dgfas.method": name,
-        "dgfas.protocol": protocol.name,
+        "dgfas.protocol": protocol.run_name,
         "dgfas.seed": "submitted",
         "dgfas.preset": spec.preset,
         "dgfas.data_source": spec.data_source,
@@ -320,7 +322,7 @@ def _log_protocol(name: str, checked: CheckedProtocol, spec: RunSpec, selection_
     if commit is not None:
         tags["dgfas.git_commit"] = commit
     metrics = final_metrics(checked.tables)
-    with TrackedRun.start(spec.suite, f"{name} {protocol.name} submitted", params, tags) as tracked:
+    with TrackedRun.start(spec.suite, f"{name} {protocol.run_name} submitted", params, tags) as tracked:
         tracked.log_metrics(metrics)
         for path in [*checked.files.values(), protocol.path]:
             tracked.log_artifact(path)
@@ -331,7 +333,7 @@ def _log_protocol(name: str, checked: CheckedProtocol, spec: RunSpec, selection_
         tracked.log_dict({"spec": dataclasses.asdict(spec), "protocol": str(protocol.path),
                           "data_fingerprint": checked.data_fingerprint, "score_sha256": digests},
                          "resolved_config.json")
-    return SubmittedRun(protocol.name, tracked.run_id, metrics)
+    return SubmittedRun(protocol.run_name, tracked.run_id, metrics)
 
 
 def submit(
@@ -358,7 +360,7 @@ def submit(
     get_selection_rule(selection_rule)
     checked = check_submission(folder, preset=preset, data_source=data_source, data=data)
     return [
-        _log_protocol(name, protocol, RunSpec(protocol=protocol.protocol.name, method=name, seed=LEADERBOARD_SEED,
+        _log_protocol(name, protocol, RunSpec(protocol=protocol.protocol.run_name, method=name, seed=LEADERBOARD_SEED,
                                               preset=preset, data_source=data_source), selection_rule)
         for protocol in checked
     ]

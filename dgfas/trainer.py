@@ -251,12 +251,36 @@ def load_domain_frames(
     return sample_frames(concat_frames([loader(split, options=options) for split in splits]), per_video)
 
 
+def load_protocol_frames(
+    protocol: Protocol, data_source: str, options: DataOptions, train_sources: list[str]
+) -> tuple[dict[str, FrameSet], FrameSet, FrameSet]:
+    """(source training frames by domain, source validation, target test) of a run of ``protocol``.
+
+    An intra protocol's roles train, dev and test play the three parts, on
+    its one domain (:mod:`dgfas.data.intra`); a cross-domain protocol takes
+    its splits of its domains.
+    """
+    if protocol.kind == "intra":
+        from dgfas.data.intra import load_role_frames
+
+        roles = load_role_frames(protocol, data_source, options)
+        return ({protocol.target: sample_frames(roles["train"], protocol.frames.train)},
+                sample_frames(roles["dev"], protocol.frames.eval), sample_frames(roles["test"], protocol.frames.eval))
+    source_train = {
+        d: load_domain_frames(data_source, d, protocol.source_train, protocol.frames.train, options)
+        for d in train_sources
+    }
+    return (source_train, *load_evaluation_frames(protocol, data_source, options))
+
+
 def load_evaluation_frames(protocol: Protocol, data_source: str, options: DataOptions) -> tuple[FrameSet, FrameSet]:
     """(source validation, target test): the frames a run of ``protocol`` is scored on.
 
     Score submissions (:mod:`dgfas.submission`) are checked against these
     very frames, so a submitted score file covers what a dgfas run scores.
     """
+    if protocol.kind == "intra":
+        return load_protocol_frames(protocol, data_source, options, [protocol.target])[1:]
     source_val = concat_frames([
         load_domain_frames(data_source, d, protocol.source_val, protocol.frames.eval, options) for d in protocol.sources
     ])
@@ -293,11 +317,7 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
     )
 
     options = preset_data_options(preset, data)
-    source_train = {
-        d: load_domain_frames(spec.data_source, d, protocol.source_train, protocol.frames.train, options)
-        for d in train_sources
-    }
-    source_val, target_test = load_evaluation_frames(protocol, spec.data_source, options)
+    source_train, source_val, target_test = load_protocol_frames(protocol, spec.data_source, options, train_sources)
     if spec.holdout_source is not None:
         source_val = load_domain_frames(spec.data_source, spec.holdout_source, protocol.source_val,
                                         protocol.frames.eval, options)
@@ -615,7 +635,7 @@ def train(
         distributed.broadcast_state(algorithm)
         distributed.average_gradients_before_each_step(algorithm.optimizers())
 
-    bar = tqdm(range(state.step + 1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.name} seed {run.spec.seed}",
+    bar = tqdm(range(state.step + 1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.run_name} seed {run.spec.seed}",
                disable=not progress, leave=False, dynamic_ncols=True, initial=state.step, total=cfg.steps)
     try:
         for step in bar:

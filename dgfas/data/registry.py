@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
 from dgfas.data.frames import FrameSet
 from dgfas.registry import Registry
 
@@ -48,3 +50,11 @@ DatasetLoader = Callable[..., FrameSet]
 DATASETS: Registry[DatasetLoader] = Registry("dataset")
 register_dataset = DATASETS.register
 get_dataset = DATASETS.get
+
+#: A dataset's videos, one row each: ``video_id`` (as its frames carry it), ``split``, ``label``,
+#: ``attack_type``, ``subject`` and the metadata intra protocols select by (``phone``, ``session``,
+#: ``instrument``, ...): ``video_table(options) -> DataFrame``.
+VideoTable = Callable[[DataOptions], pd.DataFrame]
+
+VIDEO_TABLES: Registry[VideoTable] = Registry("dataset with a video table")
+register_video_table = VIDEO_TABLES.register

@@ -15,10 +15,18 @@ DATA_SOURCES.add(
     {"O": "synth-oulu", "C": "synth-casia", "I": "synth-replay", "M": "synth-msu", "S": "synth-siw"},
 )
 
+#: data source -> letter -> the dataset intra protocols run on where it is not the cross-domain one: the
+#: synthetic OULU stand-in draws each video's phone and session and sizes its splits for the cross-domain
+#: tables, so OULU-NPU's own protocols run on its twin with OULU's user split and every condition filmed
+#: (:data:`dgfas.data.synthetic.generate.INTRA_STAND_INS`). The real corpora serve both.
+INTRA_BINDINGS: dict[str, dict[str, str]] = {"synthetic": {"O": "synth-oulu-intra"}}
 
-def bind_domain(source: str, letter: str) -> str:
-    """The dataset name that plays domain ``letter`` under data source ``source``."""
+
+def bind_domain(source: str, letter: str, intra: bool = False) -> str:
+    """The dataset that plays domain ``letter`` under data source ``source`` (in an intra protocol if ``intra``)."""
     binding = DATA_SOURCES.get(source)
+    if intra and letter in INTRA_BINDINGS.get(source, {}):
+        return INTRA_BINDINGS[source][letter]
     if letter not in binding:
         raise DgfasError(
             f"data source '{source}' has no dataset for domain {letter!r}; it binds {sorted(binding)}"

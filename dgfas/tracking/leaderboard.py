@@ -35,11 +35,19 @@ import pandas as pd
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
 from dgfas.presets import PRESETS
-from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, PROTOCOLS, get_protocol, same_name_conflict
+from dgfas.protocols import (
+    PROTOCOL_KINDS,
+    PROTOCOL_ORDER,
+    PROTOCOLS,
+    get_protocol,
+    same_name_conflict,
+    without_fold,
+)
 from dgfas.scores import LEVELS, read_scores
 from dgfas.selection import get_selection_rule, get_threshold_rule
 from dgfas.tracking import intervals
 from dgfas.tracking.intervals import RunScores, Term
+from dgfas.tracking.intra import intra_lines, intra_summary, read_reported_intra, reported_intra_lines
 from dgfas.tracking.row_setup import setup_lines
 
 REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.csv"
@@ -184,7 +192,9 @@ def is_current(records: pd.DataFrame, code_hashes: CodeHashes = current_code_has
     code_ok = records["code_hash"].notna() & (records["code_hash"] == current)
     if "protocol_hash" not in records.columns:
         return code_ok
-    builtin = {name: get_protocol(name).content_hash for name in records["protocol"].unique() if name in PROTOCOLS}
+    # a fold's runs (OULU-P3@2) are of its protocol's file
+    builtin = {name: get_protocol(without_fold(name)).content_hash for name in records["protocol"].unique()
+               if without_fold(name) in PROTOCOLS}
     expected = records["protocol"].map(builtin)
     return code_ok & (expected.isna() | (records["protocol_hash"] == expected))
 
@@ -608,9 +618,11 @@ def render_markdown(
     records: pd.DataFrame,
     method: str | None = None,
     literature: pd.DataFrame | None = None,
+    reported_intra: pd.DataFrame | None = None,
 ) -> str:
     """The leaderboard as Markdown: header block, then per protocol kind a computed table,
-    the literature-compatible table and the reported table of that kind's protocols.
+    the literature-compatible table and the reported table of that kind's protocols; the
+    intra kind adds the papers' APCER / BPCER / ACER rows (:mod:`dgfas.tracking.intra`).
 
     Args:
         aggregated: Output of ``aggregate``.
@@ -626,6 +638,8 @@ def render_markdown(
             (oracle checkpoint, target-EER threshold), shown under each computed
             table with the same row order, so the gap between the honest numbers
             and those papers print is in plain view; None shows no such table.
+        reported_intra: :func:`dgfas.tracking.intra.read_reported_intra`, shown under the intra
+            protocols run; None shows no papers' intra rows.
 
     Returns:
         Markdown text ending with a newline; no date, so equal inputs give equal text.
@@ -708,6 +722,13 @@ def render_markdown(
             header = ["Method", *(f"{_protocol_title(name)} (oracle)" for name in columns)]
             lines += [_row(header), _row(["---"] * len(header))]
             lines += _cell_rows(literature[literature["protocol_kind"] == kind], order, columns, most_seeds)
+        if kind == "intra":
+            kinds_of = {name: protocol_kind(name) for name in records["protocol"].unique()}
+            summary = intra_summary(records, kinds_of, level=info.level, threshold_rule=info.threshold_rule)
+            titles = {name: _protocol_title(name) for name in summary["protocol"].unique()}
+            lines += intra_lines(summary, titles, info.threshold_rule)
+            if reported_intra is not None:
+                lines += reported_intra_lines(reported_intra, list(titles), titles)
         lines += _reported_table(reported_of[kind], protocols)
     return "\n".join(lines) + "\n"
 
@@ -1145,7 +1166,8 @@ def write_leaderboard(
         raise DgfasError(f"cannot write leaderboards to {out}: {error.strerror or error}") from None
     markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
     markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, records=records,
-                               method=method, literature=literature)
+                               method=method, literature=literature,
+                               reported_intra=read_reported_intra(method=method))
     atomic_write_text(markdown_path, markdown)
     atomic_write_text(csv_path, render_csv(aggregated, reported=reported, suite=suite, header_info=info,
                                            literature=literature))

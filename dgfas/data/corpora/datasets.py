@@ -22,12 +22,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from dgfas.data.corpora import casia, msu, oulu, replay, siw  # noqa: F401  (the adapters register themselves)
 from dgfas.data.corpora.cache import PrepareConfig, load_consolidated
 from dgfas.data.corpora.index import CORPORA, index_corpus
 from dgfas.data.frames import SPLITS, FrameSet
-from dgfas.data.registry import DataOptions, register_dataset
+from dgfas.data.registry import DataOptions, register_dataset, register_video_table
 from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
 
@@ -40,17 +41,23 @@ DEV_HOLDOUT_EVERY = 5
 DATA_SOURCES.add("real", CORPUS_OF_DOMAIN)
 
 
-def hold_out_dev(frames: FrameSet) -> FrameSet:
-    """Give a corpus without a dev split one: every fifth train subject (by id) moves to ``dev``."""
-    if (frames.split == "dev").any():
-        return frames
-    train_subjects = np.unique(frames.subject[frames.split == "train"])
+def held_out_split(split: np.ndarray, subject: np.ndarray, corpus: str) -> np.ndarray:
+    """``split`` of a corpus without a dev split, with every fifth train subject (by id) moved to ``dev``;
+    a corpus that ships one keeps it. Per frame or per video alike, so frames and video tables agree."""
+    if (split == "dev").any():
+        return split
+    train_subjects = np.unique(subject[split == "train"])
     if len(train_subjects) < 2:
-        raise DgfasError(f"{frames.domain}: {len(train_subjects)} train subject(s); holding out a dev split needs two")
+        raise DgfasError(f"{corpus}: {len(train_subjects)} train subject(s); holding out a dev split needs two")
     held_out = train_subjects[::DEV_HOLDOUT_EVERY]
-    split = frames.split.copy()
-    split[(split == "train") & np.isin(frames.subject, held_out)] = "dev"
-    frames.split = split
+    split = split.copy()
+    split[(split == "train") & np.isin(subject, held_out)] = "dev"
+    return split
+
+
+def hold_out_dev(frames: FrameSet) -> FrameSet:
+    """Give a corpus without a dev split one (:func:`held_out_split`)."""
+    frames.split = held_out_split(frames.split, frames.subject, frames.domain)
     return frames
 
 
@@ -85,5 +92,17 @@ def load_corpus(corpus: str, split: str | None = None, *, options: DataOptions) 
     return frames if split is None else frames.split_rows(split)
 
 
+def corpus_video_table(corpus: str, options: DataOptions) -> pd.DataFrame:
+    """A real corpus's index (:meth:`CorpusIndex.table`) with each video's ``video_id`` and ``split`` as its frames
+    carry them (a corpus without a dev split gets the frames' held-out one)."""
+    roots = dict(options.roots)
+    if corpus not in roots:
+        raise DgfasError(f"dataset '{corpus}' needs its folder: pass --root {corpus}=/path/to/{corpus}")
+    table = index_corpus(corpus, Path(roots[corpus]).resolve()).table()
+    split = held_out_split(table["split"].to_numpy(dtype=str), table["subject"].to_numpy(), corpus)
+    return table.assign(video_id=corpus + "/" + table["relative_path"], split=split)
+
+
 for _corpus in CORPORA.names():
     register_dataset(_corpus)(functools.partial(load_corpus, _corpus))
+    register_video_table(_corpus)(functools.partial(corpus_video_table, _corpus))

@@ -85,6 +85,26 @@ CORPORA: Registry[Callable[[Path], CorpusIndex]] = Registry("corpus adapter")
 register_corpus = CORPORA.register
 
 
+@dataclass(frozen=True)
+class OfficialList:
+    """One list a corpus ships for one of its own protocols: where it is and the videos it names.
+
+    Attributes:
+        path: the list file.
+        videos: relative paths of the videos it names, as the index writes them.
+    """
+
+    path: Path
+    videos: list[str]
+
+
+#: corpus -> function(root, protocol number, fold or None, split) -> the shipped list, or None for a copy
+#: without lists. The intra protocols (:mod:`dgfas.data.intra`) are checked against these on real data.
+OFFICIAL_LISTS: Registry[Callable[[Path, int, "int | None", str], "OfficialList | None"]] = Registry(
+    "corpus with official protocol lists")
+register_official_lists = OFFICIAL_LISTS.register
+
+
 def index_corpus(corpus: str, root: str | Path) -> CorpusIndex:
     """Index ``root`` with the named adapter; a missing root is a one-line error."""
     adapter = CORPORA.get(corpus)
@@ -94,14 +114,15 @@ def index_corpus(corpus: str, root: str | Path) -> CorpusIndex:
     return adapter(path)
 
 
-def write_index(index: CorpusIndex, out: str | Path) -> Path:
-    """The index as CSV, written atomically; an unwritable place is a one-line error."""
+def write_index(index: CorpusIndex | pd.DataFrame, out: str | Path) -> Path:
+    """The index (or a table of its rows) as CSV, written atomically; an unwritable place is a one-line error."""
     path = Path(out)
+    table = index.table() if isinstance(index, CorpusIndex) else index
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DgfasError(f"cannot write index {path}: {error.strerror or error}") from None
-    atomic_write_text(path, index.table().to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(path, table.to_csv(index=False, lineterminator="\n"))
     return path
 
 

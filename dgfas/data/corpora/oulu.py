@@ -14,7 +14,10 @@ with the corpus)::
 
 ``phone`` is 1-6, ``session`` 1-3 (illumination/background), ``user`` two
 digits, ``file`` 1 for live, 2-3 for print attacks (printers 1 and 2), 4-5 for
-replay attacks (displays 1 and 2). Each video may come with a same-named
+replay attacks (displays 1 and 2); the index names the attack instrument
+(``live``, ``print1``, ``print2``, ``replay1``, ``replay2``), which is what
+the intra protocols (``protocols/OULU-P*.toml``) select by, with ``phone``
+and ``session``, so they work on a copy without ``Protocols/``. Each video may come with a same-named
 ``.txt`` of eye positions. A protocol list line is ``<label>,<video name>``
 with label ``+1`` live, ``-1`` print, ``-2`` replay. The naming and the
 file-number meaning agree with Idiap's ``bob.db.oulunpu`` lists
@@ -27,19 +30,27 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dgfas.data.corpora.index import CorpusIndex, VideoEntry, files_below, register_corpus, require_folders
+from dgfas.data.corpora.index import (
+    CorpusIndex,
+    OfficialList,
+    VideoEntry,
+    files_below,
+    register_corpus,
+    register_official_lists,
+    require_folders,
+)
 from dgfas.errors import DgfasError
 
 #: split -> (folder, first user, last user); users never cross splits, which the file names must respect.
 SPLIT_FOLDERS = {"train": ("Train_files", 1, 20), "dev": ("Dev_files", 21, 35), "test": ("Test_files", 36, 55)}
 
-#: file number -> (label, attack type, printer or display number; 0 for live)
+#: file number -> (label, attack type, printer or display number (0 for live), attack instrument)
 FILE_KINDS = {
-    1: ("live", "none", 0),
-    2: ("spoof", "print", 1),
-    3: ("spoof", "print", 2),
-    4: ("spoof", "replay", 1),
-    5: ("spoof", "replay", 2),
+    1: ("live", "none", 0, "live"),
+    2: ("spoof", "print", 1, "print1"),
+    3: ("spoof", "print", 2, "print2"),
+    4: ("spoof", "replay", 1, "replay1"),
+    5: ("spoof", "replay", 2, "replay2"),
 }
 
 #: protocol-list label -> the file numbers it may name
@@ -89,9 +100,9 @@ def index_oulu(root: Path) -> CorpusIndex:
         if fields is None or extension not in ("avi", "txt"):
             stray.append(relative)
         elif extension == "avi":
-            label, attack_type, device = FILE_KINDS[fields["file"]]
+            label, attack_type, device, instrument = FILE_KINDS[fields["file"]]
             videos.append(VideoEntry(relative, split, label, attack_type, fields["user"],
-                                     {**fields, "attack_device": device}))
+                                     {**fields, "attack_device": device, "instrument": instrument}))
     if not videos:
         raise DgfasError(f"{root}: does not look like OULU-NPU: no video named as expected; expected {_HINT}")
     return CorpusIndex("oulu", root, videos, stray)
@@ -110,6 +121,25 @@ def oulu_protocol_videos(root: Path, protocol: int, fold: int | None, split: str
     Raises:
         DgfasError: a bad protocol, fold or split, a missing list, or a line that does not parse.
     """
+    list_path = _list_path(root, protocol, fold, split)
+    if not list_path.is_file():
+        raise DgfasError(f"{list_path}: protocol list not found (OULU-NPU ships it under Protocols/)")
+    folder = SPLIT_FOLDERS[split][0]
+    paths = []
+    for number, line in enumerate(list_path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, _, stem = (part.strip() for part in line.partition(","))
+        fields = _parse_name(stem, split)
+        if label not in LIST_LABELS or fields is None or fields["file"] not in LIST_LABELS[label]:
+            raise DgfasError(f"{list_path}:{number}: expected '<+1|-1|-2>,<phone>_<session>_<user>_<file>' "
+                             f"for a {split} video, got {line.strip()!r}")
+        paths.append(f"{folder}/{stem}.avi")
+    return paths
+
+
+def _list_path(root: Path, protocol: int, fold: int | None, split: str) -> Path:
+    """``<root>/Protocols/Protocol_<protocol>/<Train|Dev|Test>[_<fold>].txt``; a bad protocol, fold or split is an error."""
     if split not in SPLIT_FOLDERS:
         raise DgfasError(f"OULU-NPU split must be one of {sorted(SPLIT_FOLDERS)}, not {split!r}")
     if protocol in (1, 2):
@@ -123,17 +153,12 @@ def oulu_protocol_videos(root: Path, protocol: int, fold: int | None, split: str
     else:
         raise DgfasError(f"OULU-NPU protocol must be 1, 2, 3 or 4, not {protocol}")
     folder = SPLIT_FOLDERS[split][0]
-    list_path = Path(root) / "Protocols" / f"Protocol_{protocol}" / f"{folder.removesuffix('_files')}{suffix}.txt"
-    if not list_path.is_file():
-        raise DgfasError(f"{list_path}: protocol list not found (OULU-NPU ships it under Protocols/)")
-    paths = []
-    for number, line in enumerate(list_path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        label, _, stem = (part.strip() for part in line.partition(","))
-        fields = _parse_name(stem, split)
-        if label not in LIST_LABELS or fields is None or fields["file"] not in LIST_LABELS[label]:
-            raise DgfasError(f"{list_path}:{number}: expected '<+1|-1|-2>,<phone>_<session>_<user>_<file>' "
-                             f"for a {split} video, got {line.strip()!r}")
-        paths.append(f"{folder}/{stem}.avi")
-    return paths
+    return Path(root) / "Protocols" / f"Protocol_{protocol}" / f"{folder.removesuffix('_files')}{suffix}.txt"
+
+
+@register_official_lists("oulu")
+def oulu_official_list(root: Path, protocol: int, fold: int | None, split: str) -> OfficialList | None:
+    """The shipped list of ``split`` of Protocol ``protocol`` (at ``fold``), or None for a copy without ``Protocols/``."""
+    if not (Path(root) / "Protocols").is_dir():
+        return None
+    return OfficialList(_list_path(root, protocol, fold, split), oulu_protocol_videos(root, protocol, fold, split))

@@ -470,7 +470,15 @@ def _source_camera(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Video:
-    """One video to shoot (the unit of work of a generation pool)."""
+    """One video to shoot (the unit of work of a generation pool).
+
+    ``camera`` and ``session`` index the domain's cameras and sessions; None
+    draws them from the video's own stream, as the cross-domain stand-ins
+    do. Either way the same numbers are drawn, so fixing them (the intra
+    stand-in of :mod:`dgfas.data.synthetic.generate`) changes nothing else
+    about the video. ``dataset`` names the dataset the video belongs to when
+    it is not the domain's own, and prefixes its id.
+    """
 
     domain: str
     subject: int
@@ -480,10 +488,13 @@ class Video:
     frames: int
     size: int
     seed: int
+    camera: int | None = None
+    session: int | None = None
+    dataset: str | None = None
 
     @property
     def video_id(self) -> str:
-        return f"{self.domain}/s{self.subject:03d}/v{self.index:02d}"
+        return f"{self.dataset or self.domain}/s{self.subject:03d}/v{self.index:02d}"
 
 
 def video_pulse(video: Video) -> Pulse:
@@ -512,8 +523,10 @@ def shoot_video(video: Video) -> dict[str, np.ndarray]:
     size, res = video.size, 2 * video.size
     identity = sample_identity(np.random.default_rng(np.random.SeedSequence([video.seed, domain.index, video.subject])))
     rng = np.random.default_rng(np.random.SeedSequence([video.seed, domain.index, video.subject, video.index]))
-    settings = draw_settings(rng, domain.cameras[rng.integers(len(domain.cameras))])
-    session = domain.sessions[rng.integers(len(domain.sessions))]
+    drawn_camera = int(rng.integers(len(domain.cameras)))
+    settings = draw_settings(rng, domain.cameras[drawn_camera if video.camera is None else video.camera])
+    drawn_session = int(rng.integers(len(domain.sessions)))
+    session = domain.sessions[drawn_session if video.session is None else video.session]
     lighting = draw_lighting(rng, session)
     background = _lit_background(rng, res, session, lighting)
     live = video.attack < 0

@@ -26,7 +26,7 @@ import pandas as pd
 from dgfas.atomic import atomic_write
 from dgfas.data.frame_cache import FrameCacheWriter, read_frame_cache, read_manifest
 from dgfas.data.frames import SPLITS, FrameSet
-from dgfas.data.registry import DataOptions, register_dataset
+from dgfas.data.registry import DataOptions, register_dataset, register_video_table
 from dgfas.data.synthetic.domains import DOMAINS, Video, shoot_video
 from dgfas.errors import DgfasError
 
@@ -66,6 +66,41 @@ SCALES: dict[str, Scale] = {
     # seed to seed) gave ±4.0-4.5 over three seeds of erm (README, "What to expect").
     "quick": Scale(subjects=(24, 12, 60), groups=2, frames=8),
     "paper": Scale(subjects=(20, 10, 15), groups=2, frames=16),
+}
+
+
+@dataclass(frozen=True)
+class IntraStandIn:
+    """A synthetic stand-in for a corpus's own (intra-dataset) protocols: the corpus's subject split, and
+    each subject filmed in chosen conditions rather than drawn ones.
+
+    The cross-domain stand-in draws each video's camera and session at random,
+    which at small scales leaves conditions with no video (at ``tiny``, no live
+    video of OULU's session 3 in test), and its subject counts are sized for
+    the cross-domain tables' intervals. This twin keeps the corpus's own user
+    split at every scale and films each subject group (a live video and one
+    per attack) with one (camera, session) condition, taking the conditions
+    in turn so that every split with at least ``cameras x sessions`` groups
+    holds every condition, as the corpus's full design does.
+
+    Attributes:
+        name: dataset name.
+        domain: the capture model it films with (``DOMAINS``).
+        subjects: subjects in (train, dev, test), as the corpus splits its users.
+        instruments: the video positions of a group, live first, then the domain's attacks in order.
+    """
+
+    name: str
+    domain: str
+    subjects: tuple[int, int, int]
+    instruments: tuple[str, ...]
+
+
+#: OULU-NPU's users are split 20 / 15 / 20 (train 1-20, dev 21-35, test 36-55); its file numbers 1-5
+#: are live, printers 1-2 and displays 1-2, which ``OULU.attacks`` model in this order.
+INTRA_STAND_INS: dict[str, IntraStandIn] = {
+    "synth-oulu-intra": IntraStandIn("synth-oulu-intra", "synth-oulu", (20, 15, 20),
+                                     ("live", "print1", "print2", "replay1", "replay2")),
 }
 
 
@@ -114,7 +149,9 @@ def _config_hash(config: dict) -> str:
 
 
 def plan_videos(name: str, options: DataOptions) -> list[Video]:
-    """Every video of one domain, subjects in split order (train, dev, test)."""
+    """Every video of one domain or intra stand-in, subjects in split order (train, dev, test)."""
+    if name in INTRA_STAND_INS:
+        return plan_intra_videos(INTRA_STAND_INS[name], options)
     domain = DOMAINS[name]
     scale = get_scale(options.scale)
     videos = []
@@ -163,6 +200,40 @@ def video_table(name: str, options: DataOptions) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def plan_intra_videos(stand_in: IntraStandIn, options: DataOptions) -> list[Video]:
+    """An intra stand-in's videos: ``scale.groups`` groups per subject, group ``g`` of the ``i``-th subject of
+    a split filmed with condition ``(i * groups + g) mod (cameras x sessions)``, cameras varying fastest."""
+    domain = DOMAINS[stand_in.domain]
+    scale = get_scale(options.scale)
+    cameras, sessions = len(domain.cameras), len(domain.sessions)
+    videos = []
+    subject = 0
+    for split, count in zip(SPLITS, stand_in.subjects):
+        for i in range(count):
+            for group in range(scale.groups):
+                condition = (i * scale.groups + group) % (cameras * sessions)
+                for position in range(domain.videos_per_group):
+                    videos.append(Video(domain=domain.name, subject=subject,
+                                        index=group * domain.videos_per_group + position, split=split,
+                                        attack=position - 1, frames=scale.frames, size=options.image_size,
+                                        seed=options.seed, camera=condition % cameras,
+                                        session=condition // cameras, dataset=stand_in.name))
+            subject += 1
+    return videos
+
+
+def intra_video_table(name: str, options: DataOptions) -> pd.DataFrame:
+    """One row per video of an intra stand-in with what its protocols select by: ``phone`` and ``session``
+    (numbered from 1, as the corpus numbers them) and ``instrument``, besides split, label and subject."""
+    stand_in = INTRA_STAND_INS[name]
+    domain = DOMAINS[stand_in.domain]
+    rows = [{"video_id": v.video_id, "split": v.split, "label": "live" if v.attack < 0 else "spoof",
+             "attack_type": "none" if v.attack < 0 else domain.attacks[v.attack].kind, "subject": v.subject,
+             "phone": v.camera + 1, "session": v.session + 1, "instrument": stand_in.instruments[v.attack + 1]}
+            for v in plan_videos(name, options)]
+    return pd.DataFrame(rows)
+
+
 def video_columns(name: str, video: Video, shot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One video's frames and per-frame columns, as :meth:`FrameCacheWriter.append` takes them."""
     n = len(shot["images"])
@@ -170,7 +241,7 @@ def video_columns(name: str, video: Video, shot: dict[str, np.ndarray]) -> dict[
     return {
         **shot,
         "label": np.full(n, int(live), np.int64),
-        "attack_type": np.full(n, "none" if live else DOMAINS[name].attacks[video.attack].kind),
+        "attack_type": np.full(n, "none" if live else DOMAINS[video.domain].attacks[video.attack].kind),
         "video_id": np.full(n, video.video_id),
         "frame": np.arange(n, dtype=np.int64),
         "subject": np.full(n, video.subject, np.int64),
@@ -199,14 +270,14 @@ def build_synthetic(names: list[str], options: DataOptions) -> dict[str, Path]:
     Returns:
         domain name -> its frame-cache folder.
     """
-    unknown = sorted(set(names) - set(DOMAINS))
+    unknown = sorted(set(names) - set(DOMAINS) - set(INTRA_STAND_INS))
     if unknown:
-        raise DgfasError(f"unknown synthetic domain(s) {unknown}; valid: {list(DOMAINS)}")
+        raise DgfasError(f"unknown synthetic domain(s) {unknown}; valid: {[*DOMAINS, *INTRA_STAND_INS]}")
     if options.image_size < 16:
         raise DgfasError(f"synthetic image_size must be at least 16, got {options.image_size}")
     folder = cache_folder(options)
     paths = {name: folder / name for name in names}
-    missing = [name for name in DOMAINS if name in paths and read_manifest(paths[name]) is None]
+    missing = [name for name in [*DOMAINS, *INTRA_STAND_INS] if name in paths and read_manifest(paths[name]) is None]
     if not missing:
         return paths
     _prepare_folder(folder, _config(options))
@@ -244,5 +315,7 @@ def load_synthetic(name: str, split: str | None = None, *, options: DataOptions)
     return frames if split is None else frames.split_rows(split)
 
 
-for _name in DOMAINS:
+for _name in [*DOMAINS, *INTRA_STAND_INS]:
     register_dataset(_name)(functools.partial(load_synthetic, _name))
+for _name in INTRA_STAND_INS:
+    register_video_table(_name)(functools.partial(intra_video_table, _name))
