@@ -79,7 +79,8 @@ def scratch(tmp_path) -> Path:
     shutil.copytree(PACKAGE_DIR, tmp_path / "dgfas", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "protocols", tmp_path / "protocols")
     (tmp_path / "leaderboards").mkdir()
-    shutil.copy(REPO / "leaderboards" / "reported.csv", tmp_path / "leaderboards")
+    for reported in (REPO / "leaderboards").glob("reported*.csv"):
+        shutil.copy(reported, tmp_path / "leaderboards")
     return tmp_path
 
 
