@@ -28,10 +28,11 @@ def _gradient(rank: int, index: int) -> torch.Tensor:
     return torch.randn(shape, dtype=dtype, generator=torch.Generator().manual_seed(100 * rank + index))
 
 
-def _average_on_two_processes(rank: int, port: int) -> None:
+def _average_on_two_processes(rank: int, rendezvous: str) -> None:
     from dgfas.distributed import average_gradients_before_each_step
 
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    # A file store, not a TCP one: no rank hosts a store server whose thread a slow peer's teardown can outlive.
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=2)
     try:
         # a 4-d parameter and its gradient channels-last, as the trainer lays out convolutions
         layout = lambda t: t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t  # noqa: E731
@@ -57,14 +58,13 @@ def _average_on_two_processes(rank: int, port: int) -> None:
             mean = (mine[0] + mine[1]) / 2
             torch.testing.assert_close(parameter.grad, mean, rtol=0, atol=1e-6)
             torch.testing.assert_close(parameter.detach(), -mean, rtol=0, atol=1e-6)  # the step saw the mean
-        # rank 0 hosts the rendezvous store: leaving before rank 1 is done aborts rank 1's teardown
-        dist.barrier()
+        dist.barrier()  # neither rank tears down while the other still reduces
     finally:
         dist.destroy_process_group()
 
 
-def test_gradients_are_averaged_over_processes_in_one_flattened_all_reduce_per_dtype():
-    torch.multiprocessing.spawn(_average_on_two_processes, args=(_free_port(),), nprocs=2, join=True)
+def test_gradients_are_averaged_over_processes_in_one_flattened_all_reduce_per_dtype(tmp_path):
+    torch.multiprocessing.spawn(_average_on_two_processes, args=(str(tmp_path / "rendezvous"),), nprocs=2, join=True)
 
 
 def _torchrun(tmp_path, *args: str) -> subprocess.CompletedProcess:
