@@ -88,6 +88,23 @@ def intra_lines(summary: pd.DataFrame, titles: dict[str, str], threshold_rule: s
     return lines
 
 
+def read_printed(path: str | os.PathLike[str], columns: tuple[str, ...], what: str) -> pd.DataFrame:
+    """A CSV of numbers printed in papers, every field a string (as printed), with exactly ``columns``.
+
+    Raises:
+        DgfasError: the file is missing or unreadable, or its columns differ; the message names ``what``.
+    """
+    try:
+        printed = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DgfasError(f"{what} file not found: {path}") from None
+    except pd.errors.ParserError as error:
+        raise DgfasError(f"{path}: unreadable CSV ({error})") from None
+    if tuple(printed.columns) != columns:
+        raise DgfasError(f"{path}: columns must be {list(columns)}, got {list(printed.columns)}")
+    return printed
+
+
 def read_reported_intra(path: str | os.PathLike[str] = REPORTED_INTRA_CSV, method: str | None = None) -> pd.DataFrame:
     """The papers' intra rows, kept as the strings printed there (``1.8±1.1``), never re-rounded.
 
@@ -95,14 +112,7 @@ def read_reported_intra(path: str | os.PathLike[str] = REPORTED_INTRA_CSV, metho
     first word is the method's name in any case (``basn``: ``BASN`` and its ablation's ``BASN Model A
     (depth)``, ...), so BASN's Table 1 sits beside dgfas's ``basn[auxiliary=...]`` rows.
     """
-    try:
-        reported = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DgfasError(f"reported intra results file not found: {path}") from None
-    except pd.errors.ParserError as error:
-        raise DgfasError(f"{path}: unreadable CSV ({error})") from None
-    if tuple(reported.columns) != REPORTED_INTRA_COLUMNS:
-        raise DgfasError(f"{path}: columns must be {list(REPORTED_INTRA_COLUMNS)}, got {list(reported.columns)}")
+    reported = read_printed(path, REPORTED_INTRA_COLUMNS, "reported intra results")
     if method is not None:
         reported = reported[reported["method"].str.split().str[0].str.lower() == method.lower()]
     return reported

@@ -47,7 +47,7 @@ from dgfas.scores import LEVELS, read_scores
 from dgfas.selection import get_selection_rule, get_threshold_rule
 from dgfas.tracking import intervals
 from dgfas.tracking.intervals import RunScores, Term
-from dgfas.tracking.intra import intra_lines, intra_summary, read_reported_intra, reported_intra_lines
+from dgfas.tracking.intra import intra_lines, intra_summary, read_printed, read_reported_intra, reported_intra_lines
 from dgfas.tracking.row_setup import setup_lines
 
 REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.csv"
@@ -139,15 +139,7 @@ def read_reported(path: str | os.PathLike[str] = REPORTED_CSV) -> pd.DataFrame:
     Strings, not floats, so a table shows "23.6" where the paper printed 23.6 and
     does not claim a precision the paper never gave.
     """
-    try:
-        reported = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DgfasError(f"reported-results file not found: {path}") from None
-    except pd.errors.ParserError as error:
-        raise DgfasError(f"{path}: unreadable CSV ({error})") from None
-    if tuple(reported.columns) != REPORTED_COLUMNS:
-        raise DgfasError(f"{path}: columns must be {list(REPORTED_COLUMNS)}, got {list(reported.columns)}")
-    return reported
+    return read_printed(path, REPORTED_COLUMNS, "reported-results")
 
 
 STALE = " (stale)"
