@@ -23,7 +23,7 @@ from dgfas import distributed
 from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
-from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, resolve, train, write_score_files
+from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, pick_device, resolve, train, write_score_files
 
 
 def default_cache_dir() -> Path:
@@ -74,7 +74,7 @@ def _tags(run: ResolvedRun) -> dict[str, str]:
         "dgfas.run_key": run.run_key,
         "dgfas.protocol_file": str(run.protocol.path),
         "dgfas.world_size": str(run.world_size),
-        **environment_tags(torch.device(run.trainer_config.device)),
+        **environment_tags(pick_device(run.trainer_config.device)),
     }
     if spec.hparam_draw is not None:
         tags["dgfas.hparam_draw"] = str(spec.hparam_draw)

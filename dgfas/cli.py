@@ -234,9 +234,9 @@ def cmd_data_audit(args: argparse.Namespace) -> int:
 def cmd_data_index(args: argparse.Namespace) -> int:
     from dgfas.data.corpora import index_corpus, write_index
 
-    index = index_corpus(args.dataset, args.root)
     if args.fold is not None and not args.protocol:
         raise DgfasError("--fold needs --protocol")
+    index = index_corpus(args.dataset, args.root)
     if args.protocol:
         from dgfas.data.intra import index_selection
 

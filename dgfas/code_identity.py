@@ -185,7 +185,7 @@ def method_files(method: str, model: str | None, root: Path = PACKAGE_DIR) -> di
     outside: dict[str, Path] = {}
     for obj in [get_algorithm(method), *([get_model(model).build] if model is not None else [])]:
         module = sys.modules[obj.__module__]
-        relative = module_path(module.__name__)
+        relative = module_path(module.__name__, root)
         if relative is not None:
             roots.add(relative)
             continue

@@ -256,6 +256,8 @@ def load_protocol_file(path: Path) -> Protocol:
         raise DgfasError(f"{path}: protocol file not found") from None
     except IsADirectoryError:
         raise DgfasError(f"{path}: a folder, not a protocol file") from None
+    except OSError as err:
+        raise DgfasError(f"{path}: cannot read ({err.strerror or err})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise DgfasError(f"{path}: not valid TOML: {err}") from None
     kind = raw.get("kind", "leave-one-out")

@@ -755,3 +755,12 @@ def test_compare_with_a_bad_file_is_a_one_line_error(suite_in_mlflow, tmp_path, 
     assert main(["leaderboard", "--suite", SUITE, "--compare", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(bad) in err and message in err
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe not utf-8"])
+def test_an_empty_or_binary_reported_file_is_a_one_line_error(tmp_path, content):
+    bad = tmp_path / "reported.csv"
+    bad.write_bytes(content)
+    with pytest.raises(DgfasError, match="not a readable CSV") as error:
+        read_reported(bad)
+    assert str(bad) in str(error.value) and "\n" not in str(error.value)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from dgfas.errors import DgfasError
+from dgfas.tracking.intra import read_text_csv
 from dgfas.tracking.leaderboard import LITERATURE_RULES, REPORTED_COLUMNS
 
 METRICS = ("hter", "auc")
@@ -56,12 +57,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         where absent), ``{metric}_basis`` saying where the half-width came from,
         and ``kind``: "leaderboard" or "reported".
     """
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DgfasError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DgfasError(f"{path}: not a readable CSV ({str(error).strip().splitlines()[-1]})") from None
+    table = read_text_csv(path, "table to compare with")
     if tuple(table.columns) == REPORTED_COLUMNS:
         cells = pd.DataFrame({"method": table["method"], "protocol": table["protocol"]})
         for column in _CELL[2:]:

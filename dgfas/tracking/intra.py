@@ -88,18 +88,23 @@ def intra_lines(summary: pd.DataFrame, titles: dict[str, str], threshold_rule: s
     return lines
 
 
+def read_text_csv(path: str | os.PathLike[str], what: str) -> pd.DataFrame:
+    """A CSV with every field a string (numbers as printed, never re-rounded); a bad file is one line naming ``what``."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DgfasError(f"{what} file not found: {path}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DgfasError(f"{path}: not a readable CSV ({str(error).strip().splitlines()[-1]})") from None
+
+
 def read_printed(path: str | os.PathLike[str], columns: tuple[str, ...], what: str) -> pd.DataFrame:
     """A CSV of numbers printed in papers, every field a string (as printed), with exactly ``columns``.
 
     Raises:
         DgfasError: the file is missing or unreadable, or its columns differ; the message names ``what``.
     """
-    try:
-        printed = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise DgfasError(f"{what} file not found: {path}") from None
-    except pd.errors.ParserError as error:
-        raise DgfasError(f"{path}: unreadable CSV ({error})") from None
+    printed = read_text_csv(path, what)
     if tuple(printed.columns) != columns:
         raise DgfasError(f"{path}: columns must be {list(columns)}, got {list(printed.columns)}")
     return printed

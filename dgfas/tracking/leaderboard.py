@@ -181,6 +181,8 @@ def is_current(records: pd.DataFrame, code_hashes: CodeHashes = current_code_has
     keys = list(zip(method, model.where(model.notna(), None)))
     now = {key: code_hashes(*key) for key in dict.fromkeys(keys)}
     current = pd.Series([now[key] for key in keys], index=records.index)
+    if "code_hash" not in records.columns:  # logged before dgfas logged code hashes
+        return pd.Series(False, index=records.index)
     code_ok = records["code_hash"].notna() & (records["code_hash"] == current)
     if "protocol_hash" not in records.columns:
         return code_ok
