@@ -164,8 +164,9 @@ def index_selection(index: CorpusIndex, protocol_name: str, fold: int | None) ->
                          + (f" (its domain {protocol.target} is {corpus})" if corpus else ""))
     folds = [protocol] if protocol.fold is not None or not protocol.folds else [
         protocol.with_fold(k) for k in range(1, len(protocol.folds) + 1)]
-    table = index.table()
-    table = table.assign(video_id=index.corpus + "/" + table["relative_path"])
+    from dgfas.data.corpora.datasets import index_video_table
+
+    table = index_video_table(index)
     on_disk = set(table["relative_path"])
     pieces = []
     for at_fold in folds:

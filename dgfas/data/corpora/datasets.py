@@ -26,7 +26,7 @@ import pandas as pd
 
 from dgfas.data.corpora import casia, msu, oulu, replay, siw  # noqa: F401  (the adapters register themselves)
 from dgfas.data.corpora.cache import PrepareConfig, load_consolidated
-from dgfas.data.corpora.index import CORPORA, index_corpus
+from dgfas.data.corpora.index import CORPORA, CorpusIndex, index_corpus
 from dgfas.data.frames import SPLITS, FrameSet
 from dgfas.data.registry import DataOptions, register_dataset, register_video_table
 from dgfas.data.sources import DATA_SOURCES
@@ -98,9 +98,15 @@ def corpus_video_table(corpus: str, options: DataOptions) -> pd.DataFrame:
     roots = dict(options.roots)
     if corpus not in roots:
         raise DgfasError(f"dataset '{corpus}' needs its folder: pass --root {corpus}=/path/to/{corpus}")
-    table = index_corpus(corpus, Path(roots[corpus]).resolve()).table()
-    split = held_out_split(table["split"].to_numpy(dtype=str), table["subject"].to_numpy(), corpus)
-    return table.assign(video_id=corpus + "/" + table["relative_path"], split=split)
+    return index_video_table(index_corpus(corpus, Path(roots[corpus]).resolve()))
+
+
+def index_video_table(index: CorpusIndex) -> pd.DataFrame:
+    """``index``'s table with each video's ``video_id`` and ``split`` as its frames carry them: what a run
+    selects from and what ``dgfas data index --protocol`` writes, so the two select alike."""
+    table = index.table()
+    split = held_out_split(table["split"].to_numpy(dtype=str), table["subject"].to_numpy(), index.corpus)
+    return table.assign(video_id=index.corpus + "/" + table["relative_path"], split=split)
 
 
 for _corpus in CORPORA.names():
