@@ -13,13 +13,15 @@ import dataclasses
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dgfas import distributed
+from dgfas import claims, distributed
 from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
@@ -40,10 +42,11 @@ class JobOutcome:
     spec: RunSpec
     variant: str
     run_key: str
-    status: str  # "finished" or "skipped"
+    status: str  # "finished", "skipped" (an identical run finished before) or "elsewhere" (another process holds it)
     selection_rule: str
     metrics: dict[str, float]
     seconds: float
+    holder: str = ""  # who trains an "elsewhere" job (:func:`dgfas.claims.holder`)
 
 
 def environment_tags(device: torch.device) -> dict[str, str]:
@@ -84,9 +87,12 @@ def _tags(run: ResolvedRun) -> dict[str, str]:
 
 
 def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path) -> JobOutcome:
-    """Resolve, train, score and log one job, unless an identical one finished before."""
-    from dgfas.tracking.mlflow_store import find_finished_run
+    """Resolve, train, score and log one job, unless an identical one finished before or another process holds it.
 
+    The job is trained under its claim (:mod:`dgfas.claims`), so processes that
+    share the store and ``runs_dir`` train it once; whoever gets the claim ends
+    the RUNNING MLflow runs a killed holder left and resumes from its checkpoint.
+    """
     launch = distributed.from_environment()
     if launch is not None:
         try:
@@ -94,17 +100,44 @@ def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path) -> JobOutcome:
         finally:
             distributed.finish()
     run = resolve(spec, data)
-    done = find_finished_run(spec.suite, run.run_key)
-    if done is not None:
-        return JobOutcome(spec, run.variant, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
-    return _train_and_log(run, data=data, runs_dir=runs_dir)
+    with _claimed(run, runs_dir) as elsewhere:
+        if elsewhere is not None:
+            return elsewhere
+        return _train_and_log(run, data=data, runs_dir=runs_dir)
+
+
+@contextmanager
+def _claimed(run: ResolvedRun, runs_dir: Path) -> Iterator[JobOutcome | None]:
+    """Hold ``run``'s claim and yield None, or yield the outcome that says why it is not this process's to train.
+
+    Whether the job finished is asked again once the claim is held: another
+    process may have finished it between the first look and the claim.
+    """
+    from dgfas.tracking.mlflow_store import end_orphaned_runs, find_finished_run
+
+    spec = run.spec
+
+    def outcome(status: str) -> JobOutcome:
+        return JobOutcome(spec, run.variant, run.run_key, status, run.trainer_config.selection_rule, {}, 0.0,
+                          claims.holder(job_dir) if status == "elsewhere" else "")
+
+    job_dir = runs_dir / spec.suite / run.run_key
+    if find_finished_run(spec.suite, run.run_key) is not None:
+        yield outcome("skipped")
+        return
+    with claims.claim(job_dir) as held:
+        if not held:
+            yield outcome("elsewhere")
+        elif find_finished_run(spec.suite, run.run_key) is not None:
+            yield outcome("skipped")
+        else:
+            end_orphaned_runs(spec.suite, run.run_key)
+            yield None
 
 
 def _run_job_distributed(spec: RunSpec, *, data: DataOptions, runs_dir: Path, launch: distributed.Distributed) -> JobOutcome:
     """One job as one of several ``torchrun`` processes: process 0 logs, the others only train."""
     import torch.distributed as dist
-
-    from dgfas.tracking.mlflow_store import find_finished_run
 
     distributed.start(launch)
     if not launch.is_main:
@@ -112,11 +145,12 @@ def _run_job_distributed(spec: RunSpec, *, data: DataOptions, runs_dir: Path, la
     run = resolve(spec, data)
     if launch.is_main:
         dist.barrier()
-    finished = launch.is_main and find_finished_run(spec.suite, run.run_key) is not None
-    if distributed.broadcast_flag(finished):
+        with _claimed(run, runs_dir) as not_ours:
+            if distributed.broadcast_flag(not_ours is not None):
+                return not_ours
+            return _train_and_log(run, data=data, runs_dir=runs_dir, launch=launch)
+    if distributed.broadcast_flag(False):  # process 0 found it finished or held elsewhere
         return JobOutcome(spec, run.variant, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
-    if launch.is_main:
-        return _train_and_log(run, data=data, runs_dir=runs_dir, launch=launch)
     checkpoint = runs_dir / spec.suite / run.run_key / "checkpoint.pt"
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     result = train(run, progress=False, checkpoint=checkpoint, launch=launch)
@@ -173,6 +207,8 @@ def outcome_summary(outcome: JobOutcome) -> str:
     """The end of a job's progress line: its headline numbers, or that it was skipped."""
     if outcome.status == "skipped":
         return "already finished, skipped"
+    if outcome.status == "elsewhere":
+        return f"running elsewhere ({outcome.holder}), skipped"
     m = outcome.metrics
     return (
         f"HTER {100 * m['target_test.video.hter.dev_eer']:.1f}% (dev_eer threshold), "
@@ -197,6 +233,9 @@ def run_benchmark(
     leaderboard_dir: Path,
 ) -> list[JobOutcome]:
     """Run every job in order, then write each suite's leaderboard."""
+    from dgfas.tracking.mlflow_store import open_store
+
+    open_store(sorted({spec.suite for spec in specs}))  # an unusable store fails now, before any data is built
     outcomes = []
     started = time.perf_counter()
     for index, spec in enumerate(specs, 1):

@@ -7,8 +7,12 @@ Every user-facing failure is a :class:`DgfasError` and comes out as one line,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from dgfas.errors import DgfasError
@@ -16,6 +20,22 @@ from dgfas.errors import DgfasError
 
 def _csv_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _seeds(text: str) -> list[int]:
+    """``--seeds 0,1,2`` as integers; anything else is one line naming the bad item."""
+    seeds = []
+    for item in _csv_list(text):
+        try:
+            seed = int(item)
+        except ValueError:
+            seed = -1
+        if seed < 0:
+            raise DgfasError(f"--seeds: '{item}' is not an integer 0 or more (give comma-separated seeds, e.g. 0,1,2)")
+        seeds.append(seed)
+    if not seeds:
+        raise DgfasError("--seeds: no seed given (give comma-separated integers, e.g. 0,1,2)")
+    return seeds
 
 
 def _split_overrides(items: list[str]) -> dict[str, dict[str, str]]:
@@ -97,7 +117,7 @@ def _grid(args: argparse.Namespace) -> tuple[list[str], list[str], list[int]]:
     protocols = [name for given in _csv_list(args.protocols) for name in expand_folds(given)] if args.protocols \
         else list(LEAVE_ONE_OUT)
     methods = _csv_list(args.methods) if args.methods else ALGORITHMS.names()
-    seeds = [int(s) for s in _csv_list(args.seeds)]
+    seeds = _seeds(args.seeds)
     _validate_names(protocols, methods, args.preset, args.data)
     return protocols, methods, seeds
 
@@ -138,11 +158,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from dgfas import distributed
     from dgfas.benchmark import run_job
+    from dgfas.tracking.mlflow_store import open_store
 
     _validate_names([args.protocol], [args.method], args.preset, args.data)
     (spec,) = _specs(args, [args.protocol], [args.method], [args.seed])
-    outcome = run_job(spec, data=_run_data_options(args), runs_dir=args.runs_dir)
     launch = distributed.from_environment()
+    if launch is None or launch.is_main:  # the process that logs the run
+        open_store([spec.suite])
+    outcome = run_job(spec, data=_run_data_options(args), runs_dir=args.runs_dir)
     if launch is None or launch.is_main:  # under torchrun, process 0 answers for the run
         print(json.dumps({"run_key": outcome.run_key, "status": outcome.status, **outcome.metrics}, indent=1))
     return 0
@@ -446,16 +469,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what Slurm sends at a time limit), raised where the process is so it unwinds as Ctrl-C does.
+
+    A ``KeyboardInterrupt`` is what ends an MLflow run as KILLED rather than
+    FAILED (:class:`dgfas.tracking.mlflow_store.TrackedRun`) and what removes a
+    half-written temporary file (:func:`dgfas.atomic.atomic_write`).
+    """
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while a command runs; the previous handler comes back after."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; exit 2 on a :class:`DgfasError`, 130 on Ctrl-C and 143 on SIGTERM (128 + the signal)."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        with _sigterm_interrupts():
+            return args.handler(args)
     except DgfasError as err:
         print(f"dgfas: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("dgfas: interrupted; finished runs are kept, the next run resumes", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        signum = signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT
+        print(f"dgfas: {signum.name}: finished runs are kept, the next run resumes from the last checkpoint",
+              file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

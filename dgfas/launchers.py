@@ -24,7 +24,6 @@ from dgfas.benchmark import JobOutcome, run_job
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.registry import Registry
-from dgfas.tracking.mlflow_store import create_store
 from dgfas.trainer import RunSpec
 
 if TYPE_CHECKING:
@@ -134,7 +133,6 @@ def launch_local(
     pool or MLflow database connection is live can deadlock. On exit (also on
     Ctrl-C) jobs not yet started are cancelled.
     """
-    create_store()
     share = max(1, min(options.jobs, len(specs)))
     pool = ProcessPoolExecutor(share, mp_context=multiprocessing.get_context("spawn"))
     try:
@@ -169,7 +167,6 @@ def launch_submitit(
     """
     import submitit
 
-    create_store()
     executor = submitit.AutoExecutor(folder=runs_dir / "submitit" / "%j", cluster=options.cluster)
     executor.update_parameters(
         name="dgfas-sweep",

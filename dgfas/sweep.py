@@ -89,9 +89,12 @@ def run_sweep(
     Returns:
         Each spec's result, in the order of ``specs``.
     """
+    from dgfas.tracking.mlflow_store import open_store
+
     launch = get_launcher(launcher)
     if not specs:
         raise DgfasError("the sweep has no jobs: give at least one protocol, method and seed")
+    open_store(sorted({spec.suite for spec in specs}))  # before any job builds data or races to create the store
     started = time.perf_counter()
     results: dict[int, JobResult] = {}
     for index, result in launch(specs, data=data, runs_dir=runs_dir, options=options):

@@ -106,12 +106,34 @@ def _quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+_OPENED: set[str] = set()
+"""Tracking URIs this process has opened, so a SQLite store's schema is checked once per process."""
+
+PROBE_TIMEOUT_S = 5
+"""How long :func:`open_store` waits for a tracking server, with no retries: MLflow's own
+defaults (7 retries with exponential back-off, 120 s a request) give minutes of silence."""
+
+
 def _client(uri: str | None = None) -> MlflowClient:
+    """A client of ``uri`` (default :func:`tracking_uri`), its SQLite schema created once, under a lock.
+
+    Processes that open a new SQLite store at the same time race to create its
+    tables (alembic fails with "table ... already exists"); a lock file beside
+    the database makes the first one create them and the others wait.
+    """
     # Importing mlflow configures its loggers, so quiet them after the import.
+    from filelock import FileLock
     from mlflow.tracking import MlflowClient
 
     _quiet_mlflow()
-    return MlflowClient(tracking_uri=uri or tracking_uri())
+    uri = uri or tracking_uri()
+    if not uri.startswith("sqlite:///") or uri in _OPENED:
+        return MlflowClient(tracking_uri=uri)
+    database = Path(uri.removeprefix("sqlite:///"))
+    with FileLock(database.with_name(database.name + ".lock")):
+        client = MlflowClient(tracking_uri=uri)  # opening the store creates or migrates its schema
+    _OPENED.add(uri)
+    return client
 
 
 def _experiment_id(client: MlflowClient, suite: str, *, create: bool) -> str | None:
@@ -260,14 +282,59 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def create_store() -> None:
-    """Open the tracking store once, which creates the tables of a new SQLite store.
+def open_store(suites: list[str]) -> None:
+    """Open the tracking store and create the experiments of ``suites``, before any data is built or run trained.
 
-    Processes that open a new SQLite store at the same time race to create its
-    tables (alembic fails with "table ... already exists"), so a launcher of
-    parallel jobs calls this before starting them.
+    A mistyped ``MLFLOW_TRACKING_URI`` or a tracking server that is down is
+    found here, in a few seconds, rather than after the data was built and
+    minutes of MLflow's retries; a new SQLite store gets its tables once, before
+    parallel jobs race to create them.
+
+    Raises:
+        DgfasError: one line naming the URI and what is wrong with it.
     """
-    _client().search_experiments(max_results=1)
+    from unittest import mock
+
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking_uri()
+    probe = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": str(PROBE_TIMEOUT_S)}
+    try:
+        with mock.patch.dict(os.environ, probe):
+            client = _client(uri)
+            for suite in suites:
+                _experiment_id(client, suite, create=True)
+    except (MlflowException, OSError, ValueError) as error:  # requests' errors are OSErrors
+        detail = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+        raise DgfasError(f"cannot use the MLflow tracking store {uri} (MLFLOW_TRACKING_URI): {detail}") from None
+
+
+def end_orphaned_runs(suite: str, run_key: str) -> int:
+    """Mark KILLED the RUNNING runs of ``suite`` tagged ``run_key``; call only while holding the job's claim.
+
+    Such a run's process died without ending it (``kill -9``, a lost node):
+    had it lived, it would still hold the claim (:mod:`dgfas.claims`).
+
+    Returns:
+        How many runs were ended.
+    """
+    client = _client()
+    experiment_id = _experiment_id(client, suite, create=False)
+    if experiment_id is None:
+        return 0
+    orphans = client.search_runs(
+        [experiment_id], filter_string=f"tags.`dgfas.run_key` = '{_checked_key(run_key)}' and attributes.status = 'RUNNING'"
+    )
+    for run in orphans:
+        client.set_terminated(run.info.run_id, "KILLED")
+    return len(orphans)
+
+
+def _checked_key(run_key: str) -> str:
+    """``run_key``, refused when it could break out of a search filter's quotes."""
+    if not _RUN_KEY_PATTERN.match(run_key):
+        raise DgfasError(f"run key '{run_key}' has characters outside [A-Za-z0-9_.:-]")
+    return run_key
 
 
 def find_finished_run(suite: str, run_key: str) -> str | None:
@@ -276,15 +343,13 @@ def find_finished_run(suite: str, run_key: str) -> str | None:
     A benchmark that is run again uses this to skip jobs already done; failed,
     killed and still-running runs are ignored so they are retried.
     """
-    if not _RUN_KEY_PATTERN.match(run_key):
-        raise DgfasError(f"run key '{run_key}' has characters outside [A-Za-z0-9_.:-]")
     client = _client()
     experiment_id = _experiment_id(client, suite, create=False)
     if experiment_id is None:
         return None
     runs = client.search_runs(
         [experiment_id],
-        filter_string=f"tags.`dgfas.run_key` = '{run_key}' and attributes.status = 'FINISHED'",
+        filter_string=f"tags.`dgfas.run_key` = '{_checked_key(run_key)}' and attributes.status = 'FINISHED'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
