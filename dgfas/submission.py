@@ -18,7 +18,11 @@ protocol, is a valid submission.
 Each file is checked against the frames a dgfas run of the protocol is scored
 on at the given preset and data source: every (video, frame) exactly once and
 nothing else, labels (and attack types, domains and subjects, where given) equal
-to the dataset's, scores finite. The logged score files take their subjects from
+to the dataset's, scores finite. Nothing outside the submission is read: a
+submission holding a symbolic link (to a file or a folder) or anything else that is
+neither a file nor a folder is refused whole before any file is read, and a problem
+line quotes at most the offending field of a file (a long one cut to its start),
+never a whole line. The logged score files take their subjects from
 the dataset, so the leaderboard's intervals resample a submission's test
 subjects as they do a dgfas run's. Every problem of every file is collected before
 deciding, so one attempt shows all of them, each on one line naming the file
@@ -34,6 +38,7 @@ import hashlib
 import json
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +52,7 @@ from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
 from dgfas.presets import get_preset
 from dgfas.protocols import PROTOCOLS, Protocol, get_protocol, without_fold
-from dgfas.scores import read_score_text, video_level
+from dgfas.scores import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, read_score_text, video_level
 from dgfas.selection import SELECTION_RULES, get_selection_rule
 from dgfas.trainer import (
     RunSpec,
@@ -69,6 +74,7 @@ the same name replaces the older one, as the leaderboard keeps the newest run pe
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _SHOWN = 5  # rows or videos quoted per problem line; the rest are counted
+_LONGEST_QUOTE = 40  # characters of a submitted field quoted in a problem line
 
 
 class SubmissionRejected(DgfasError):
@@ -120,9 +126,16 @@ def _more(total: int) -> str:
     return f" and {total - _SHOWN} more" if total > _SHOWN else ""
 
 
+def _quote(value: str) -> str:
+    """A submitted field as a problem line quotes it: whole when short, else its start and its length."""
+    if len(value) <= _LONGEST_QUOTE:
+        return repr(value)
+    return f"{value[:_LONGEST_QUOTE]!r}... ({len(value)} characters)"
+
+
 def _at_lines(rows: np.ndarray, values: pd.Series | None = None) -> str:
     """``line 3 ('nan'), line 9 ('inf') and 4 more`` for data rows ``rows`` (0-based)."""
-    shown = [f"line {row + 2}" + ("" if values is None else f" ({values.iloc[row]!r})") for row in rows[:_SHOWN]]
+    shown = [f"line {row + 2}" + ("" if values is None else f" ({_quote(values.iloc[row])})") for row in rows[:_SHOWN]]
     return ", ".join(shown) + _more(len(rows))
 
 
@@ -131,10 +144,25 @@ def _frames_at(table: pd.DataFrame) -> str:
     for rows of the submitted file, row (frames missing from the file have no line)."""
     rows = table.sort_values("row") if "row" in table else table
     shown = [
-        (f"line {int(r.row) + 2} " if "row" in table else "") + f"(video {r.video_id!r}, frame {int(r.frame)})"
+        (f"line {int(r.row) + 2} " if "row" in table else "") + f"(video {_quote(r.video_id)}, frame {int(r.frame)})"
         for r in rows.head(_SHOWN).itertuples()
     ]
     return ", ".join(shown) + _more(len(table))
+
+
+def _missing_score_columns(path: Path) -> list[str]:
+    """The required score columns the file's first line lacks; none where the file cannot be
+    parsed at all, as ``read_score_text`` then says why.
+
+    Checked before ``read_score_text``, whose message for a missing column quotes the whole first
+    line: of a file that is no score file, that line is its content, not a header.
+    """
+    try:
+        header = pd.read_csv(path, dtype=str, nrows=0, skipinitialspace=True).columns
+    except (OSError, ValueError):  # missing, unreadable, empty, not CSV or not UTF-8: read_score_text says which
+        return []
+    names = {str(name).strip() for name in header}
+    return [column for column in REQUIRED_COLUMNS if column not in names]
 
 
 def check_score_file(path: Path, frames: FrameSet, what: str) -> tuple[list[str], np.ndarray | None]:
@@ -149,6 +177,10 @@ def check_score_file(path: Path, frames: FrameSet, what: str) -> tuple[list[str]
         The problems, one line each, and, when there are none, the submitted
         scores (N,) in the order of ``frames``.
     """
+    missing_columns = _missing_score_columns(path)
+    if missing_columns:
+        return [f"{path}: missing column(s) {missing_columns}; a score file's first line is its header: "
+                f"{','.join(REQUIRED_COLUMNS)} and optionally {','.join(OPTIONAL_COLUMNS)}"], None
     try:
         raw = read_score_text(path)
     except DgfasError as error:
@@ -208,7 +240,8 @@ def check_score_file(path: Path, frames: FrameSet, what: str) -> tuple[list[str]
         if differs.any():
             wrong = both[differs].assign(given=given[differs], wanted=wanted[differs])
             shown = ", ".join(
-                f"line {r.row + 2} (video {r.video_id!r}, frame {r.frame}: {r.given!r}, the dataset's is {str(r.wanted)!r})"
+                f"line {r.row + 2} (video {_quote(r.video_id)}, frame {r.frame}: {_quote(str(r.given))}, "
+                f"the dataset's is {str(r.wanted)!r})"
                 for r in wrong.sort_values("row").head(_SHOWN).itertuples()
             )
             problems.append(f"{path}: column '{column}' differs from the dataset's at {shown}{_more(len(wrong))}")
@@ -247,6 +280,38 @@ def _check_protocol(
     return [], CheckedProtocol(protocol, files, tables, frames_fingerprint([source_val, target_test]))
 
 
+def _not_own(folder: Path) -> Iterator[tuple[Path, str]]:
+    """Every path under ``folder`` that is not a plain file or folder of its own, with why, in name order."""
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink():
+            yield entry, "is a symbolic link"
+        elif entry.is_dir():
+            yield from _not_own(entry)
+        elif not entry.is_file():
+            yield entry, "is neither a file nor a folder (a pipe, socket or device)"
+
+
+def check_confined(folder: Path) -> None:
+    """Refuse a submission that holds anything but its own files and folders.
+
+    A symbolic link would have dgfas read, quote in its problems and log to MLflow a file
+    from wherever the link points, and a pipe would block the check forever; so every link,
+    to a file or a folder, inside the submission or out, and anything else that is neither a
+    file nor a folder, is refused before any file is read, anywhere in the submission (read
+    or not), so every path it holds resolves inside it. The submission's own path is the
+    caller's choice and may be a link.
+
+    Raises:
+        DgfasError: one line naming the first such path, relative to the submission, and why.
+    """
+    refused = list(_not_own(folder))
+    if refused:
+        path, why = refused[0]
+        others = f" (and {len(refused) - 1} more such path(s))" if len(refused) > 1 else ""
+        raise DgfasError(f"{folder}: {str(path.relative_to(folder))!r} {why}{others}; a submission may hold only "
+                         "its own files and folders, so that nothing outside it is read")
+
+
 def check_submission(folder: Path, *, preset: str, data_source: str, data: DataOptions) -> list[CheckedProtocol]:
     """Check every protocol folder of a submission against the protocol's data.
 
@@ -261,12 +326,14 @@ def check_submission(folder: Path, *, preset: str, data_source: str, data: DataO
 
     Raises:
         SubmissionRejected: any file has any problem; ``problems`` lists them all.
-        DgfasError: the folder is missing or empty, or the data cannot be loaded.
+        DgfasError: the folder is missing or empty, holds a link or anything else that is
+            neither a file nor a folder (:func:`check_confined`), or the data cannot be loaded.
     """
     options = preset_data_options(get_preset(preset), data)
     DATA_SOURCES.get(data_source)
     if not folder.is_dir():
         raise DgfasError(f"{folder}: not a folder (expected one sub-folder per protocol, e.g. {folder / 'C-I'})")
+    check_confined(folder)
     entries = sorted(folder.iterdir())
     if not entries:
         raise DgfasError(f"{folder}: empty; expected one sub-folder per protocol, e.g. {folder / 'C-I'}")

@@ -748,6 +748,8 @@ def test_compare_with_papers_matches_the_literature_rows_by_name(suite_in_mlflow
     ("kind,method,protocol,hter_pct,auc_pct\ncomputed,erm,C-I,twelve,90\n",
      "column 'hter_pct' has a non-number 'twelve' in data row 1"),
     ("", "not a readable CSV"),
+    ("SECRET-MARKER not for print\nsecond line\n",  # any text file given by mistake: named, never quoted
+     "neither a leaderboard CSV (missing columns ['kind', 'method', 'protocol', 'hter_pct', 'auc_pct'])"),
 ])
 def test_compare_with_a_bad_file_is_a_one_line_error(suite_in_mlflow, tmp_path, capsys, content, message):
     bad = tmp_path / "other.csv"
@@ -755,6 +757,7 @@ def test_compare_with_a_bad_file_is_a_one_line_error(suite_in_mlflow, tmp_path, 
     assert main(["leaderboard", "--suite", SUITE, "--compare", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(bad) in err and message in err
+    assert not any(line in err for line in content.splitlines()), "at most a field is quoted, never a line"
 
 
 @pytest.mark.parametrize("content", [b"", b"\xff\xfe not utf-8"])

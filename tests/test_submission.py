@@ -17,12 +17,12 @@ def workdir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _submit(folder: Path, cache: Path, name: str = "outside") -> int:
+def submit_scores(folder: Path, cache: Path, name: str = "outside") -> int:
     return main(["submit", "--name", name, "--scores", str(folder), "--preset", "tiny", "--cache", str(cache),
                  "--no-progress"])
 
 
-def _valid_submission(folder: Path, cache: Path) -> Path:
+def valid_submission(folder: Path, cache: Path) -> Path:
     """Random scores for exactly the frames a tiny C-I run is scored on, as a run would write them."""
     from dgfas.data.registry import DataOptions
     from dgfas.presets import get_preset
@@ -51,7 +51,7 @@ def test_a_runs_own_score_folder_submitted_under_another_name_gets_its_metrics(w
     shutil.copytree(run_folder, workdir / "submission" / "C-I")
     capsys.readouterr()
 
-    assert _submit(workdir / "submission", tiny_cache) == 0
+    assert submit_scores(workdir / "submission", tiny_cache) == 0
     assert "outside on C-I: HTER" in capsys.readouterr().out
     records = load_run_records("synthetic-tiny").set_index("method")
     assert sorted(records.index) == ["erm", "outside"]
@@ -68,7 +68,7 @@ def test_a_runs_own_score_folder_submitted_under_another_name_gets_its_metrics(w
 
 
 def test_a_submission_with_problems_lists_every_one_and_logs_nothing(workdir, tiny_cache, capsys):
-    folder = _valid_submission(workdir / "submission", tiny_cache)
+    folder = valid_submission(workdir / "submission", tiny_cache)
     target = pd.read_csv(folder / "C-I" / "target_test.frame.csv", dtype=str)
     target.loc[2, "score"] = "nan"
     target.loc[3, "label"] = {"0": "1", "1": "0"}[target.loc[3, "label"]]
@@ -86,7 +86,7 @@ def test_a_submission_with_problems_lists_every_one_and_logs_nothing(workdir, ti
     (folder / "C-I" / "target_test.frames.csv").write_text("video_id,frame,label,score\n")
     (folder / "C-I" / "maps.npz").write_bytes(b"not read")
 
-    assert _submit(folder, tiny_cache) == 2
+    assert submit_scores(folder, tiny_cache) == 2
     lines = capsys.readouterr().err.splitlines()
     target_file, val_file = folder / "C-I" / "target_test.frame.csv", folder / "C-I" / "source_val.frame.csv"
     expected = [
@@ -112,6 +112,6 @@ def test_a_submission_with_problems_lists_every_one_and_logs_nothing(workdir, ti
 
 @pytest.mark.parametrize("name, problem", [("erm", "is a registered method"), ("my method", "use letters, digits")])
 def test_a_name_that_would_mix_with_dgfas_rows_is_refused(workdir, capsys, name, problem):
-    assert _submit(workdir, workdir / "cache", name=name) == 2
+    assert submit_scores(workdir, workdir / "cache", name=name) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and problem in err
