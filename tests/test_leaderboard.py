@@ -175,6 +175,29 @@ def test_five_domain_protocols_get_a_table_and_an_average_of_their_own():
     assert _average(aggregated, "m", "leave-one-out")["hter_mean"] == pytest.approx(0.10)
 
 
+def test_intra_protocols_get_no_average_and_their_table_ranks_methods_by_name(records):
+    # OULU-P1 and two folds of OULU-P3: a mean over them would weigh P3's folds as protocols.
+    intra = pd.DataFrame(
+        {
+            "method": ["zeta", "zeta", "zeta", "alpha", "alpha", "alpha"],
+            "protocol": ["OULU-P1", "OULU-P3@1", "OULU-P3@2"] * 2,
+            "seed": [0] * 6,
+            "target_test.video.hter.dev_eer": [0.10, 0.20, 0.30, 0.40, 0.50, 0.60],
+            "target_test.video.auc": [0.90, 0.80, 0.70, 0.60, 0.50, 0.40],
+        }
+    )
+    aggregated = aggregate(pd.concat([records, intra], ignore_index=True))
+    of_intra = aggregated[aggregated["protocol_kind"] == "intra"]
+    assert sorted(set(of_intra["protocol"])) == ["OULU-P1", "OULU-P3@1", "OULU-P3@2"]
+    assert (aggregated["protocol_kind"] != "intra").any() and (aggregated["protocol"] == AVERAGE).any()
+    info = header_info(records)
+    markdown = render_markdown(aggregated, reported=read_reported(), suite=SUITE, header_info=info, records=records)
+    section = _kind_sections(markdown)["Intra protocols"]
+    header = next(line for line in section.splitlines() if line.startswith("| Method |"))
+    assert header == "| Method | OULU-NPU P1 | OULU-NPU P3 fold 1 | OULU-NPU P3 fold 2 |"
+    assert _methods_of(section)[:2] == ["alpha", "zeta"]  # by name: there is no average to rank by
+
+
 def test_five_domain_protocols_render_in_a_table_of_their_own(records):
     five = records[records["protocol"] == "OCI-M"].assign(protocol="OCIS-M", run_id=lambda r: r["run_id"] + "-5")
     markdown, _ = _render(pd.concat([records, five], ignore_index=True))

@@ -54,6 +54,11 @@ REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.
 """Numbers printed in papers, one row per (method, protocol), in percent."""
 
 AVERAGE = "Average"
+
+KINDS_WITHOUT_AVERAGE = ("intra",)
+"""Protocol kinds whose tables have no Average column: an intra protocol is one corpus's own test (OULU-NPU P1
+tests unseen sessions, P3 an unseen phone, fold by fold), so a mean over them, in which P3's and P4's six folds
+outweigh P1 and P2, answers no question; the papers print each protocol on its own."""
 """Protocol name of the per-method average over one kind's protocols in an aggregated table."""
 
 OTHER_KIND = "other"
@@ -453,7 +458,7 @@ def aggregate(
     averages = [
         {**_average(method, kind, of_method, n_protocols=of_kind["protocol"].nunique()),
          **runs.intervals(method, of_kind["protocol"].unique().tolist())}
-        for kind, of_kind in per_protocol.groupby("protocol_kind", sort=True)
+        for kind, of_kind in per_protocol.groupby("protocol_kind", sort=True) if kind not in KINDS_WITHOUT_AVERAGE
         for method, of_method in of_kind.groupby("method", sort=True)
     ]
     table = pd.DataFrame(rows + averages)
@@ -565,8 +570,10 @@ def _reported_present(reported: pd.DataFrame, protocols: list[str]) -> pd.DataFr
 
 def _method_order(of_kind: pd.DataFrame) -> list[str]:
     """Methods of one kind's table ranked by its average HTER (best first); those without an
-    average last, by name."""
+    average last, by name; all by name in a kind without averages (:data:`KINDS_WITHOUT_AVERAGE`)."""
     averages = of_kind[of_kind["protocol"] == AVERAGE].copy()
+    if averages.empty:
+        return sorted(of_kind["method"].unique())
     averages["_missing"] = averages["hter_mean"].isna()
     ranked = averages.sort_values(["_missing", "hter_mean", "method"], kind="stable")
     return ranked["method"].tolist()
@@ -702,7 +709,7 @@ def render_markdown(
         computed_heading += " (oracle: uses target test labels)"
     for kind in kinds:
         protocols = protocols_of[kind]
-        columns = [*protocols, AVERAGE]
+        columns = protocols if kind in KINDS_WITHOUT_AVERAGE else [*protocols, AVERAGE]
         of_kind = aggregated[aggregated["protocol_kind"] == kind]
         lines += ["", f"## {_kind_title(kind)}", "", computed_heading, ""]
         header = ["Method", *(f"{_protocol_title(name)}{oracle_mark}" for name in columns)]
