@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from corpus_videos import CORPUS_TREES, FRAMES
+from corpus_videos import CORPUS_TREES, FRAME_SHAPE, FRAMES
 
 from dgfas.cli import main
 from dgfas.data.corpora import index_corpus
@@ -25,7 +25,8 @@ from dgfas.data.corpora.cache import (
     resize_frames,
 )
 from dgfas.data.corpora.datasets import load_corpus, prepared_frames
-from dgfas.data.corpora.prepare import prepare_corpus
+from dgfas.data.corpora.prepare import VideoPreparer, prepare_corpus
+from dgfas.data.corpora.video import read_frames
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 
@@ -313,7 +314,23 @@ def test_a_malformed_face_file_falls_back_to_detection_and_is_noted(trees, tmp_p
     report = result.report
     assert (report["status"] == "ok").all() and report["face_file"].sum() == 0
     (noted,) = report.loc[report["error"] != "", "error"]
-    assert noted.startswith("face file not used:") and str(face_file) in noted and "line 1" in noted
+    assert noted.startswith("face file not used (") and noted.endswith("): faces detected instead")
+    assert str(face_file) in noted and "line 1" in noted
     assert "note on train/real/client001" in result.summary()
     again = prepare_corpus(index_corpus("replay", root), tmp_path / "cache", CONFIG, workers=1, progress=False)
     assert again.prepared_now == 0 and list(again.report["error"]) == list(report["error"])  # kept across resumes
+
+
+def test_face_file_boxes_off_the_frame_are_detected_instead_and_noted(trees, tmp_path):
+    root = tmp_path / "replay"
+    shutil.copytree(trees["replay"], root)
+    entry = next(v for v in index_corpus("replay", root).videos if v.metadata.get("face_locations"))
+    face_file = root / entry.metadata["face_locations"]
+    lines = face_file.read_text().splitlines()
+    lines[0] = "0 200 10 40 40"  # right of the 160 px wide frame
+    face_file.write_text("\n".join(lines) + "\n")
+    sampled = read_frames(root / entry.relative_path, 3)
+    boxes, sources, note = VideoPreparer(root, CONFIG).face_boxes(entry, sampled.frames, sampled.indices)
+    assert sources[0] in ("detected", "nearest_frame") and sources[1:] == ["face_file", "face_file"]
+    assert boxes[0].x1 <= FRAME_SHAPE[1]
+    assert note == "face file boxes off the 160x120 frame at frame(s) 0: faces detected instead"

@@ -98,31 +98,39 @@ class VideoPreparer:
         self.labeller = FaceLabeller()
 
     def face_boxes(self, entry: VideoEntry, frames: np.ndarray, indices: np.ndarray) -> tuple[list, list[str], str]:
-        """One box (or None) per frame, how each was found, and a note when the corpus's face file was unusable.
+        """One box (or None) per frame, how each was found, and a note when the corpus's face file was not
+        (wholly) used.
 
-        A malformed face-location file does not stop the run: the video's
-        faces are detected instead, and the note goes into the report.
+        A malformed face-location file, or a box in it off the frame, does
+        not stop the run: those faces are detected instead, and the note
+        goes into the report.
         """
-        from dgfas.data.corpora.faces import fill_missing, read_face_locations
+        from dgfas.data.corpora.faces import covers_frame, fill_missing, read_face_locations
 
+        height, width = frames.shape[1:3]
         boxes: list = [None] * len(indices)
-        from_file = [False] * len(indices)
-        note = ""
+        notes = []
         face_file = entry.metadata.get("face_locations")
         if face_file:
             try:
                 located = read_face_locations(self.root / face_file)
             except DgfasError as error:
-                located, note = {}, f"face file not used: {error}"
+                located = {}
+                notes.append(f"face file not used ({error}): faces detected instead")
             boxes = [located.get(int(i)) for i in indices]
-            from_file = [b is not None for b in boxes]
+            off = [int(i) for i, b in zip(indices, boxes) if b is not None and not covers_frame(b, height, width)]
+            if off:
+                notes.append(f"face file boxes off the {width}x{height} frame at frame(s) "
+                             f"{', '.join(map(str, off))}: faces detected instead")
+            boxes = [b if b is not None and covers_frame(b, height, width) else None for b in boxes]
+        from_file = [b is not None for b in boxes]
         missing = [k for k, b in enumerate(boxes) if b is None]
         if missing:
             for k, box in zip(missing, self.detector.detect(frames[missing])):
-                boxes[k] = box
+                boxes[k] = box if box is not None and covers_frame(box, height, width) else None
         boxes, sources = fill_missing(boxes)
         sources = ["face_file" if f and s == "detected" else s for f, s in zip(from_file, sources)]
-        return boxes, sources, note
+        return boxes, sources, "; ".join(notes)
 
     def prepare(self, entry: VideoEntry) -> tuple[dict, dict[str, np.ndarray] | None, dict[str, list] | None]:
         """Prepare one video: its report row, its ``FRAME_ARRAYS`` and its ``FRAME_META``.
