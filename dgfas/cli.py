@@ -291,12 +291,10 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     index = index_corpus(args.dataset, args.root)
     if index.stray:
         print(f"{len(index.stray)} file(s) not indexed (not part of {args.dataset} as distributed)", file=sys.stderr)
-    result = prepare_corpus(index, args.cache, config, workers=args.workers, device=args.device,
-                            progress=not args.no_progress)
+    result = prepare_corpus(index, args.cache, config, no_face=args.no_face, workers=args.workers,
+                            device=args.device, progress=not args.no_progress)
     print(result.summary())
-    frames = int(result.report["frames"].sum())
-    print(f"report: {result.folder / 'report.csv'}; {result.seconds:.1f}s, "
-          f"{frames / max(result.seconds, 1e-9):.1f} frames/s")
+    print(f"report: {result.folder / 'report.csv'}")
     return 0
 
 
@@ -452,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--fold", type=int, default=None, help="the protocol's fold (default: every fold)")
     index.set_defaults(handler=cmd_data_index)
 
+    from dgfas.data.corpora.prepare import DEFAULT_NO_FACE, NO_FACE_POLICIES
+
     prepare = data.add_parser("prepare", help="decode, detect and crop faces, make auxiliary labels, cache the frames")
     prepare.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
     prepare.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
@@ -461,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--margin", type=float, default=MARGIN, help=f"context around the face box, per side (default {MARGIN})")
     prepare.add_argument("--workers", type=int, default=2, help="processes, each with its own face detector")
     prepare.add_argument("--device", default="cpu", help="torch device of the face detector")
+    prepare.add_argument("--no-face", choices=NO_FACE_POLICIES, default=None,
+                         help="a video with no face in any frame: left out (skip) or cropped at its centre; default: "
+                              f"as the cache was prepared, else {DEFAULT_NO_FACE}")
     prepare.add_argument("--no-progress", action="store_true")
     prepare.set_defaults(handler=cmd_data_prepare)
 

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from dgfas.data.corpora import video
-from dgfas.data.corpora.faces import FaceBox, MtcnnDetector, fill_missing, read_face_locations, square_crop
+from dgfas.data.corpora.faces import (
+    FaceBox,
+    MtcnnDetector,
+    covers_frame,
+    fill_missing,
+    read_face_locations,
+    square_crop,
+)
 from dgfas.data.corpora.video import VideoError, read_frames, uniform_indices
 from dgfas.errors import DgfasError
 
@@ -212,3 +219,27 @@ def test_square_crop_downscales_with_antialiasing():
     frame[:, ::2] = 255  # one-pixel stripes: a point-sampled resize would keep only one of the two values
     crop = square_crop(frame, None, size=8)
     assert crop.shape == (8, 8, 3) and np.abs(crop.astype(int) - 128).max() <= 2
+
+
+@pytest.mark.parametrize("box,covers", [
+    (FaceBox(10, 10, 50, 50), True),
+    (FaceBox(-30, -30, 1, 1), True),  # one pixel in the corner is enough
+    (FaceBox(199, 99, 240, 140), True),
+    (FaceBox(-30, 10, 0.9, 50), False),  # left of the frame, short of a whole pixel
+    (FaceBox(200, 10, 240, 50), False),  # right of it
+    (FaceBox(10, 100, 50, 140), False),  # below it
+    (FaceBox(50, 50, 10, 10), False),  # corners swapped
+])
+def test_covers_frame(box, covers):
+    assert covers_frame(box, 100, 200) is covers
+
+
+def test_square_crop_refuses_a_box_off_the_frame_and_keeps_one_pixel_on_it():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    frame[:, :, 0] = np.arange(200, dtype=np.uint8)[None, :]
+    with pytest.raises(ValueError, match="off the 200x100 frame"):
+        square_crop(frame, FaceBox(200, 10, 240, 50), size=8)
+    # a box covering only the first pixel column, without margin: the rounded square still holds that column
+    crop = square_crop(frame, FaceBox(-10, 40, 1, 50), size=8, margin=0.0)
+    assert (crop[..., 0] == 0).all()
+    assert square_crop(frame, FaceBox(-10, 40, 1, 50), size=8)[..., 0].max() <= 2  # 0.2 margin: columns 0-2

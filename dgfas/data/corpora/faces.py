@@ -3,8 +3,9 @@
 Boxes come from two places: the face-location files some corpora ship
 (Replay-Attack's separate face-locations package, SiW's ``.face`` files), read
 by :func:`read_face_locations`, and MTCNN (:class:`MtcnnDetector`) for the
-others. Frames without a box borrow the nearest frame's (:func:`fill_missing`),
-and :func:`square_crop` cuts the same kind of square from every corpus, so a
+others. A box that misses the frame (:func:`covers_frame`) counts as none;
+frames without a box borrow the nearest frame's (:func:`fill_missing`), and
+:func:`square_crop` cuts the same kind of square from every corpus, so a
 model cannot tell corpora apart by how their faces were framed.
 """
 
@@ -152,6 +153,17 @@ def _numbers(path: Path, number: int, fields: list[str], columns: int) -> list[f
     return values
 
 
+def covers_frame(box: FaceBox, height: int, width: int) -> bool:
+    """Whether ``box`` covers at least one whole pixel row and column of a ``height`` x ``width`` frame.
+
+    A face file can hold a box beside the frame (a typo, or coordinates of
+    another resolution); cropping there would show only replicated edge
+    pixels, so such a box is treated as no box. One whole pixel each way
+    also keeps :func:`square_crop`'s rounded square on the frame.
+    """
+    return min(box.x1, width) - max(box.x0, 0) >= 1 and min(box.y1, height) - max(box.y0, 0) >= 1
+
+
 def fill_missing(boxes: list[FaceBox | None]) -> tuple[list[FaceBox | None], list[str]]:
     """Give each frame of one video without a box the box of the nearest frame (in list order) that has one.
 
@@ -184,10 +196,15 @@ def square_crop(frame: np.ndarray, box: FaceBox | None, size: int, margin: float
     the centred square of side ``min(H, W)``. Where the square leaves the frame, the frame's edge pixels are
     repeated: zero padding would draw a black border whose presence depends on how close the face is to the
     frame's edge, a cue a model could learn in place of the attack.
+
+    Raises:
+        ValueError: ``box`` does not cover the frame (:func:`covers_frame`); callers drop such boxes first.
     """
     from PIL import Image
 
     height, width = frame.shape[:2]
+    if box is not None and not covers_frame(box, height, width):
+        raise ValueError(f"face box {box} lies off the {width}x{height} frame")
     if box is None:
         side = min(height, width)
         cx, cy = width / 2, height / 2
@@ -199,8 +216,6 @@ def square_crop(frame: np.ndarray, box: FaceBox | None, size: int, margin: float
     x1, y1 = x0 + side_px, y0 + side_px
     # (side_px, side_px, 3): the part inside the frame, padded out by edge replication
     inside = frame[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width)]
-    if inside.size == 0:  # a box wholly outside the frame: nothing to replicate from, so fall back to the centre
-        return square_crop(frame, None, size, margin)
     pad = ((max(-y0, 0), max(y1 - height, 0)), (max(-x0, 0), max(x1 - width, 0)), (0, 0))
     square = np.pad(inside, pad, mode="edge")
     image = Image.fromarray(np.ascontiguousarray(square, dtype=np.uint8))
