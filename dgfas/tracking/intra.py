@@ -1,7 +1,8 @@
 """Intra-dataset protocols as the field reports them: APCER, BPCER and ACER, folds as mean ± std.
 
 The papers that use a corpus's own protocols (OULU-NPU 1-4: Boulkenafet et
-al., FG 2017; BASN, Auxiliary and pyramid supervision) print ISO/IEC 30107-3
+al., FG 2017; SiW 1-3: Liu et al., CVPR 2018; BASN, Auxiliary and pyramid
+supervision) print ISO/IEC 30107-3
 rates at the threshold fixed on the development split, APCER being the worst
 attack type's, and for a protocol with folds the mean and standard deviation
 over its folds. Each run already logs those rates (``target_test.<level>.
@@ -14,6 +15,7 @@ standard deviation (``ddof=1``, as the papers' ± over six folds is read).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +29,10 @@ INTRA_METRICS = ("apcer", "bpcer", "acer")
 #: APCER / BPCER / ACER (%) papers print for the intra protocols, as printed (``±`` over folds).
 REPORTED_INTRA_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported-intra.csv"
 REPORTED_INTRA_COLUMNS = ("method", "protocol", *INTRA_METRICS, "source")
+
+#: A printed rate: ``1.6``, ``2.7±1.3`` (mean ± std over folds), or ``–`` where the source prints none
+#: (BASN's SiW table gives ACER only).
+PRINTED_RATE = re.compile(r"\d+(\.\d+)?(±\d+(\.\d+)?)?|–")
 
 
 def intra_summary(records: pd.DataFrame, kinds: dict[str, str], *, level: str = "video",
@@ -113,11 +119,25 @@ def read_printed(path: str | os.PathLike[str], columns: tuple[str, ...], what: s
 def read_reported_intra(path: str | os.PathLike[str] = REPORTED_INTRA_CSV, method: str | None = None) -> pd.DataFrame:
     """The papers' intra rows, kept as the strings printed there (``1.8±1.1``), never re-rounded.
 
+    Rows are keyed by protocol run name (``OULU-P3``; SiW's as ``SiW-P1`` ... ``SiW-P3``) and are
+    shown only beside runs of that protocol. One method may have rows from several sources (the
+    ``source`` column names each), so a table re-typeset elsewhere sits beside the paper's own.
+
     With ``method`` (a board of one method's variants), only the rows named after it: those whose
     first word is the method's name in any case (``basn``: ``BASN`` and its ablation's ``BASN Model A
     (depth)``, ...), so BASN's Table 1 sits beside dgfas's ``basn[auxiliary=...]`` rows.
+
+    Raises:
+        DgfasError: the file is missing, unreadable or has other columns, or a rate is not printed as
+            :data:`PRINTED_RATE` reads it; the message names the row.
     """
     reported = read_printed(path, REPORTED_INTRA_COLUMNS, "reported intra results")
+    for number, row in enumerate(reported.itertuples(index=False), start=1):
+        for name in INTRA_METRICS:
+            value = getattr(row, name)
+            if not PRINTED_RATE.fullmatch(value):
+                raise DgfasError(f"{path}: row {number} ({row.method}, {row.protocol}): {name} {value[:40]!r} is not "
+                                 "a printed rate such as 1.6 or 2.7±1.3 (– where the source prints none)")
     if method is not None:
         reported = reported[reported["method"].str.split().str[0].str.lower() == method.lower()]
     return reported
