@@ -98,17 +98,28 @@ def _chromium(url: str, profile: Path) -> _Page:
 
 
 @pytest.mark.slow
-def test_html_leaderboard_renders_sorts_and_decodes_every_image_in_chromium(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    monkeypatch.chdir(tmp_path)
+def test_html_leaderboard_moved_elsewhere_renders_sorts_and_decodes_every_image_in_chromium(tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
+    monkeypatch.chdir(work)
     assert main([
         "benchmark", "--preset", "tiny", "--protocols", "C-I", "--methods", "erm,pyramid", "--no-progress",
-        "--cache", str(tmp_path / "cache"), "--runs-dir", str(tmp_path / "runs"),
-        "--leaderboard-dir", str(tmp_path / "boards"),
+        "--cache", str(work / "cache"), "--runs-dir", str(work / "runs"), "--leaderboard-dir", str(work / "boards"),
     ]) == 0
-    assert main(["leaderboard", "--suite", "synthetic-tiny", "--out", str(tmp_path / "boards"), "--html"]) == 0
-    page_path = tmp_path / "boards" / "synthetic-tiny.html"
-    markdown = (tmp_path / "boards" / "synthetic-tiny.md").read_text(encoding="utf-8")
+    assert main(["leaderboard", "--suite", "synthetic-tiny", "--out", str(work / "boards"), "--html"]) == 0
+    # The page must not need the folder it was written to, nor the tracking store it was drawn from:
+    # move the boards elsewhere and delete everything else (runs, artifacts, caches) before opening it.
+    (tmp_path / "copied").mkdir()
+    boards = Path(shutil.move(work / "boards", tmp_path / "copied" / "boards"))
+    monkeypatch.chdir(tmp_path)
+    shutil.rmtree(work)
+    page_path = boards / "synthetic-tiny.html"
+    markdown = (boards / "synthetic-tiny.md").read_text(encoding="utf-8")
+    page_text = page_path.read_text(encoding="utf-8")
+    # nothing that could reach outside the page: no source or link but data:, no file URI, no path of the old folder
+    assert not re.search(r"(src|href)=\"(?!data:)", page_text)
+    assert "file:" not in page_text and str(work) not in page_text
 
     by_name = _chromium(page_path.as_uri() + "?sort=0", tmp_path / "profile")
     computed = by_name.tables[0]
