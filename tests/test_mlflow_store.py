@@ -141,6 +141,21 @@ def test_artifacts_of_a_sqlite_store_live_next_to_it(store):
     assert artifact_uri.startswith((store / "runs-artifacts" / "synthetic-artifacts").as_uri())
 
 
+def test_a_moved_store_still_finds_its_runs_artifacts(tmp_path, monkeypatch):
+    before, after = tmp_path / "clone", tmp_path / "moved"
+    before.mkdir()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{before / 'runs.db'}")
+    scores = tmp_path / "target_test.video.csv"
+    scores.write_text("video_id,frame,label,score\nv,0,1,0.5\n")
+    with _start("synthetic-moved", "erm", "I-C", 0, "key-moved") as run:
+        run.log_artifact(scores)
+    before.rename(after)  # the recorded file:// location now points nowhere
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{after / 'runs.db'}")
+    found = mlflow_store.download_artifacts(run.run_id, ["target_test.video.csv", "absent.csv"], tmp_path / "out")
+    assert list(found) == ["target_test.video.csv"]
+    assert found["target_test.video.csv"].read_text() == scores.read_text()
+
+
 def test_run_key_with_quotes_is_refused(store):
     with pytest.raises(DgfasError, match="run key"):
         find_finished_run("synthetic-tiny", "a' or '1'='1")

@@ -17,12 +17,14 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 import time
 import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Mapping
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
@@ -439,12 +441,34 @@ def download_artifacts(run_id: str, names: list[str], dst_dir: str | os.PathLike
     """Copy the run's top-level artifacts ``names`` into ``dst_dir``; those the run lacks are left out.
 
     Goes through the tracking server when there is one, so a reader needs no
-    access to the artifact store itself.
+    access to the artifact store itself. A SQLite store's artifacts are read
+    from beside the store as it is now (:func:`_local_artifacts`), so a moved
+    or copied clone still finds its own score files and figures.
     """
     client = _client()
-    present = {item.path for item in client.list_artifacts(run_id)}
     Path(dst_dir).mkdir(parents=True, exist_ok=True)
+    local = _local_artifacts(client, run_id)
+    if local is not None:
+        found = {name: local / name for name in names if (local / name).is_file()}
+        return {name: Path(shutil.copy(path, Path(dst_dir) / name)) for name, path in found.items()}
+    present = {item.path for item in client.list_artifacts(run_id)}
     return {name: Path(client.download_artifacts(run_id, name, str(dst_dir))) for name in names if name in present}
+
+
+def _local_artifacts(client: MlflowClient, run_id: str) -> Path | None:
+    """The artifact folder of a run in a SQLite store, under the store's artifact root as it is now; None for a server.
+
+    MLflow records each run's artifact location as an absolute ``file://`` URI
+    (``<root>/<suite>/<run id>/artifacts``), which points nowhere once the
+    clone holding the store is moved, or into the original when it is copied;
+    the last three parts of it, under :func:`_artifact_root` of the store as
+    it is opened now, are where the files are.
+    """
+    root = _artifact_root(client.tracking_uri)
+    if root is None:
+        return None
+    recorded = Path(unquote(urlparse(client.get_run(run_id).info.artifact_uri).path))
+    return root.joinpath(*recorded.parts[-3:])
 
 
 def roc_figure(label: np.ndarray, score: np.ndarray, title: str) -> Figure:
