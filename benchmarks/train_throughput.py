@@ -32,8 +32,8 @@ from pathlib import Path
 import torch
 
 from dgfas.algorithms import ALGORITHMS, get_algorithm
-from dgfas.benchmark import default_cache_dir
 from dgfas.data.registry import DataOptions
+from dgfas.paths import default_cache_dir
 from dgfas.presets import get_preset
 from dgfas.trainer import RunSpec, pick_device, preset_data_options, resolve, score_frames, train
 

@@ -10,7 +10,6 @@ jobs train anew. An interrupted benchmark resumes at the job it stopped in.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -26,15 +25,6 @@ from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, pick_device, resolve, train, write_score_files
-
-
-def default_cache_dir() -> Path:
-    """``$DGFAS_CACHE`` or ``.dgfas/cache`` in the working directory (outside git)."""
-    return Path(os.environ.get("DGFAS_CACHE", ".dgfas/cache"))
-
-
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("DGFAS_RUNS", ".dgfas/runs"))
 
 
 @dataclass

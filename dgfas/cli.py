@@ -1,7 +1,10 @@
 """The ``dgfas`` command line; ``main(argv)`` runs in-process for tests.
 
 Every user-facing failure is a :class:`DgfasError` and comes out as one line,
-``dgfas: error: ...``, with exit status 2.
+``dgfas: error: ...``, with exit status 2. A subcommand imports what it needs
+(torch, MLflow, the benchmark) only when it runs, and its options are added
+only when it parses (:class:`_LazyParser`), so ``dgfas --help`` and ``dgfas
+data index`` answer without loading torch.
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dgfas.errors import DgfasError
+from dgfas.verbosity import verbose
+
+#: The preset every command defaults to: the committed leaderboard's. ``make benchmark`` runs ``fast`` instead, a
+#: smoke test sized to the ten-minute budget on two CPU cores (README, "Presets").
+DEFAULT_PRESET = "quick"
 
 
 def _csv_list(text: str) -> list[str]:
@@ -104,7 +112,7 @@ def _run_data_options(args: argparse.Namespace):
     """Where a run's data lives and how a missing cache is built; the preset fills in size and scale."""
     from dgfas.data.registry import DataOptions
 
-    return DataOptions(cache_dir=args.cache, workers=args.workers, progress=not args.no_progress,
+    return DataOptions(cache_dir=args.cache, workers=args.workers, progress=_progress(args),
                        roots=_roots(args.root), frames_per_video=args.frames_per_video)
 
 
@@ -217,7 +225,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             ours = read_table(write(Path(scratch), html=False)[1])
         print(format_comparison(compare(ours, other), f"suite {args.suite}", str(args.compare)), end="")
         return 0
-    for path in write(args.out, args.html):
+    for path in write(args.leaderboard_dir, args.html):
         print(path)
     return 0
 
@@ -233,7 +241,7 @@ def _data_options(args: argparse.Namespace):
         scale=args.scale or preset.data_scale,
         seed=args.data_seed,
         workers=args.workers,
-        progress=not args.no_progress,
+        progress=_progress(args),
     )
 
 
@@ -292,7 +300,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     if index.stray:
         print(f"{len(index.stray)} file(s) not indexed (not part of {args.dataset} as distributed)", file=sys.stderr)
     result = prepare_corpus(index, args.cache, config, no_face=args.no_face, workers=args.workers,
-                            device=args.device, progress=not args.no_progress)
+                            device=args.device, progress=_progress(args))
     print(result.summary())
     print(f"report: {result.folder / 'report.csv'}")
     return 0
@@ -318,17 +326,113 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _LazyParser(argparse.ArgumentParser):
+    """A subcommand's parser whose options are added when that subcommand parses.
+
+    Some options' help names registered things (launchers, face policies),
+    and finding them imports the modules that register them; deferring that
+    to the subcommand that is run keeps ``dgfas --help`` and the light
+    commands free of torch, MLflow and the benchmark.
+
+    Args:
+        configure: adds the parser's options; None for one that has none of its own.
+    """
+
+    def __init__(self, *args, configure: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._configure = configure
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._configure is not None:
+            configure, self._configure = self._configure, None
+            configure(self)
+        return super().parse_known_args(args, namespace)
+
+
+class _Version(argparse.Action):
+    """``--version``: the package's version and the code hash of each method's runs, computed only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0,
+                         help="print the version and the code hash each method's runs are keyed by (loads every method), "
+                              "then exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(_version_text())
+        parser.exit()
+
+
+def _version_text() -> str:
+    """The version, then the code hash (:mod:`dgfas.code_identity`) a run records, per method on its default backbone.
+
+    These are the hashes a leaderboard's header and each MLflow run's
+    ``code_hash`` param show, so a run can be matched to the code in hand.
+    """
+    import dgfas
+    from dgfas.algorithms import ALGORITHMS
+    from dgfas.code_identity import code_hash, submission_code_hash
+
+    rows = []
+    for method in ALGORITHMS.names():
+        model = getattr(ALGORITHMS.get(method).Config(), "model", None)  # as trainer.ResolvedRun.code_hash reads it
+        rows.append((f"{method} ({model})" if model else method, code_hash(method, model)))
+    rows.append(("submissions (dgfas submit)", submission_code_hash()))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join([f"dgfas {dgfas.__version__}",
+                      "code hash of a run (dgfas.code_identity), by method on its default backbone:",
+                      *(f"  {name:<{width}}  {digest}" for name, digest in rows)])
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An option's old name, kept for one release: it sets the new option and says on stderr to use the new name."""
+
+    def __init__(self, option_strings: list[str], dest: str, replacement: str, **kwargs) -> None:
+        self.replacement = replacement
+        super().__init__(option_strings, dest, default=argparse.SUPPRESS,
+                         help=f"deprecated name of {replacement}, removed in the next release", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"dgfas: warning: {option_string} is deprecated and goes in the next release; use {self.replacement}",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _add_leaderboard_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leaderboard-dir", type=Path, default=Path("leaderboards"),
+                        help="folder the leaderboards are written to (default: leaderboards)")
+
+
+def _add_preset(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help=f"{what} (default: {DEFAULT_PRESET})")
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bars (default: only when standard error is a terminal; off a terminal, "
+                             "benchmark and sweep print one line per finished job)")
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show third-party libraries' INFO lines (TensorFlow Lite, MLflow)")
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """``--progress`` / ``--no-progress`` as given, else bars only on a terminal (not in a SLURM or CI log)."""
+    return sys.stderr.isatty() if args.progress is None else args.progress
+
+
 def _add_grid_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocols", default="", help="comma-separated protocol names (default: the four leave-one-out)")
     parser.add_argument("--methods", default="", help="comma-separated methods (default: every registered one)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
-    parser.add_argument("--leaderboard-dir", type=Path, default=Path("leaderboards"))
+    _add_leaderboard_dir(parser)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    from dgfas.benchmark import default_runs_dir
+    from dgfas.paths import default_runs_dir
 
-    parser.add_argument("--preset", default="quick", help="tiny, fast, quick or paper (default: quick)")
+    _add_preset(parser, "tiny, fast, quick or paper")
     parser.add_argument("--data", default="synthetic", help="data source binding domain letters to datasets")
     parser.add_argument("--set", action="append", default=[], metavar="GROUP.KEY=VALUE",
                         help="override a hyper-parameter, e.g. algorithm.lr=1e-4, model.width=1.0, trainer.steps=50")
@@ -338,137 +442,163 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     """Where data lives and how a missing cache is built: every command that loads a protocol's frames."""
-    from dgfas.benchmark import default_cache_dir
+    from dgfas.paths import default_cache_dir
 
     parser.add_argument("--cache", type=Path, default=default_cache_dir(), help="frame cache (default .dgfas/cache)")
     parser.add_argument("--workers", type=int, default=2, help="processes for building data caches")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_progress(parser)
+    _add_verbose(parser)
     parser.add_argument("--root", action="append", default=[], metavar="CORPUS=FOLDER",
                         help="where a real corpus lies, for --data real, e.g. --root oulu=/data/OULU-NPU")
     parser.add_argument("--frames-per-video", type=int, default=10,
                         help="frames a real corpus is prepared with, when its cache is missing (default 10)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from dgfas.benchmark import default_cache_dir
-    from dgfas.data.corpora.faces import MARGIN
+def _benchmark_options(parser: argparse.ArgumentParser) -> None:
+    _add_grid_options(parser)
+    _add_run_options(parser)
+
+
+def _sweep_options(parser: argparse.ArgumentParser) -> None:
     from dgfas.launchers import LAUNCHERS
 
-    parser = argparse.ArgumentParser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
-    commands = parser.add_subparsers(dest="command", required=True)
+    _benchmark_options(parser)
+    parser.add_argument("--draws", type=int, default=0,
+                        help="random draws from each method's search space, besides its defaults (draw 0; default: 0)")
+    parser.add_argument("--loso", action="store_true",
+                        help="also train each job once per source domain without it, and choose draws by the mean EER "
+                             "on the held-out source (leave-one-source-domain-out)")
+    parser.add_argument("--launcher", default="sequential",
+                        help=f"where jobs run: {', '.join(LAUNCHERS.names())} (default: sequential)")
+    parser.add_argument("--jobs", type=int, default=1, help="jobs at a time: local's processes, Slurm's array parallelism")
+    parser.add_argument("--cluster", choices=("local", "slurm"), default="local",
+                        help="submitit's cluster: subprocesses here, or Slurm (default: local)")
+    parser.add_argument("--slurm-partition", default="", help="Slurm partition (default: the cluster's)")
+    parser.add_argument("--timeout-min", type=int, default=60, help="time limit of one submitit job in minutes (default 60)")
 
-    bench = commands.add_parser("benchmark", help="run protocols x methods x seeds into MLflow and write the leaderboard")
-    _add_grid_options(bench)
-    _add_run_options(bench)
-    bench.set_defaults(handler=cmd_benchmark)
 
-    sweep = commands.add_parser("sweep", help="benchmark x random hyper-parameter draws, run by a launcher")
-    _add_grid_options(sweep)
-    _add_run_options(sweep)
-    sweep.add_argument("--draws", type=int, default=0,
-                       help="random draws from each method's search space, besides its defaults (draw 0; default: 0)")
-    sweep.add_argument("--loso", action="store_true",
-                       help="also train each job once per source domain without it, and choose draws by the mean EER "
-                            "on the held-out source (leave-one-source-domain-out)")
-    sweep.add_argument("--launcher", default="sequential",
-                       help=f"where jobs run: {', '.join(LAUNCHERS.names())} (default: sequential)")
-    sweep.add_argument("--jobs", type=int, default=1, help="jobs at a time: local's processes, Slurm's array parallelism")
-    sweep.add_argument("--cluster", choices=("local", "slurm"), default="local",
-                       help="submitit's cluster: subprocesses here, or Slurm (default: local)")
-    sweep.add_argument("--slurm-partition", default="", help="Slurm partition (default: the cluster's)")
-    sweep.add_argument("--timeout-min", type=int, default=60, help="time limit of one submitit job in minutes (default 60)")
-    sweep.set_defaults(handler=cmd_sweep)
+def _train_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--protocol", required=True, help="protocol name or .toml path")
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    _add_run_options(parser)
 
-    train = commands.add_parser("train", help="one run: a method on a protocol")
-    train.add_argument("--protocol", required=True, help="protocol name or .toml path")
-    train.add_argument("--method", required=True)
-    train.add_argument("--seed", type=int, default=0)
-    _add_run_options(train)
-    train.set_defaults(handler=cmd_train)
 
-    metrics = commands.add_parser("metrics", help="HTER, EER, AUC, APCER/BPCER/ACER of a score file")
-    metrics.add_argument("scores", help="CSV with video_id,frame,label,score[,attack_type,domain]")
-    rule = metrics.add_mutually_exclusive_group()
+def _metrics_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scores", help="CSV with video_id,frame,label,score[,attack_type,domain]")
+    rule = parser.add_mutually_exclusive_group()
     rule.add_argument("--dev", help="dev score file: use its EER threshold (classical PAD rule)")
     rule.add_argument("--threshold", type=float, help="a fixed threshold")
-    metrics.add_argument("--level", choices=("frame", "video"), default="video")
-    metrics.add_argument("--json", action="store_true", help="print one JSON object")
-    metrics.set_defaults(handler=cmd_metrics)
+    parser.add_argument("--level", choices=("frame", "video"), default="video")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
 
-    submission = commands.add_parser("submit", help="check score files made outside dgfas and log them as a leaderboard row")
-    submission.add_argument("--name", required=True, help="the leaderboard row's name (not a registered method)")
-    submission.add_argument("--scores", type=Path, required=True,
-                            help="folder with <protocol>/source_val.frame.csv and <protocol>/target_test.frame.csv")
-    submission.add_argument("--preset", default="quick", help="the preset whose frames were scored (default: quick)")
-    submission.add_argument("--data", default="synthetic", help="the data source whose frames were scored")
-    submission.add_argument("--selection-rule", default="source_val", help="the model-selection rule the scores' model was chosen by")
-    _add_data_options(submission)
-    submission.set_defaults(handler=cmd_submit)
 
-    board = commands.add_parser("leaderboard", help="write leaderboards/<suite>.md and .csv from MLflow runs")
-    board.add_argument("--suite", default="synthetic-quick")
-    board.add_argument("--out", type=Path, default=Path("leaderboards"))
-    board.add_argument("--threshold-rule", choices=("dev_eer", "oracle_eer"), default="dev_eer")
-    board.add_argument("--level", choices=("frame", "video"), default="video")
-    board.add_argument("--selection-rule", default="", help="only runs selected by this rule (needed when a suite mixes rules)")
-    board.add_argument("--method", default="",
-                       help="only this method and its variants (<method>[...]), written to <suite>-<method>.md and .csv")
-    board.add_argument("--draw-rule", default="",
-                       help="how a sweep's hyper-parameter draws are chosen per cell: source_val (default), loso, "
-                            "oracle")
-    board.add_argument("--include-stale", action="store_true",
-                       help="also show runs of older code or protocol files, as rows marked (stale)")
-    board.add_argument("--html", action="store_true",
-                       help="also write <suite>.html: sortable tables, ROC curves and predicted maps, self-contained")
-    board.add_argument("--compare", type=Path, default=None, metavar="OTHER.csv",
-                       help="write nothing; print each cell of this store's board beside the same cell of OTHER.csv "
-                            "(a leaderboard CSV or leaderboards/reported.csv), their difference and whether it lies "
-                            "inside the combined 95%% interval")
-    board.set_defaults(handler=cmd_leaderboard)
+def _submit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", required=True, help="the leaderboard row's name (not a registered method)")
+    parser.add_argument("--scores", type=Path, required=True,
+                        help="folder with <protocol>/source_val.frame.csv and <protocol>/target_test.frame.csv")
+    _add_preset(parser, "the preset whose frames were scored")
+    parser.add_argument("--data", default="synthetic", help="the data source whose frames were scored")
+    parser.add_argument("--selection-rule", default="source_val", help="the model-selection rule the scores' model was chosen by")
+    _add_data_options(parser)
 
-    data = commands.add_parser("data", help="data caches").add_subparsers(dest="data_command", required=True)
-    for name, handler, text in (
-        ("generate", cmd_data_generate, "build the synthetic domains' cache"),
-        ("audit", cmd_data_audit, "shortcut audit: can global image statistics tell live from spoof across domains?"),
-    ):
-        sub = data.add_parser(name, help=text)
-        sub.add_argument("--preset", default="quick", help="takes image size and scale from this preset")
-        sub.add_argument("--scale", default="", help="dataset size: tiny, fast, quick or paper (default: the preset's)")
-        sub.add_argument("--size", type=int, default=0, help="image side in pixels (default: the preset's)")
-        sub.add_argument("--data-seed", type=int, default=0)
-        sub.add_argument("--cache", type=Path, default=default_cache_dir())
-        sub.add_argument("--workers", type=int, default=2)
-        sub.add_argument("--no-progress", action="store_true")
-        sub.set_defaults(handler=handler)
 
-    index = data.add_parser("index", help="index a real corpus's videos from its file names (no video is opened)")
-    index.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
-    index.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
-    index.add_argument("--out", type=Path, help="write the index CSV here (default: standard output)")
-    index.add_argument("--protocol", default="", help="only the videos this intra protocol selects, with their "
-                       "role and fold (checked against the corpus's own lists where it ships them)")
-    index.add_argument("--fold", type=int, default=None, help="the protocol's fold (default: every fold)")
-    index.set_defaults(handler=cmd_data_index)
+def _leaderboard_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", default=f"synthetic-{DEFAULT_PRESET}")
+    _add_leaderboard_dir(parser)
+    parser.add_argument("--out", dest="leaderboard_dir", type=Path, action=_DeprecatedAlias, replacement="--leaderboard-dir")
+    parser.add_argument("--threshold-rule", choices=("dev_eer", "oracle_eer"), default="dev_eer")
+    parser.add_argument("--level", choices=("frame", "video"), default="video")
+    parser.add_argument("--selection-rule", default="", help="only runs selected by this rule (needed when a suite mixes rules)")
+    parser.add_argument("--method", default="",
+                        help="only this method and its variants (<method>[...]), written to <suite>-<method>.md and .csv")
+    parser.add_argument("--draw-rule", default="",
+                        help="how a sweep's hyper-parameter draws are chosen per cell: source_val (default), loso, "
+                             "oracle")
+    parser.add_argument("--include-stale", action="store_true",
+                        help="also show runs of older code or protocol files, as rows marked (stale)")
+    parser.add_argument("--html", action="store_true",
+                        help="also write <suite>.html: sortable tables, ROC curves and predicted maps, self-contained")
+    parser.add_argument("--compare", type=Path, default=None, metavar="OTHER.csv",
+                        help="write nothing; print each cell of this store's board beside the same cell of OTHER.csv "
+                             "(a leaderboard CSV or leaderboards/reported.csv), their difference and whether it lies "
+                             "inside the combined 95%% interval")
+    _add_verbose(parser)
 
+
+def _synthetic_options(parser: argparse.ArgumentParser) -> None:
+    """``data generate`` and ``data audit``: the synthetic domains at a preset's image size and scale."""
+    from dgfas.paths import default_cache_dir
+
+    _add_preset(parser, "takes image size and scale from this preset")
+    parser.add_argument("--scale", default="", help="dataset size: tiny, fast, quick or paper (default: the preset's)")
+    parser.add_argument("--size", type=int, default=0, help="image side in pixels (default: the preset's)")
+    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=default_cache_dir())
+    parser.add_argument("--workers", type=int, default=2)
+    _add_progress(parser)
+
+
+def _index_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
+    parser.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
+    parser.add_argument("--out", type=Path, help="write the index CSV here (default: standard output)")
+    parser.add_argument("--protocol", default="", help="only the videos this intra protocol selects, with their "
+                        "role and fold (checked against the corpus's own lists where it ships them)")
+    parser.add_argument("--fold", type=int, default=None, help="the protocol's fold (default: every fold)")
+
+
+def _prepare_options(parser: argparse.ArgumentParser) -> None:
+    from dgfas.data.corpora.faces import MARGIN
     from dgfas.data.corpora.prepare import DEFAULT_NO_FACE, NO_FACE_POLICIES
+    from dgfas.paths import default_cache_dir
 
-    prepare = data.add_parser("prepare", help="decode, detect and crop faces, make auxiliary labels, cache the frames")
-    prepare.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
-    prepare.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
-    prepare.add_argument("--cache", type=Path, default=default_cache_dir())
-    prepare.add_argument("--frames-per-video", type=int, default=10, help="frames kept per video, uniformly spread (0: all)")
-    prepare.add_argument("--size", type=int, default=256, help="side of the square face crops (default 256)")
-    prepare.add_argument("--margin", type=float, default=MARGIN, help=f"context around the face box, per side (default {MARGIN})")
-    prepare.add_argument("--workers", type=int, default=2, help="processes, each with its own face detector")
-    prepare.add_argument("--device", default="cpu", help="torch device of the face detector")
-    prepare.add_argument("--no-face", choices=NO_FACE_POLICIES, default=None,
-                         help="a video with no face in any frame: left out (skip) or cropped at its centre; default: "
-                              f"as the cache was prepared, else {DEFAULT_NO_FACE}")
-    prepare.add_argument("--no-progress", action="store_true")
-    prepare.set_defaults(handler=cmd_data_prepare)
+    parser.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
+    parser.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
+    parser.add_argument("--cache", type=Path, default=default_cache_dir())
+    parser.add_argument("--frames-per-video", type=int, default=10, help="frames kept per video, uniformly spread (0: all)")
+    parser.add_argument("--size", type=int, default=256, help="side of the square face crops (default 256)")
+    parser.add_argument("--margin", type=float, default=MARGIN, help=f"context around the face box, per side (default {MARGIN})")
+    parser.add_argument("--workers", type=int, default=2, help="processes, each with its own face detector")
+    parser.add_argument("--device", default="cpu", help="torch device of the face detector")
+    parser.add_argument("--no-face", choices=NO_FACE_POLICIES, default=None,
+                        help="a video with no face in any frame: left out (skip) or cropped at its centre; default: "
+                             f"as the cache was prepared, else {DEFAULT_NO_FACE}")
+    _add_progress(parser)
+    _add_verbose(parser)
 
-    listing = commands.add_parser("list", help="every registered protocol, method, model, dataset, rule")
-    listing.set_defaults(handler=cmd_list)
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dgfas`` parser; each subcommand's options are added only when it parses (:class:`_LazyParser`)."""
+    parser = argparse.ArgumentParser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
+    parser.add_argument("--version", action=_Version)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_LazyParser)
+
+    def command(group, name: str, handler: Callable[[argparse.Namespace], int], summary: str,
+                options: Callable[[argparse.ArgumentParser], None] | None) -> None:
+        group.add_parser(name, help=summary, configure=options).set_defaults(handler=handler)
+
+    command(commands, "benchmark", cmd_benchmark,
+            "run protocols x methods x seeds into MLflow and write the leaderboard", _benchmark_options)
+    command(commands, "sweep", cmd_sweep, "benchmark x random hyper-parameter draws, run by a launcher", _sweep_options)
+    command(commands, "train", cmd_train, "one run: a method on a protocol", _train_options)
+    command(commands, "metrics", cmd_metrics, "HTER, EER, AUC, APCER/BPCER/ACER of a score file", _metrics_options)
+    command(commands, "submit", cmd_submit, "check score files made outside dgfas and log them as a leaderboard row",
+            _submit_options)
+    command(commands, "leaderboard", cmd_leaderboard, "write leaderboards/<suite>.md and .csv from MLflow runs",
+            _leaderboard_options)
+
+    data = commands.add_parser("data", help="data caches").add_subparsers(
+        dest="data_command", required=True, parser_class=_LazyParser)
+    command(data, "generate", cmd_data_generate, "build the synthetic domains' cache", _synthetic_options)
+    command(data, "audit", cmd_data_audit,
+            "shortcut audit: can global image statistics tell live from spoof across domains?", _synthetic_options)
+    command(data, "index", cmd_data_index, "index a real corpus's videos from its file names (no video is opened)",
+            _index_options)
+    command(data, "prepare", cmd_data_prepare,
+            "decode, detect and crop faces, make auxiliary labels, cache the frames", _prepare_options)
+
+    command(commands, "list", cmd_list, "every registered protocol, method, model, dataset, rule", None)
     return parser
 
 
@@ -502,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; exit 2 on a :class:`DgfasError`, 130 on Ctrl-C and 143 on SIGTERM (128 + the signal)."""
     args = build_parser().parse_args(argv)
     try:
-        with _sigterm_interrupts():
+        with _sigterm_interrupts(), verbose(getattr(args, "verbose", False)):
             return args.handler(args)
     except DgfasError as err:
         print(f"dgfas: error: {err}", file=sys.stderr)

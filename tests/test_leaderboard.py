@@ -594,7 +594,7 @@ def test_cli_method_flag_writes_the_variant_board(suite_in_mlflow, tmp_path, cap
 
 
 def test_cli_method_flag_with_an_unknown_method_is_one_line(suite_in_mlflow, tmp_path, capsys):
-    assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path), "--method", "nosuch"]) == 2
+    assert main(["leaderboard", "--suite", SUITE, "--leaderboard-dir", str(tmp_path), "--method", "nosuch"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dgfas: error: ") and "method 'nosuch'" in err and err.count("\n") == 1
 

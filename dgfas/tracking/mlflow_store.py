@@ -30,6 +30,7 @@ import numpy as np
 
 from dgfas.errors import DgfasError
 from dgfas.tracking.row_setup import SETUP_COLUMNS
+from dgfas.verbosity import is_verbose
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,12 +101,15 @@ def _quiet_mlflow() -> None:
 
     A new SQLite store logs "Creating initial MLflow database tables..." and alembic
     migration lines, and SQLAlchemy 2 warns about a loader strategy MLflow still uses;
-    none of it is actionable for a dgfas user. Real warnings and errors still show.
+    none of it is actionable for a dgfas user. Real warnings and errors still show,
+    and ``--verbose`` (:mod:`dgfas.verbosity`) shows it all.
     """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if is_verbose():
+        return
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy is deprecated")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 _OPENED: set[str] = set()

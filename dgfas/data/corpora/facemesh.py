@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from dgfas.errors import DgfasError
+from dgfas.verbosity import native_info_held_back
 
 #: Side of the model's square input.
 INPUT_SIZE = 192
@@ -49,7 +50,8 @@ class FaceMesh:
                 f"FaceMesh model {path} is missing; make setup fetches it from the mediapipe 0.10.21 wheel"
             )
         self._interpreter = Interpreter(model_path=str(path))
-        self._interpreter.allocate_tensors()
+        with native_info_held_back():  # TensorFlow Lite announces its XNNPACK delegate here, once per process
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = {d["name"]: d["index"] for d in self._interpreter.get_output_details()}
         self._landmarks, self._presence = outputs["conv2d_21"], outputs["conv2d_31"]
