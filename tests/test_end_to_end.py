@@ -80,7 +80,12 @@ def test_unwritable_cache_is_a_one_line_error_and_writes_nothing(workdir, capsys
                  "--cache", str(blocker / "cache")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("dgfas: error: cannot write synthetic cache") and err.count("\n") == 1
-    assert sorted(os.listdir(workdir)) == ["file"]  # no cache, no MLflow store, no run
+    # The tracking store is opened before any data is built (so a bad one fails first); it holds no run.
+    assert sorted(os.listdir(workdir)) == ["file", "mlflow.db", "mlflow.db.lock"]  # no cache
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    assert not client.search_runs([client.get_experiment_by_name("synthetic-tiny").experiment_id])
 
 
 @pytest.mark.slow
