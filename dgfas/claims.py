@@ -61,15 +61,13 @@ def claim(job_dir: Path) -> Iterator[bool]:
         raise DgfasError(f"cannot claim run folder {job_dir}: {error.strerror or error}") from None
     try:
         atomic_write_text(job_dir / HOLDER_NAME, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
-        remove_temporaries(job_dir)
+        _remove_temporaries(job_dir)
         yield True
     finally:
         lock.release()
 
 
-def remove_temporaries(job_dir: Path) -> list[Path]:
-    """Delete the ``.*.tmp`` files an interrupted atomic write left in ``job_dir``; call only while holding its claim."""
-    leftovers = sorted(job_dir.glob(".*.tmp"))
-    for path in leftovers:
+def _remove_temporaries(job_dir: Path) -> None:
+    """Delete the ``.*.tmp`` files an interrupted atomic write left in ``job_dir``; only its claim's holder may."""
+    for path in job_dir.glob(".*.tmp"):
         path.unlink(missing_ok=True)
-    return leftovers

@@ -34,13 +34,9 @@ def _seeds(text: str) -> list[int]:
     """``--seeds 0,1,2`` as integers; anything else is one line naming the bad item."""
     seeds = []
     for item in _csv_list(text):
-        try:
-            seed = int(item)
-        except ValueError:
-            seed = -1
-        if seed < 0:
+        if not item.isdecimal():
             raise DgfasError(f"--seeds: '{item}' is not an integer 0 or more (give comma-separated seeds, e.g. 0,1,2)")
-        seeds.append(seed)
+        seeds.append(int(item))
     if not seeds:
         raise DgfasError("--seeds: no seed given (give comma-separated integers, e.g. 0,1,2)")
     return seeds

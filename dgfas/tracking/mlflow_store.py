@@ -315,25 +315,21 @@ def open_store(suites: list[str]) -> None:
         raise DgfasError(f"cannot use the MLflow tracking store {uri} (MLFLOW_TRACKING_URI): {detail}") from None
 
 
-def end_orphaned_runs(suite: str, run_key: str) -> int:
+def end_orphaned_runs(suite: str, run_key: str) -> None:
     """Mark KILLED the RUNNING runs of ``suite`` tagged ``run_key``; call only while holding the job's claim.
 
     Such a run's process died without ending it (``kill -9``, a lost node):
     had it lived, it would still hold the claim (:mod:`dgfas.claims`).
-
-    Returns:
-        How many runs were ended.
     """
     client = _client()
     experiment_id = _experiment_id(client, suite, create=False)
     if experiment_id is None:
-        return 0
+        return
     orphans = client.search_runs(
         [experiment_id], filter_string=f"tags.`dgfas.run_key` = '{_checked_key(run_key)}' and attributes.status = 'RUNNING'"
     )
     for run in orphans:
         client.set_terminated(run.info.run_id, "KILLED")
-    return len(orphans)
 
 
 def _checked_key(run_key: str) -> str:
