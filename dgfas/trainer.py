@@ -27,10 +27,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from dgfas import distributed
+from dgfas import checkpoints, distributed
 from dgfas.algorithms import Algorithm, get_algorithm
 from dgfas.algorithms.base import MAP_NAMES
-from dgfas.atomic import atomic_write
 from dgfas.code_identity import code_hash
 from dgfas.config import with_overrides
 from dgfas.data.batches import TrainingBatches, to_input
@@ -49,8 +48,9 @@ from dgfas.scores import video_level, write_scores
 from dgfas.selection import SELECTION_RULES, get_selection_rule
 
 #: Version of the training-state file :meth:`TrainingState.save` writes; a file of
-#: another version is refused rather than misread.
-CHECKPOINT_FORMAT = 3
+#: another version is refused rather than misread. Format 4 holds tensors and plain
+#: values only and keeps its sha256 beside it (:mod:`dgfas.checkpoints`).
+CHECKPOINT_FORMAT = 4
 
 #: Trainer settings that change how fast a run goes, never its numbers: logged, not part of its identity.
 _SPEED_ONLY = ("trainer.device_cache_share",)
@@ -537,43 +537,57 @@ class TrainingState:
     target_scores: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def save(self, path: Path) -> None:
+        """Write the state to ``path``, with its sha256 beside it (:mod:`dgfas.checkpoints`).
+
+        Numpy arrays (sampler orders, target scores) become tensors and numpy
+        numbers Python ones, since loading must not build anything else.
+        """
+        batches = self.batches.state()
+        best_key = None if self.best_key is None else tuple(_plain_number(v) for v in self.best_key)
         snapshot = {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
             "algorithm": self.algorithm.state_dict(),
             "optimizers": [o.state_dict() for o in self.algorithm.optimizers()],
             "torch_rng": torch.get_rng_state(),
-            "batches": self.batches.state(),
-            "best": (self.best_key, self.best_step, self.best_state),
-            "evaluations": self.evaluations,
-            "target_scores": self.target_scores,
+            "numpy_rng": batches["numpy_rng"],  # a dict of ints and strings
+            "sampler_orders": {domain: [torch.tensor(order) for order in orders]
+                               for domain, orders in batches["sampler_orders"].items()},
+            "best": (best_key, self.best_step, self.best_state),
+            "evaluations": {step: {k: float(v) for k, v in metrics.items()}
+                            for step, metrics in self.evaluations.items()},
+            "target_scores": {step: torch.tensor(scores) for step, scores in self.target_scores.items()},
         }
-        atomic_write(path, lambda file: torch.save(snapshot, file))
+        checkpoints.save(path, snapshot)
 
     def restore(self, path: Path) -> None:
-        def refuse(reason: str) -> DgfasError:
-            return DgfasError(f"{path}: cannot resume from this checkpoint ({reason}); delete it to start the run over")
-
-        try:
-            # Our own file, holding numpy generator state besides tensors.
-            saved = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as err:  # torch.load raises many types
-            raise refuse(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        """Go on from the state saved in ``path``; a file that is not one :meth:`save` wrote is a one-line error."""
+        saved = checkpoints.load(path)
         version = saved.get("format") if isinstance(saved, dict) else None
         if version != CHECKPOINT_FORMAT:
-            raise refuse(f"written by another dgfas version: format {version}, this one reads {CHECKPOINT_FORMAT}")
+            raise checkpoints.refusal(
+                path, f"written by another dgfas version: format {version}, this one reads {CHECKPOINT_FORMAT}")
         try:
             self.algorithm.load_state_dict(saved["algorithm"])
             for optimizer, optimizer_state in zip(self.algorithm.optimizers(), saved["optimizers"], strict=True):
                 optimizer.load_state_dict(optimizer_state)
             torch.set_rng_state(saved["torch_rng"])
-            self.batches.load_state(saved["batches"])
+            self.batches.load_state({
+                "numpy_rng": saved["numpy_rng"],
+                "sampler_orders": {domain: [order.numpy() for order in orders]
+                                   for domain, orders in saved["sampler_orders"].items()},
+            })
             self.best_key, self.best_step, self.best_state = saved["best"]
             self.evaluations = saved["evaluations"]
-            self.target_scores = saved["target_scores"]
+            self.target_scores = {step: scores.numpy() for step, scores in saved["target_scores"].items()}
             self.step = saved["step"]
         except Exception as err:  # load_state_dict raises many types
-            raise refuse(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+            raise checkpoints.refusal(path, str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+
+
+def _plain_number(value: Any) -> Any:
+    """``value`` as a Python number if it is a numpy one (a selection key may hold metrics of either)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 #: Called after every training step with (step, seconds producing its batches, seconds in ``update``).
