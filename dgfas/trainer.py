@@ -10,6 +10,7 @@ writes frame- and video-level score files.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -27,7 +28,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from dgfas import checkpoints, distributed
+from dgfas import checkpoints, distributed, interrupts
 from dgfas.algorithms import Algorithm, get_algorithm
 from dgfas.algorithms.base import MAP_NAMES
 from dgfas.code_identity import code_hash
@@ -612,7 +613,9 @@ def train(
     With ``checkpoint``, the whole training state (weights, optimizers, random
     generators, samplers, the best candidate so far) is saved atomically at
     every evaluation, and a run that finds the file resumes after the saved
-    step with the same result it would have had uninterrupted.
+    step with the same result it would have had uninterrupted. A stop signal
+    the command line defers (:mod:`dgfas.interrupts`) saves it at the end of the
+    step it arrives in as well, then raises its ``KeyboardInterrupt``.
 
     With ``launch`` (one of several ``torchrun`` processes, see
     :mod:`dgfas.distributed`), each process draws its own batches (its
@@ -651,7 +654,10 @@ def train(
 
     bar = tqdm(range(state.step + 1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.run_name} seed {run.spec.seed}",
                disable=not progress, leave=False, dynamic_ncols=True, initial=state.step, total=cfg.steps)
-    try:
+    # A stop signal waits for the end of the step where a checkpoint can keep it; not across processes, whose
+    # checkpoints would then stop at different steps.
+    stops = interrupts.deferred() if checkpoint is not None and launch is None else contextlib.nullcontext()
+    with stops, contextlib.closing(batches), contextlib.closing(bar):
         for step in bar:
             if step_timer is not None:
                 _synchronize(device)
@@ -669,12 +675,11 @@ def train(
             if step % 10 == 0 or step == cfg.steps:
                 log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-            if step % cfg.eval_every != 0 and step != cfg.steps:
-                continue
-            if launch is not None:
+            evaluation = step % cfg.eval_every == 0 or step == cfg.steps
+            if evaluation and launch is not None:
                 distributed.average_buffers(algorithm)
                 distributed.check_in_step(algorithm)
-            if evaluates:
+            if evaluation and evaluates:
                 metrics, evaluated = evaluate(algorithm, run, device, progress)
                 state.evaluations[step] = metrics
                 state.target_scores[step] = evaluated["target_test.video"]["score"].to_numpy()
@@ -685,11 +690,11 @@ def train(
                 if state.best_key is None or key < state.best_key:
                     state.best_key, state.best_step = key, step
                     state.best_state = copy.deepcopy(algorithm.state_dict())
-            if checkpoint is not None and step < cfg.steps:
+            stopping = interrupts.requested()
+            if checkpoint is not None and (evaluation and step < cfg.steps or stopping):
                 state.save(checkpoint)
-    finally:
-        batches.close()
-        bar.close()
+            if stopping:
+                interrupts.stop()
     if not evaluates:
         return RunResult(run.run_key, {}, 0, {}, time.perf_counter() - started)
     assert state.best_state is not None  # the last step always evaluates
