@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dgfas import claims, distributed
+from dgfas import checkpoints, claims, distributed
 from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
@@ -189,7 +189,7 @@ def _train_and_log(
             figure = roc_figure(table["label"].to_numpy(), table["score"].to_numpy(), f"{name}: {role} (video level)")
             tracked.log_figure(figure, f"roc_{role}.png")
     for path in out_dir.glob("checkpoint*.pt"):  # one per process of a distributed run
-        path.unlink(missing_ok=True)
+        checkpoints.remove(path)
     return JobOutcome(spec, run.variant, run.run_key, "finished", run.trainer_config.selection_rule, result.metrics, result.seconds)
 
 

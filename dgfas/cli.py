@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from dgfas import interrupts
 from dgfas.errors import DgfasError
 from dgfas.verbosity import verbose
 
@@ -598,43 +599,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (what Slurm sends at a time limit), raised where the process is so it unwinds as Ctrl-C does.
-
-    A ``KeyboardInterrupt`` is what ends an MLflow run as KILLED rather than
-    FAILED (:class:`dgfas.tracking.mlflow_store.TrackedRun`) and what removes a
-    half-written temporary file (:func:`dgfas.atomic.atomic_write`).
-    """
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
-
-
 @contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` while a command runs; the previous handler comes back after."""
+def _stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT go to :func:`dgfas.interrupts.handle` while a command runs; the previous handlers come back after.
+
+    SIGINT is left alone where it is ignored (a job started in the background
+    by a non-interactive shell), as Python leaves it.
+    """
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    stop_signals = [signal.SIGTERM] + ([signal.SIGINT] if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN else [])
+    previous = {signum: signal.signal(signum, interrupts.handle) for signum in stop_signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; exit 2 on a :class:`DgfasError`, 130 on Ctrl-C and 143 on SIGTERM (128 + the signal)."""
     args = build_parser().parse_args(argv)
     try:
-        with _sigterm_interrupts(), verbose(getattr(args, "verbose", False)):
+        with _stop_signals(), verbose(getattr(args, "verbose", False)):
             return args.handler(args)
     except DgfasError as err:
         print(f"dgfas: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
-        signum = signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT
+        signum = signal.SIGTERM if isinstance(interrupt, interrupts.Terminated) else signal.SIGINT
         print(f"dgfas: {signum.name}: finished runs are kept, the next run resumes from the last checkpoint",
               file=sys.stderr)
         return 128 + signum

@@ -10,7 +10,8 @@ Which files a run of method M building backbone B depends on:
 * :data:`SHARED_FILES`, the modules every run goes through whatever its
   method: reading frames and caches, batching, the trainer, metrics, score
   files, selection and threshold rules, precision, presets, protocols,
-  configuration, distributed training and the algorithm contract;
+  configuration, distributed training, checkpoint files, stop signals
+  and the algorithm contract;
 * M's module and every ``dgfas`` module it imports at module level, followed
   transitively (``multitask_meta`` brings ``inner_step`` and ``triplet``); an
   import of a name a package re-exports (``from dgfas.models import
@@ -57,6 +58,7 @@ SHARED_FILES = (
     "algorithms/base.py",
     "algorithms/registry.py",
     "atomic.py",
+    "checkpoints.py",
     "config.py",
     "data/batches.py",
     "data/clips.py",
@@ -70,6 +72,7 @@ SHARED_FILES = (
     "distributed.py",
     "errors.py",
     "hparams.py",
+    "interrupts.py",
     "metrics.py",
     "models/registry.py",
     "plugins.py",

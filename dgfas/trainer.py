@@ -10,6 +10,7 @@ writes frame- and video-level score files.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -27,10 +28,9 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from dgfas import distributed
+from dgfas import checkpoints, distributed, interrupts
 from dgfas.algorithms import Algorithm, get_algorithm
 from dgfas.algorithms.base import MAP_NAMES
-from dgfas.atomic import atomic_write
 from dgfas.code_identity import code_hash
 from dgfas.config import with_overrides
 from dgfas.data.batches import TrainingBatches, to_input
@@ -49,8 +49,9 @@ from dgfas.scores import video_level, write_scores
 from dgfas.selection import SELECTION_RULES, get_selection_rule
 
 #: Version of the training-state file :meth:`TrainingState.save` writes; a file of
-#: another version is refused rather than misread.
-CHECKPOINT_FORMAT = 3
+#: another version is refused rather than misread. Format 4 holds tensors and plain
+#: values only and keeps its sha256 beside it (:mod:`dgfas.checkpoints`).
+CHECKPOINT_FORMAT = 4
 
 #: Trainer settings that change how fast a run goes, never its numbers: logged, not part of its identity.
 _SPEED_ONLY = ("trainer.device_cache_share",)
@@ -537,43 +538,57 @@ class TrainingState:
     target_scores: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def save(self, path: Path) -> None:
+        """Write the state to ``path``, with its sha256 beside it (:mod:`dgfas.checkpoints`).
+
+        Numpy arrays (sampler orders, target scores) become tensors and numpy
+        numbers Python ones, since loading must not build anything else.
+        """
+        batches = self.batches.state()
+        best_key = None if self.best_key is None else tuple(_plain_number(v) for v in self.best_key)
         snapshot = {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
             "algorithm": self.algorithm.state_dict(),
             "optimizers": [o.state_dict() for o in self.algorithm.optimizers()],
             "torch_rng": torch.get_rng_state(),
-            "batches": self.batches.state(),
-            "best": (self.best_key, self.best_step, self.best_state),
-            "evaluations": self.evaluations,
-            "target_scores": self.target_scores,
+            "numpy_rng": batches["numpy_rng"],  # a dict of ints and strings
+            "sampler_orders": {domain: [torch.tensor(order) for order in orders]
+                               for domain, orders in batches["sampler_orders"].items()},
+            "best": (best_key, self.best_step, self.best_state),
+            "evaluations": {step: {k: float(v) for k, v in metrics.items()}
+                            for step, metrics in self.evaluations.items()},
+            "target_scores": {step: torch.tensor(scores) for step, scores in self.target_scores.items()},
         }
-        atomic_write(path, lambda file: torch.save(snapshot, file))
+        checkpoints.save(path, snapshot)
 
     def restore(self, path: Path) -> None:
-        def refuse(reason: str) -> DgfasError:
-            return DgfasError(f"{path}: cannot resume from this checkpoint ({reason}); delete it to start the run over")
-
-        try:
-            # Our own file, holding numpy generator state besides tensors.
-            saved = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as err:  # torch.load raises many types
-            raise refuse(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+        """Go on from the state saved in ``path``; a file that is not one :meth:`save` wrote is a one-line error."""
+        saved = checkpoints.load(path)
         version = saved.get("format") if isinstance(saved, dict) else None
         if version != CHECKPOINT_FORMAT:
-            raise refuse(f"written by another dgfas version: format {version}, this one reads {CHECKPOINT_FORMAT}")
+            raise checkpoints.refusal(
+                path, f"written by another dgfas version: format {version}, this one reads {CHECKPOINT_FORMAT}")
         try:
             self.algorithm.load_state_dict(saved["algorithm"])
             for optimizer, optimizer_state in zip(self.algorithm.optimizers(), saved["optimizers"], strict=True):
                 optimizer.load_state_dict(optimizer_state)
             torch.set_rng_state(saved["torch_rng"])
-            self.batches.load_state(saved["batches"])
+            self.batches.load_state({
+                "numpy_rng": saved["numpy_rng"],
+                "sampler_orders": {domain: [order.numpy() for order in orders]
+                                   for domain, orders in saved["sampler_orders"].items()},
+            })
             self.best_key, self.best_step, self.best_state = saved["best"]
             self.evaluations = saved["evaluations"]
-            self.target_scores = saved["target_scores"]
+            self.target_scores = {step: scores.numpy() for step, scores in saved["target_scores"].items()}
             self.step = saved["step"]
         except Exception as err:  # load_state_dict raises many types
-            raise refuse(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+            raise checkpoints.refusal(path, str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+
+
+def _plain_number(value: Any) -> Any:
+    """``value`` as a Python number if it is a numpy one (a selection key may hold metrics of either)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 #: Called after every training step with (step, seconds producing its batches, seconds in ``update``).
@@ -598,7 +613,9 @@ def train(
     With ``checkpoint``, the whole training state (weights, optimizers, random
     generators, samplers, the best candidate so far) is saved atomically at
     every evaluation, and a run that finds the file resumes after the saved
-    step with the same result it would have had uninterrupted.
+    step with the same result it would have had uninterrupted. A stop signal
+    the command line defers (:mod:`dgfas.interrupts`) saves it at the end of the
+    step it arrives in as well, then raises its ``KeyboardInterrupt``.
 
     With ``launch`` (one of several ``torchrun`` processes, see
     :mod:`dgfas.distributed`), each process draws its own batches (its
@@ -637,7 +654,10 @@ def train(
 
     bar = tqdm(range(state.step + 1, cfg.steps + 1), desc=f"{run.spec.method} {run.protocol.run_name} seed {run.spec.seed}",
                disable=not progress, leave=False, dynamic_ncols=True, initial=state.step, total=cfg.steps)
-    try:
+    # A stop signal waits for the end of the step where a checkpoint can keep it; not across processes, whose
+    # checkpoints would then stop at different steps.
+    stops = interrupts.deferred() if checkpoint is not None and launch is None else contextlib.nullcontext()
+    with stops, contextlib.closing(batches), contextlib.closing(bar):
         for step in bar:
             if step_timer is not None:
                 _synchronize(device)
@@ -655,12 +675,11 @@ def train(
             if step % 10 == 0 or step == cfg.steps:
                 log_metrics({f"train.{k}": v for k, v in losses.items()}, step)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-            if step % cfg.eval_every != 0 and step != cfg.steps:
-                continue
-            if launch is not None:
+            evaluation = step % cfg.eval_every == 0 or step == cfg.steps
+            if evaluation and launch is not None:
                 distributed.average_buffers(algorithm)
                 distributed.check_in_step(algorithm)
-            if evaluates:
+            if evaluation and evaluates:
                 metrics, evaluated = evaluate(algorithm, run, device, progress)
                 state.evaluations[step] = metrics
                 state.target_scores[step] = evaluated["target_test.video"]["score"].to_numpy()
@@ -671,11 +690,11 @@ def train(
                 if state.best_key is None or key < state.best_key:
                     state.best_key, state.best_step = key, step
                     state.best_state = copy.deepcopy(algorithm.state_dict())
-            if checkpoint is not None and step < cfg.steps:
+            stopping = interrupts.requested()
+            if checkpoint is not None and (evaluation and step < cfg.steps or stopping):
                 state.save(checkpoint)
-    finally:
-        batches.close()
-        bar.close()
+            if stopping:
+                interrupts.stop()
     if not evaluates:
         return RunResult(run.run_key, {}, 0, {}, time.perf_counter() - started)
     assert state.best_state is not None  # the last step always evaluates
