@@ -52,10 +52,11 @@ def _split_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _specs(args: argparse.Namespace, protocols: list[str], methods: list[str], seeds: list[int]) -> list:
-    from dgfas.trainer import RunSpec
+    """The jobs, each one's settings resolved and checked before the first builds data or logs a run."""
+    from dgfas.trainer import RunSpec, resolve_settings
 
     overrides = _split_overrides(args.set)
-    return [
+    specs = [
         RunSpec(
             protocol=protocol,
             method=method,
@@ -70,6 +71,9 @@ def _specs(args: argparse.Namespace, protocols: list[str], methods: list[str], s
         for method in methods
         for seed in seeds
     ]
+    for spec in specs:
+        resolve_settings(spec)
+    return specs
 
 
 def _validate_names(protocols: list[str], methods: list[str], preset: str, data: str) -> None:
