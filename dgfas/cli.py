@@ -9,13 +9,48 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from dgfas.errors import DgfasError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line like every other dgfas failure: ``dgfas: error: argument --jobs: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"dgfas: error: {message}\n")
+
+
+def _integer(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``minimum``; argparse's error names the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _finite(text: str) -> float:
+    """An argparse type: a finite number (``nan`` would make every comparison false)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def _csv_list(text: str) -> list[str]:
@@ -347,11 +382,11 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     from dgfas.benchmark import default_cache_dir
 
     parser.add_argument("--cache", type=Path, default=default_cache_dir(), help="frame cache (default .dgfas/cache)")
-    parser.add_argument("--workers", type=int, default=2, help="processes for building data caches")
+    parser.add_argument("--workers", type=_integer(1), default=2, help="processes for building data caches")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--root", action="append", default=[], metavar="CORPUS=FOLDER",
                         help="where a real corpus lies, for --data real, e.g. --root oulu=/data/OULU-NPU")
-    parser.add_argument("--frames-per-video", type=int, default=10,
+    parser.add_argument("--frames-per-video", type=_integer(0), default=10,
                         help="frames a real corpus is prepared with, when its cache is missing (default 10)")
 
 
@@ -360,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     from dgfas.data.corpora.faces import MARGIN
     from dgfas.launchers import LAUNCHERS
 
-    parser = argparse.ArgumentParser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
+    parser = _Parser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
     commands = parser.add_subparsers(dest="command", required=True)
 
     bench = commands.add_parser("benchmark", help="run protocols x methods x seeds into MLflow and write the leaderboard")
@@ -371,24 +406,24 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser("sweep", help="benchmark x random hyper-parameter draws, run by a launcher")
     _add_grid_options(sweep)
     _add_run_options(sweep)
-    sweep.add_argument("--draws", type=int, default=0,
+    sweep.add_argument("--draws", type=_integer(0), default=0,
                        help="random draws from each method's search space, besides its defaults (draw 0; default: 0)")
     sweep.add_argument("--loso", action="store_true",
                        help="also train each job once per source domain without it, and choose draws by the mean EER "
                             "on the held-out source (leave-one-source-domain-out)")
     sweep.add_argument("--launcher", default="sequential",
                        help=f"where jobs run: {', '.join(LAUNCHERS.names())} (default: sequential)")
-    sweep.add_argument("--jobs", type=int, default=1, help="jobs at a time: local's processes, Slurm's array parallelism")
+    sweep.add_argument("--jobs", type=_integer(1), default=1, help="jobs at a time: local's processes, Slurm's array parallelism")
     sweep.add_argument("--cluster", choices=("local", "slurm"), default="local",
                        help="submitit's cluster: subprocesses here, or Slurm (default: local)")
     sweep.add_argument("--slurm-partition", default="", help="Slurm partition (default: the cluster's)")
-    sweep.add_argument("--timeout-min", type=int, default=60, help="time limit of one submitit job in minutes (default 60)")
+    sweep.add_argument("--timeout-min", type=_integer(1), default=60, help="time limit of one submitit job in minutes (default 60)")
     sweep.set_defaults(handler=cmd_sweep)
 
     train = commands.add_parser("train", help="one run: a method on a protocol")
     train.add_argument("--protocol", required=True, help="protocol name or .toml path")
     train.add_argument("--method", required=True)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_integer(0), default=0)
     _add_run_options(train)
     train.set_defaults(handler=cmd_train)
 
@@ -396,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("scores", help="CSV with video_id,frame,label,score[,attack_type,domain]")
     rule = metrics.add_mutually_exclusive_group()
     rule.add_argument("--dev", help="dev score file: use its EER threshold (classical PAD rule)")
-    rule.add_argument("--threshold", type=float, help="a fixed threshold")
+    rule.add_argument("--threshold", type=_finite, help="a fixed threshold")
     metrics.add_argument("--level", choices=("frame", "video"), default="video")
     metrics.add_argument("--json", action="store_true", help="print one JSON object")
     metrics.set_defaults(handler=cmd_metrics)

@@ -4,7 +4,8 @@ Each case of issue 17 (``trainer.steps=-5``, ``trainer.eval_every=0``,
 ``trainer.batch_per_domain=1``, ``trainer.device=cuda`` without a GPU,
 ``algorithm.lr=nan``, ``--seeds 0,1a``) and a few more are driven through
 ``main(argv)`` against a fresh SQLite store; each asserts the exact error
-line and that neither the frame cache nor a run came to exist.
+line and that neither the frame cache nor a run came to exist. Protocol
+files' fields and the command's numeric flags are checked the same way.
 """
 
 from __future__ import annotations
@@ -122,6 +123,29 @@ def test_a_bad_seed_and_every_command_that_trains_refuse_before_any_run(tmp_path
     assert _refused(tmp_path, monkeypatch, capsys, ["sweep", "--protocols", "C-I", "--methods", "erm", "--draws", "2",
                                                     "--set", "trainer.eval_every=0"]) == (
         "trainer.eval_every must be an integer >= 1, got 0")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--protocol", "C-I", "--method", "erm", "--seed", "-1"], "argument --seed: must be an integer >= 0, got '-1'"),
+        (["train", "--protocol", "C-I", "--method", "erm", "--seed", "1a"], "argument --seed: must be an integer >= 0, got '1a'"),
+        ([*BENCHMARK, "--workers", "0"], "argument --workers: must be an integer >= 1, got '0'"),
+        ([*BENCHMARK, "--frames-per-video", "-2"], "argument --frames-per-video: must be an integer >= 0, got '-2'"),
+        (["sweep", "--jobs", "0"], "argument --jobs: must be an integer >= 1, got '0'"),
+        (["sweep", "--draws", "-1"], "argument --draws: must be an integer >= 0, got '-1'"),
+        (["sweep", "--timeout-min", "0"], "argument --timeout-min: must be an integer >= 1, got '0'"),
+        (["metrics", "scores.csv", "--threshold", "nan"], "argument --threshold: must be a finite number, got 'nan'"),
+        (["train", "--method", "erm"], "the following arguments are required: --protocol"),
+    ],
+)
+def test_a_bad_flag_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2
+    assert capsys.readouterr().err == f"dgfas: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cuda_without_a_gpu_is_refused_and_cuda_n_must_exist(monkeypatch, no_accelerator):
