@@ -228,8 +228,7 @@ def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any], 
 
     The preset's initialization is ``imagenet`` where it asks for ImageNet
     weights on real data (``paper``) and the backbone has them; synthetic
-    data keeps the config's ``none``. Weights that cannot load (a missing
-    file, ImageNet weights at another width) are refused here, before any data is built.
+    data keeps the config's ``none``.
     """
     entry = get_model(model)
     fields = {f.name for f in dataclasses.fields(entry.config)}
@@ -237,10 +236,7 @@ def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any], 
     if (preset.imagenet_on_real_data and data_source != "synthetic" and entry.imagenet is not None
             and "weights" in fields):
         preset_settings["weights"] = IMAGENET
-    config = with_overrides(entry.config(), {**preset_settings, **overrides}, "model")
-    if "weights" in fields:
-        weights_file(config.weights, architecture=model, width=getattr(config, "width", 1.0), imagenet=entry.imagenet)
-    return config
+    return with_overrides(entry.config(), {**preset_settings, **overrides}, "model")
 
 
 def preset_data_options(preset: Preset, data: DataOptions) -> DataOptions:
@@ -308,7 +304,9 @@ def resolve_settings(spec: RunSpec) -> Settings:
     """Fill in defaults (preset, then overrides) and check every value, loading no data.
 
     Cheap, so a benchmark resolves every job's settings before the first job
-    trains: a bad value in the last job fails at once, not hours in.
+    trains: a bad value in the last job fails at once, not hours in. Model
+    weights that cannot load (a missing file, ImageNet weights at another
+    width) are refused here too.
     """
     protocol = get_protocol(spec.protocol)
     preset = get_preset(spec.preset)
@@ -320,6 +318,9 @@ def resolve_settings(spec: RunSpec) -> Settings:
                              f"{protocol.name}: {train_sources}")
         train_sources.remove(spec.holdout_source)
     model_config = resolve_model_config(preset, algorithm_config.model, spec.model_overrides, spec.data_source)
+    if hasattr(model_config, "weights"):
+        weights_file(model_config.weights, architecture=algorithm_config.model,
+                     width=getattr(model_config, "width", 1.0), imagenet=get_model(algorithm_config.model).imagenet)
     trainer_config = with_overrides(
         TrainerConfig(steps=preset.steps, batch_per_domain=preset.batch_per_domain, eval_every=preset.eval_every),
         spec.trainer_overrides,
