@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from dgfas import interrupts
 from dgfas.errors import DgfasError
@@ -25,6 +27,39 @@ from dgfas.verbosity import verbose
 #: The preset every command defaults to: the committed leaderboard's. ``make benchmark`` runs ``fast`` instead, a
 #: smoke test sized to the ten-minute budget on two CPU cores (README, "Presets").
 DEFAULT_PRESET = "quick"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line like every other dgfas failure: ``dgfas: error: argument --jobs: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"dgfas: error: {message}\n")
+
+
+def _integer(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``minimum``; argparse's error names the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _finite(text: str) -> float:
+    """An argparse type: a finite number (``nan`` would make every comparison false)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def _csv_list(text: str) -> list[str]:
@@ -57,10 +92,11 @@ def _split_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _specs(args: argparse.Namespace, protocols: list[str], methods: list[str], seeds: list[int]) -> list:
-    from dgfas.trainer import RunSpec
+    """The jobs, each one's settings resolved and checked before the first builds data or logs a run."""
+    from dgfas.trainer import RunSpec, resolve_settings
 
     overrides = _split_overrides(args.set)
-    return [
+    specs = [
         RunSpec(
             protocol=protocol,
             method=method,
@@ -75,6 +111,9 @@ def _specs(args: argparse.Namespace, protocols: list[str], methods: list[str], s
         for method in methods
         for seed in seeds
     ]
+    for spec in specs:
+        resolve_settings(spec)
+    return specs
 
 
 def _validate_names(protocols: list[str], methods: list[str], preset: str, data: str) -> None:
@@ -323,7 +362,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-class _LazyParser(argparse.ArgumentParser):
+class _LazyParser(_Parser):
     """A subcommand's parser whose options are added when that subcommand parses.
 
     Some options' help names registered things (launchers, face policies),
@@ -442,12 +481,12 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     from dgfas.paths import default_cache_dir
 
     parser.add_argument("--cache", type=Path, default=default_cache_dir(), help="frame cache (default .dgfas/cache)")
-    parser.add_argument("--workers", type=int, default=2, help="processes for building data caches")
+    parser.add_argument("--workers", type=_integer(1), default=2, help="processes for building data caches")
     _add_progress(parser)
     _add_verbose(parser)
     parser.add_argument("--root", action="append", default=[], metavar="CORPUS=FOLDER",
                         help="where a real corpus lies, for --data real, e.g. --root oulu=/data/OULU-NPU")
-    parser.add_argument("--frames-per-video", type=int, default=10,
+    parser.add_argument("--frames-per-video", type=_integer(0), default=10,
                         help="frames a real corpus is prepared with, when its cache is missing (default 10)")
 
 
@@ -460,24 +499,24 @@ def _sweep_options(parser: argparse.ArgumentParser) -> None:
     from dgfas.launchers import LAUNCHERS
 
     _benchmark_options(parser)
-    parser.add_argument("--draws", type=int, default=0,
+    parser.add_argument("--draws", type=_integer(0), default=0,
                         help="random draws from each method's search space, besides its defaults (draw 0; default: 0)")
     parser.add_argument("--loso", action="store_true",
                         help="also train each job once per source domain without it, and choose draws by the mean EER "
                              "on the held-out source (leave-one-source-domain-out)")
     parser.add_argument("--launcher", default="sequential",
                         help=f"where jobs run: {', '.join(LAUNCHERS.names())} (default: sequential)")
-    parser.add_argument("--jobs", type=int, default=1, help="jobs at a time: local's processes, Slurm's array parallelism")
+    parser.add_argument("--jobs", type=_integer(1), default=1, help="jobs at a time: local's processes, Slurm's array parallelism")
     parser.add_argument("--cluster", choices=("local", "slurm"), default="local",
                         help="submitit's cluster: subprocesses here, or Slurm (default: local)")
     parser.add_argument("--slurm-partition", default="", help="Slurm partition (default: the cluster's)")
-    parser.add_argument("--timeout-min", type=int, default=60, help="time limit of one submitit job in minutes (default 60)")
+    parser.add_argument("--timeout-min", type=_integer(1), default=60, help="time limit of one submitit job in minutes (default 60)")
 
 
 def _train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", required=True, help="protocol name or .toml path")
     parser.add_argument("--method", required=True)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_integer(0), default=0)
     _add_run_options(parser)
 
 
@@ -485,7 +524,7 @@ def _metrics_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scores", help="CSV with video_id,frame,label,score[,attack_type,domain]")
     rule = parser.add_mutually_exclusive_group()
     rule.add_argument("--dev", help="dev score file: use its EER threshold (classical PAD rule)")
-    rule.add_argument("--threshold", type=float, help="a fixed threshold")
+    rule.add_argument("--threshold", type=_finite, help="a fixed threshold")
     parser.add_argument("--level", choices=("frame", "video"), default="video")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -529,10 +568,10 @@ def _synthetic_options(parser: argparse.ArgumentParser) -> None:
 
     _add_preset(parser, "takes image size and scale from this preset")
     parser.add_argument("--scale", default="", help="dataset size: tiny, fast, quick or paper (default: the preset's)")
-    parser.add_argument("--size", type=int, default=0, help="image side in pixels (default: the preset's)")
-    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--size", type=_integer(0), default=0, help="image side in pixels (default: the preset's)")
+    parser.add_argument("--data-seed", type=_integer(0), default=0)
     parser.add_argument("--cache", type=Path, default=default_cache_dir())
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=_integer(1), default=2)
     _add_progress(parser)
 
 
@@ -542,7 +581,7 @@ def _index_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="write the index CSV here (default: standard output)")
     parser.add_argument("--protocol", default="", help="only the videos this intra protocol selects, with their "
                         "role and fold (checked against the corpus's own lists where it ships them)")
-    parser.add_argument("--fold", type=int, default=None, help="the protocol's fold (default: every fold)")
+    parser.add_argument("--fold", type=_integer(1), default=None, help="the protocol's fold (default: every fold)")
 
 
 def _prepare_options(parser: argparse.ArgumentParser) -> None:
@@ -553,10 +592,10 @@ def _prepare_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")
     parser.add_argument("root", type=Path, help="the corpus's root folder, as distributed")
     parser.add_argument("--cache", type=Path, default=default_cache_dir())
-    parser.add_argument("--frames-per-video", type=int, default=10, help="frames kept per video, uniformly spread (0: all)")
-    parser.add_argument("--size", type=int, default=256, help="side of the square face crops (default 256)")
-    parser.add_argument("--margin", type=float, default=MARGIN, help=f"context around the face box, per side (default {MARGIN})")
-    parser.add_argument("--workers", type=int, default=2, help="processes, each with its own face detector")
+    parser.add_argument("--frames-per-video", type=_integer(0), default=10, help="frames kept per video, uniformly spread (0: all)")
+    parser.add_argument("--size", type=_integer(8), default=256, help="side of the square face crops (default 256)")
+    parser.add_argument("--margin", type=_finite, default=MARGIN, help=f"context around the face box, per side (default {MARGIN})")
+    parser.add_argument("--workers", type=_integer(1), default=2, help="processes, each with its own face detector")
     parser.add_argument("--device", default="cpu", help="torch device of the face detector")
     parser.add_argument("--no-face", choices=NO_FACE_POLICIES, default=None,
                         help="a video with no face in any frame: left out (skip) or cropped at its centre; default: "
@@ -567,7 +606,7 @@ def _prepare_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dgfas`` parser; each subcommand's options are added only when it parses (:class:`_LazyParser`)."""
-    parser = argparse.ArgumentParser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
+    parser = _Parser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
     parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_LazyParser)
 

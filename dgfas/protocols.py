@@ -171,10 +171,25 @@ def _check_keys(path: Path, where: str, got: dict, valid: set[str], required: se
         raise DgfasError(f"{path}: missing key(s) {missing} in {where}")
 
 
-def _domain(path: Path, value: object) -> str:
-    if value not in DOMAINS:
-        raise DgfasError(f"{path}: unknown domain {value!r}; valid: {sorted(DOMAINS)}")
-    return str(value)
+def _domain(path: Path, field: str, value: object) -> str:
+    if not isinstance(value, str) or value not in DOMAINS:
+        raise DgfasError(f"{path}: {field}: unknown domain {value!r}; valid: {sorted(DOMAINS)}")
+    return value
+
+
+def _name(path: Path, value: object) -> str:
+    """A protocol's name: what runs and cells carry, so non-empty text, and without the fold separator."""
+    if not isinstance(value, str) or not value.strip() or FOLD_SEPARATOR in value:
+        raise DgfasError(f"{path}: name must be non-empty text without {FOLD_SEPARATOR!r}, got {value!r}")
+    return value
+
+
+def _title(path: Path, raw: dict) -> str:
+    """The title tables print; the name where none is given."""
+    title = raw.get("title", raw["name"])
+    if not isinstance(title, str) or not title.strip():
+        raise DgfasError(f"{path}: title must be non-empty text, got {title!r}")
+    return title
 
 
 def _splits(path: Path, role: str, value: object) -> tuple[str, ...]:
@@ -183,6 +198,8 @@ def _splits(path: Path, role: str, value: object) -> tuple[str, ...]:
     for split in value:
         if split not in SPLITS:
             raise DgfasError(f"{path}: unknown split {split!r} in splits.{role}; valid: {list(SPLITS)}")
+    if len(set(value)) != len(value):
+        raise DgfasError(f"{path}: splits.{role} repeats a split: {value}")
     return tuple(value)
 
 
@@ -234,7 +251,7 @@ def _intra(path: Path, raw: dict) -> dict:
     official = raw.get("official")
     if official is not None and (isinstance(official, bool) or not isinstance(official, int) or official < 1):
         raise DgfasError(f"{path}: official must be the corpus's own protocol number (>= 1), got {official!r}")
-    domain = _domain(path, raw.get("domain"))
+    domain = _domain(path, "domain", raw.get("domain"))
     return {
         "sources": (domain,),
         "target": domain,
@@ -272,7 +289,7 @@ def load_protocol_file(path: Path) -> Protocol:
             raise DgfasError(f"{path}: frames.{key} must be a whole number >= 0, got {value!r}")
     if kind == "intra":
         _check_keys(path, "an intra protocol", raw, _INTRA_KEYS, {"name", "domain", "roles"})
-        return Protocol(name=str(raw["name"]), title=str(raw.get("title", raw["name"])), kind=kind,
+        return Protocol(name=_name(path, raw["name"]), title=_title(path, raw), kind=kind,
                         frames=FrameSampling(**frames), path=path, content_hash=content_hash(content),
                         **_intra(path, raw))
     _check_keys(path, "the protocol", raw, _TOP_KEYS, {"name", "sources", "target", "splits"})
@@ -282,15 +299,15 @@ def load_protocol_file(path: Path) -> Protocol:
     _check_keys(path, "[splits]", splits, _SPLIT_ROLES, _SPLIT_ROLES)
     if not isinstance(raw["sources"], list) or not raw["sources"]:
         raise DgfasError(f"{path}: sources must be a non-empty list of domain letters")
-    sources = tuple(_domain(path, d) for d in raw["sources"])
-    target = _domain(path, raw["target"])
+    sources = tuple(_domain(path, "sources", d) for d in raw["sources"])
+    target = _domain(path, "target", raw["target"])
     if len(set(sources)) != len(sources):
         raise DgfasError(f"{path}: sources repeat a domain: {list(sources)}")
     if target in sources:
         raise DgfasError(f"{path}: target {target} is also a source (an intra protocol names one domain instead)")
     return Protocol(
-        name=str(raw["name"]),
-        title=str(raw.get("title", raw["name"])),
+        name=_name(path, raw["name"]),
+        title=_title(path, raw),
         kind=kind,
         sources=sources,
         target=target,

@@ -32,7 +32,7 @@ from dgfas import checkpoints, distributed, interrupts
 from dgfas.algorithms import Algorithm, get_algorithm
 from dgfas.algorithms.base import MAP_NAMES
 from dgfas.code_identity import code_hash
-from dgfas.config import with_overrides
+from dgfas.config import setting, with_overrides
 from dgfas.data.batches import TrainingBatches, to_input
 from dgfas.data.clips import VideoClips
 from dgfas.data.frames import FrameSet, concat_frames, frames_fingerprint, sample_frames
@@ -41,8 +41,8 @@ from dgfas.data.sources import bind_domain
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.metrics import THRESHOLD_DEPENDENT, THRESHOLD_FREE, compute_metrics, eer_threshold
 from dgfas.models import get_model
-from dgfas.models.weights import IMAGENET
-from dgfas.precision import autocast, resolve_precision
+from dgfas.models.weights import IMAGENET, weights_file
+from dgfas.precision import PRECISIONS, autocast, resolve_precision
 from dgfas.presets import Preset, get_preset
 from dgfas.protocols import Protocol, get_protocol
 from dgfas.scores import video_level, write_scores
@@ -65,8 +65,8 @@ class TrainerConfig:
     eval_every: steps between evaluations; each is a selection candidate.
     selection_rule: name in :data:`dgfas.selection.SELECTION_RULES`.
     augment: random horizontal flips of images and their maps.
-    device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``; :func:`resolve`
-        stores the device it resolved to.
+    device: ``auto`` (CUDA when present), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``,
+        one this machine has; :func:`resolve` stores the device it resolved to.
     precision: ``auto``, ``fp32`` or ``bf16`` (see :mod:`dgfas.precision`);
         :func:`resolve` stores the resolved ``fp32`` or ``bf16``, so the
         precision that ran is logged and keys the run.
@@ -77,14 +77,15 @@ class TrainerConfig:
         not results, so it is left out of the run key.
     """
 
-    steps: int = 300
-    batch_per_domain: int = 16
-    eval_every: int = 50
-    selection_rule: str = "source_val"
+    steps: int = setting(300, at_least=1)
+    batch_per_domain: int = setting(16, at_least=2, why="a balanced batch needs a live and a spoof image, and "
+                                    "batch norm more than one value per channel")
+    eval_every: int = setting(50, at_least=1)
+    selection_rule: str = setting("source_val", choices=SELECTION_RULES)
     augment: bool = True
-    device: str = "auto"
-    precision: str = "auto"
-    device_cache_share: float = 0.5
+    device: str = "auto"  # what exists depends on the machine, so pick_device checks it
+    precision: str = setting("auto", choices=PRECISIONS)
+    device_cache_share: float = setting(0.5, at_least=0, at_most=1)
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def resolve_model_config(preset: Preset, model: str, overrides: dict[str, Any], 
     if (preset.imagenet_on_real_data and data_source != "synthetic" and entry.imagenet is not None
             and "weights" in fields):
         preset_settings["weights"] = IMAGENET
-    return with_overrides(entry.config(), {**preset_settings, **overrides})
+    return with_overrides(entry.config(), {**preset_settings, **overrides}, "model")
 
 
 def preset_data_options(preset: Preset, data: DataOptions) -> DataOptions:
@@ -289,35 +290,62 @@ def load_evaluation_frames(protocol: Protocol, data_source: str, options: DataOp
     return source_val, target_test
 
 
-def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
-    """Fill in defaults (preset, then overrides) and load the protocol's data.
+@dataclass(frozen=True)
+class Settings:
+    """A job's settings with every default filled in and every value checked: all of a run but its data."""
 
-    ``data`` says where data lives (cache, corpus roots) and how to build it;
-    its image size and scale are replaced by the preset's.
+    protocol: Protocol
+    algorithm_config: Any
+    model_config: Any
+    trainer_config: TrainerConfig
+    train_sources: tuple[str, ...]
+
+
+def resolve_settings(spec: RunSpec) -> Settings:
+    """Fill in defaults (preset, then overrides) and check every value, loading no data.
+
+    Cheap, so a benchmark resolves every job's settings before the first job
+    trains: a bad value in the last job fails at once, not hours in. Model
+    weights that cannot load (a missing file, ImageNet weights at another
+    width) are refused here too.
     """
     protocol = get_protocol(spec.protocol)
     preset = get_preset(spec.preset)
-    algorithm_cls = get_algorithm(spec.method)
-    algorithm_config = with_overrides(algorithm_cls.Config(), spec.algorithm_overrides)
+    algorithm_config = with_overrides(get_algorithm(spec.method).Config(), spec.algorithm_overrides, "algorithm")
     train_sources = list(protocol.sources)
     if spec.holdout_source is not None:
         if spec.holdout_source not in train_sources or len(train_sources) < 2:
             raise DgfasError(f"holdout source {spec.holdout_source!r} must be one of the two or more sources of "
                              f"{protocol.name}: {train_sources}")
         train_sources.remove(spec.holdout_source)
-    algorithm_cls.check_sources(algorithm_config, train_sources)
     model_config = resolve_model_config(preset, algorithm_config.model, spec.model_overrides, spec.data_source)
+    if hasattr(model_config, "weights"):
+        weights_file(model_config.weights, architecture=algorithm_config.model,
+                     width=getattr(model_config, "width", 1.0), imagenet=get_model(algorithm_config.model).imagenet)
     trainer_config = with_overrides(
         TrainerConfig(steps=preset.steps, batch_per_domain=preset.batch_per_domain, eval_every=preset.eval_every),
         spec.trainer_overrides,
+        "trainer",
     )
-    get_selection_rule(trainer_config.selection_rule)
     device = pick_device(trainer_config.device)
     trainer_config = dataclasses.replace(
         trainer_config, device=str(device), precision=resolve_precision(trainer_config.precision, device)
     )
+    return Settings(protocol, algorithm_config, model_config, trainer_config, tuple(train_sources))
 
-    options = preset_data_options(preset, data)
+
+def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
+    """Resolve the job's settings (:func:`resolve_settings`) and load the protocol's data.
+
+    ``data`` says where data lives (cache, corpus roots) and how to build it;
+    its image size and scale are replaced by the preset's.
+    """
+    settings = resolve_settings(spec)
+    protocol, train_sources = settings.protocol, list(settings.train_sources)
+    algorithm_cls = get_algorithm(spec.method)
+    algorithm_cls.check_sources(settings.algorithm_config, train_sources)
+
+    options = preset_data_options(get_preset(spec.preset), data)
     source_train, source_val, target_test = load_protocol_frames(protocol, spec.data_source, options, train_sources)
     if spec.holdout_source is not None:
         source_val = load_domain_frames(spec.data_source, spec.holdout_source, protocol.source_val,
@@ -337,19 +365,34 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
     fingerprint = frames_fingerprint([*source_train.values(), source_val, target_test])
     launch = distributed.from_environment()
     return ResolvedRun(
-        spec, protocol, algorithm_config, model_config, trainer_config, source_train, source_val, target_test, fingerprint,
-        world_size=launch.world_size if launch else 1,
+        spec, protocol, settings.algorithm_config, settings.model_config, settings.trainer_config, source_train,
+        source_val, target_test, fingerprint, world_size=launch.world_size if launch else 1,
     )
 
 
+def available_devices() -> list[str]:
+    """The values ``trainer.device`` may take on this machine: ``auto``, ``cpu`` and each accelerator present."""
+    names = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        names += ["cuda", *(f"cuda:{index}" for index in range(torch.cuda.device_count()))]
+    if torch.backends.mps.is_available():
+        names.append("mps")
+    return names
+
+
 def pick_device(name: str) -> torch.device:
-    """The device ``trainer.device`` names; ``auto`` is CUDA when present."""
+    """The device ``trainer.device`` names; ``auto`` is CUDA when present.
+
+    A device this machine lacks (``cuda`` without a GPU, ``cuda:3`` on a
+    two-GPU node) is a one-line error here, before any data is built, rather
+    than a traceback from the first tensor moved to it.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise DgfasError(f"trainer.device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
+    available = available_devices()
+    if name not in available:
+        raise DgfasError(f"trainer.device must be one of {available} on this machine, got {name!r}")
+    return torch.device(name)
 
 
 #: Pixels a CPU scores at once: 512 crops of 64², whose activations take a few hundred MB.

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dgfas.algorithms import ALGORITHMS, get_algorithm
-from dgfas.config import with_overrides
+from dgfas.config import allowed_of, with_overrides
 from dgfas.errors import DgfasError
 from dgfas.hparams import Choice, LogUniform, Uniform, draw_hparams, seed_hash
 from dgfas.sweep import with_draws
@@ -63,6 +63,20 @@ def test_every_search_space_draws_valid_overrides_of_its_config(method):
     for name, distribution in algorithm.search_space.items():
         if isinstance(distribution, LogUniform):
             assert distribution.low <= getattr(default, name) <= distribution.high, f"{method}.{name} default outside its range"
+
+
+@pytest.mark.parametrize("method", ALGORITHMS.names())
+def test_every_search_space_lies_within_what_its_settings_allow(method):
+    """A draw must never be refused when a sweep's jobs are checked: each distribution's whole range is allowed."""
+    algorithm = get_algorithm(method)
+    for name, distribution in algorithm.search_space.items():
+        values = distribution.options if isinstance(distribution, Choice) else (distribution.low, distribution.high)
+        allowed = allowed_of(algorithm.Config, name)
+        if allowed is None:  # only a switch may go without bounds
+            assert all(isinstance(v, bool) for v in values), f"{method}.{name} is drawn but declares nothing it allows"
+            continue
+        refused = [v for v in values if not allowed.allows(v)]
+        assert not refused, f"{method}.{name} draws {refused}, which it does not allow"
 
 
 def test_with_draws_expands_each_spec_and_keeps_set_overrides_fixed():

@@ -129,9 +129,9 @@ def test_one_source_domain_is_refused_unless_meta_and_triplet_are_off(frames_fac
 
 
 def test_unknown_engine_and_mining_are_one_line_errors():
-    with pytest.raises(DgfasError, match=r"unknown inner-step engine 'jax'; valid: \['higher', 'learn2learn', 'torch_func'\]"):
+    with pytest.raises(DgfasError, match=r"engine must be one of \['higher', 'learn2learn', 'torch_func'\], got 'jax'"):
         _algorithm(engine="jax")
-    with pytest.raises(DgfasError, match="unknown triplet_mining 'semi'"):
+    with pytest.raises(DgfasError, match=r"triplet_mining must be one of \['hard', 'all'\], got 'semi'"):
         _algorithm(triplet_mining="semi")
 
 

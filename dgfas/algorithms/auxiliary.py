@@ -50,9 +50,10 @@ from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
+from dgfas.config import setting
 from dgfas.errors import DgfasError
 from dgfas.hparams import LogUniform
-from dgfas.models import get_model
+from dgfas.models import MODELS, get_model
 from dgfas.models.heads import concat_at_stride8, conv_bn_relu
 from dgfas.precision import in_fp32
 
@@ -71,15 +72,15 @@ class AuxiliaryConfig:
     rppg_score_weight: λ, weight of the rPPG energy in the score.
     """
 
-    model: str = "resnet18"
-    lr: float = 1e-3
-    weight_decay: float = 5e-4
-    clip_length: int = 8
-    depth_weight: float = 1.0
-    rppg_weight: float = 1.0
-    rppg_hidden: int = 100
-    rppg_grid: int = 8
-    rppg_score_weight: float = 1.0
+    model: str = setting("resnet18", choices=MODELS)
+    lr: float = setting(1e-3, above=0)
+    weight_decay: float = setting(5e-4, at_least=0)
+    clip_length: int = setting(8, at_least=2, why="an rPPG spectrum needs two frames or more")
+    depth_weight: float = setting(1.0, at_least=0)
+    rppg_weight: float = setting(1.0, at_least=0)
+    rppg_hidden: int = setting(100, at_least=1)
+    rppg_grid: int = setting(8, at_least=1)
+    rppg_score_weight: float = setting(1.0, at_least=0)
 
 
 def pulse_spectrum(signal: torch.Tensor) -> torch.Tensor:
@@ -134,8 +135,6 @@ class Auxiliary(Algorithm):
 
     def __init__(self, config: AuxiliaryConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
-        if config.clip_length < 2:
-            raise DgfasError(f"auxiliary needs clip_length >= 2 for an rPPG spectrum, got {config.clip_length}")
         self.clip_length = config.clip_length
         self.net = DepthRppgNet(get_model(config.model).build(model_config), config.rppg_hidden, config.rppg_grid)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)

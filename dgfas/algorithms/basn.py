@@ -96,9 +96,10 @@ from torch import nn
 
 from dgfas.algorithms.base import IMAGENET_MEAN, IMAGENET_STD, Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
+from dgfas.config import setting
 from dgfas.errors import DgfasError
 from dgfas.hparams import LogUniform
-from dgfas.models import get_model
+from dgfas.models import MODELS, get_model
 
 #: Values of ``BasnConfig.auxiliary``: the paper's baseline, models A, B, C and D (BASN).
 AUXILIARY = ("none", "depth", "reflection", "added", "subtracted")
@@ -123,13 +124,13 @@ class BasnConfig:
     weight_decay: Adam's (coupled) L2 penalty.
     """
 
-    model: str = "vgg16"
-    auxiliary: str = "subtracted"
-    cls_weight: float = 10.0
-    depth_weight: float = 5e-5
-    reflection_weight: float = 5e-5
-    lr: float = 5e-5
-    weight_decay: float = 0.0
+    model: str = setting("vgg16", choices=MODELS)
+    auxiliary: str = setting("subtracted", choices=AUXILIARY)
+    cls_weight: float = setting(10.0, at_least=0)
+    depth_weight: float = setting(5e-5, at_least=0)
+    reflection_weight: float = setting(5e-5, at_least=0)
+    lr: float = setting(5e-5, above=0)
+    weight_decay: float = setting(0.0, at_least=0)
 
 
 def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
@@ -295,15 +296,8 @@ class Basn(Algorithm):
 
     def __init__(self, config: BasnConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
-        self.check_sources(config, domains)
         self.net = BasnNet(get_model(config.model).build(model_config), config.auxiliary)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-
-    @classmethod
-    def check_sources(cls, config: BasnConfig, domains: list[str]) -> None:
-        # Any number of sources works; the check runs before data is loaded, so a bad variant name fails at once.
-        if config.auxiliary not in AUXILIARY:
-            raise DgfasError(f"unknown auxiliary '{config.auxiliary}'; valid: {list(AUXILIARY)}")
 
     def task_losses(self, out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
         """Unweighted cross-entropy and, for the maps this variant predicts, the paper's L_depth and L_ref."""

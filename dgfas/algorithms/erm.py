@@ -18,8 +18,9 @@ from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
+from dgfas.config import setting
 from dgfas.hparams import LogUniform
-from dgfas.models import get_model
+from dgfas.models import MODELS, get_model
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,9 @@ class ErmConfig:
     weight_decay: L2 penalty (Adam's coupled form, as in SSDG-style code).
     """
 
-    model: str = "resnet18"
-    lr: float = 1e-3
-    weight_decay: float = 5e-4
+    model: str = setting("resnet18", choices=MODELS)
+    lr: float = setting(1e-3, above=0)
+    weight_decay: float = setting(5e-4, at_least=0)
 
 
 @register_algorithm("erm")

@@ -57,13 +57,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
-from dgfas.algorithms.inner_step import get_inner_step, with_meta_layers
+from dgfas.algorithms.inner_step import INNER_STEPS, get_inner_step, with_meta_layers
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.algorithms.triplet import TRIPLET_MINING, one_side_triplet_loss
+from dgfas.config import setting
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.hparams import LogUniform
-from dgfas.models import get_model
+from dgfas.models import MODELS, get_model
 from dgfas.models.heads import DepthHead, ParsingHead
 
 
@@ -88,22 +89,22 @@ class MultitaskMetaConfig:
     engine: inner-step engine: ``torch_func``, ``higher`` or ``learn2learn``.
     """
 
-    model: str = "resnet18"
-    lr: float = 1e-3
-    weight_decay: float = 5e-4
+    model: str = setting("resnet18", choices=MODELS)
+    lr: float = setting(1e-3, above=0)
+    weight_decay: float = setting(5e-4, at_least=0)
     depth: bool = True
     parsing: bool = True
     triplet: bool = True
     meta: bool = True
-    depth_weight: float = 10.0
-    parsing_weight: float = 1.0
-    triplet_weight: float = 1.0
-    triplet_margin: float = 0.5
-    triplet_mining: str = "hard"
-    inner_lr: float = 0.01
-    meta_test_weight: float = 1.0
+    depth_weight: float = setting(10.0, at_least=0)
+    parsing_weight: float = setting(1.0, at_least=0)
+    triplet_weight: float = setting(1.0, at_least=0)
+    triplet_margin: float = setting(0.5, at_least=0, at_most=2, why="the distance between unit vectors is at most 2")
+    triplet_mining: str = setting("hard", choices=TRIPLET_MINING)
+    inner_lr: float = setting(0.01, above=0)
+    meta_test_weight: float = setting(1.0, at_least=0)
     first_order: bool = False
-    engine: str = "torch_func"
+    engine: str = setting("torch_func", choices=INNER_STEPS)
 
 
 class MultiTaskNet(nn.Module):
@@ -157,8 +158,6 @@ class MultitaskMeta(Algorithm):
 
     def __init__(self, config: MultitaskMetaConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
-        if config.triplet_mining not in TRIPLET_MINING:
-            raise DgfasError(f"unknown triplet_mining '{config.triplet_mining}'; valid: {list(TRIPLET_MINING)}")
         self.inner_step = get_inner_step(config.engine)
         self.check_sources(config, domains)
         self.net = with_meta_layers(MultiTaskNet(get_model(config.model).build(model_config), config.depth, config.parsing))

@@ -72,10 +72,11 @@ from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
 from dgfas.algorithms.registry import register_algorithm
+from dgfas.config import setting
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.errors import DgfasError
 from dgfas.hparams import Choice, LogUniform
-from dgfas.models import get_model
+from dgfas.models import MODELS, get_model
 from dgfas.models.heads import DepthHead
 
 #: What the predicted map is trained to be.
@@ -96,12 +97,12 @@ class PyramidConfig:
     weight_decay: Adam's (coupled) L2 penalty.
     """
 
-    model: str = "resnet18"
-    target: str = "depth"
-    levels: int = 6
-    contrastive_weight: float = 0.0
-    lr: float = 1e-3
-    weight_decay: float = 5e-4
+    model: str = setting("resnet18", choices=MODELS)
+    target: str = setting("depth", choices=TARGETS)
+    levels: int = setting(6, at_least=1)
+    contrastive_weight: float = setting(0.0, at_least=0)
+    lr: float = setting(1e-3, above=0)
+    weight_decay: float = setting(5e-4, at_least=0)
 
 
 def pyramid_sizes(size: tuple[int, int], levels: int) -> list[tuple[int, int]]:
@@ -184,10 +185,6 @@ class Pyramid(Algorithm):
 
     def __init__(self, config: PyramidConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
-        if config.target not in TARGETS:
-            raise DgfasError(f"unknown pyramid target '{config.target}'; valid: {list(TARGETS)}")
-        if config.levels < 1:
-            raise DgfasError(f"pyramid levels must be at least 1, got {config.levels}")
         self.net = PyramidNet(get_model(config.model).build(model_config))
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dgfas.errors import DgfasError
+from dgfas.config import setting
 from dgfas.models.registry import register_model
 from dgfas.models.weights import NO_WEIGHTS, initialize
 
@@ -56,8 +56,8 @@ class CdcnConfig:
         state dict of this width; ``imagenet`` is an error, since torchvision has no CDCN.
     """
 
-    width: float = 1.0
-    theta: float = 0.7
+    width: float = setting(1.0, above=0)
+    theta: float = setting(0.7, at_least=0, at_most=1)
     weights: str = NO_WEIGHTS
 
 
@@ -120,10 +120,6 @@ class CdcnBackbone(nn.Module):
 
     def __init__(self, width: float = 1.0, theta: float = 0.7) -> None:
         super().__init__()
-        if not 0.0 <= theta <= 1.0:
-            raise DgfasError(f"cdcn theta must be in [0, 1], got {theta} (set model.theta)")
-        if width <= 0:
-            raise DgfasError(f"cdcn width must be positive, got {width} (set model.width)")
         self.width, self.theta = width, theta
         stem = self._scaled(STEM_CHANNELS)
         c1, c2, c3 = (self._scaled(c) for c in BLOCK_CHANNELS)

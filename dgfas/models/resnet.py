@@ -15,6 +15,7 @@ from torch import nn
 from torchvision.models import ResNet18_Weights
 from torchvision.models.resnet import BasicBlock, ResNet
 
+from dgfas.config import setting
 from dgfas.models.registry import register_model
 from dgfas.models.weights import NO_WEIGHTS, initialize
 
@@ -27,7 +28,7 @@ class ResNetConfig:
         or the path of a resnet18 state dict of this width.
     """
 
-    width: float = 1.0
+    width: float = setting(1.0, above=0)
     weights: str = NO_WEIGHTS
 
 

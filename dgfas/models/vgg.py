@@ -18,6 +18,7 @@ from torch import nn
 from torchvision.models import VGG16_Weights
 from torchvision.models.vgg import cfgs, make_layers
 
+from dgfas.config import setting
 from dgfas.models.registry import register_model
 from dgfas.models.weights import NO_WEIGHTS, initialize
 
@@ -30,7 +31,7 @@ class VggConfig:
         or the path of a vgg16 state dict of this width.
     """
 
-    width: float = 1.0
+    width: float = setting(1.0, above=0)
     weights: str = NO_WEIGHTS
 
 

@@ -59,8 +59,19 @@ def initialize(
         imagenet: torchvision's ImageNet weights of this backbone, None where torchvision has none.
         classifier_prefix: the ImageNet classifier's key prefix (``fc.``), which the backbone lacks.
     """
+    file = weights_file(setting, architecture=architecture, width=width, imagenet=imagenet)
+    if file is not None:
+        load_state_dict_file(model, file, architecture, classifier_prefix)
+
+
+def weights_file(setting: str, *, architecture: str, width: float, imagenet: WeightsEnum | None) -> Path | None:
+    """The file ``model.weights`` names (None for ``none``); a setting that cannot load is a one-line error.
+
+    Called when a job's settings are resolved, before any data is built or
+    run logged, and again by :func:`initialize`; the arguments are its.
+    """
     if setting == NO_WEIGHTS:
-        return
+        return None
     if setting == IMAGENET:
         if imagenet is None:
             raise DgfasError(f"model.weights=imagenet: {architecture} has no torchvision counterpart, so no "
@@ -72,12 +83,11 @@ def initialize(
         if not file.is_file():
             raise DgfasError(f"model.weights=imagenet: put {file.name} (torchvision's {imagenet}, from "
                              f"{imagenet.url}) in {file.parent}; nothing is downloaded at run time")
-        load_state_dict_file(model, file, architecture, classifier_prefix)
-        return
+        return file
     if not Path(setting).is_file():
         raise DgfasError(f"model.weights={setting!r}: weights file not found (valid: {NO_WEIGHTS}, {IMAGENET} or "
                          "the path of a state dict)")
-    load_state_dict_file(model, Path(setting), architecture, classifier_prefix)
+    return Path(setting)
 
 
 def load_state_dict_file(model: nn.Module, file: Path, architecture: str, classifier_prefix: str) -> None:
