@@ -300,6 +300,17 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    from dgfas.data.verify import verify_caches
+
+    checked, problems = verify_caches(args.cache)
+    for problem in problems:
+        print(problem)
+    print(f"{args.cache}: {checked} cache entries read against their checksums, {len(problems)} problem(s)",
+          file=sys.stderr)
+    return 1 if problems else 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
     from dgfas.algorithms import ALGORITHMS
@@ -463,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--device", default="cpu", help="torch device of the face detector")
     prepare.add_argument("--no-progress", action="store_true")
     prepare.set_defaults(handler=cmd_data_prepare)
+
+    verify = data.add_parser("verify", help="read every cache entry against the checksums written with it; "
+                             "one line per damaged entry, exit 1 if any")
+    verify.add_argument("--cache", type=Path, default=default_cache_dir())
+    verify.set_defaults(handler=cmd_data_verify)
 
     listing = commands.add_parser("list", help="every registered protocol, method, model, dataset, rule")
     listing.set_defaults(handler=cmd_list)
