@@ -184,7 +184,7 @@ HEADER = "video_id,frame,label,score\n"
 @pytest.mark.parametrize(("content", "says"), [
     (HEADER + "a,0,1,0.9\nb,0,0,0.1\nc,0,1", "column 'score' has an empty value in data row 3 (line 4)"),
     (HEADER + 'a,0,1,0.9\nb,0,0,0.1\n"c,0', "not a parsable CSV"),
-    (HEADER[:13], "missing column(s) ['label', 'score']; a score file's first line is its header: "
+    (HEADER[:13], "missing column(s) ['frame', 'label', 'score']; a score file's first line is its header: "
                   "video_id,frame,label,score and optionally attack_type,domain,subject"),
     ("SECRET first line of some other file\nsecond\n",
      "missing column(s) ['video_id', 'frame', 'label', 'score']; a score file's first line is its header"),
