@@ -342,6 +342,17 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    from dgfas.data.verify import verify_caches
+
+    checked, problems = verify_caches(args.cache)
+    for problem in problems:
+        print(problem)
+    print(f"{args.cache}: {checked} cache entries read against their checksums, {len(problems)} problem(s)",
+          file=sys.stderr)
+    return 1 if problems else 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
     from dgfas.algorithms import ALGORITHMS
@@ -604,6 +615,12 @@ def _prepare_options(parser: argparse.ArgumentParser) -> None:
     _add_verbose(parser)
 
 
+def _verify_options(parser: argparse.ArgumentParser) -> None:
+    from dgfas.paths import default_cache_dir
+
+    parser.add_argument("--cache", type=Path, default=default_cache_dir(), help="frame cache (default .dgfas/cache)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dgfas`` parser; each subcommand's options are added only when it parses (:class:`_LazyParser`)."""
     parser = _Parser(prog="dgfas", description="Domain-generalized face anti-spoofing benchmark")
@@ -633,6 +650,8 @@ def build_parser() -> argparse.ArgumentParser:
             _index_options)
     command(data, "prepare", cmd_data_prepare,
             "decode, detect and crop faces, make auxiliary labels, cache the frames", _prepare_options)
+    command(data, "verify", cmd_data_verify, "read every cache entry against the checksums written with it; "
+            "one line per damaged entry, exit 1 if any", _verify_options)
 
     command(commands, "list", cmd_list, "every registered protocol, method, model, dataset, rule", None)
     return parser

@@ -54,20 +54,14 @@ def _numeric(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     return values
 
 
-def read_score_text(path: str | os.PathLike) -> pd.DataFrame:
-    """A score file's rows as text, so callers can report each bad value with its row.
+def _read_csv(path: str | os.PathLike, **options) -> pd.DataFrame:
+    """``pd.read_csv(path, **options)``; a file that cannot be read as CSV text is a one-line error naming it.
 
-    Returns:
-        Every column as str (empty where a field is missing), header names
-        stripped; the required columns are present and there is a data row.
-
-    Raises:
-        DgfasError: the file is missing, unreadable, empty or not CSV, or a
-            required column is missing.
+    A value that does not fit a column's dtype stays a ``ValueError`` for the caller to explain.
     """
     source = str(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        return pd.read_csv(path, keep_default_na=False, skipinitialspace=True, **options)
     except FileNotFoundError:
         raise DgfasError(f"{source}: no such file") from None
     except IsADirectoryError:
@@ -82,32 +76,91 @@ def read_score_text(path: str | os.PathLike) -> pd.DataFrame:
     except OSError as exc:
         raise DgfasError(f"{source}: cannot read ({exc.strerror})") from None
 
-    raw.columns = [str(name).strip() for name in raw.columns]
-    missing = [name for name in REQUIRED_COLUMNS if name not in raw.columns]
+
+def _header(path: str | os.PathLike) -> dict[str, str]:
+    """The file's column names as written -> stripped; every required column is there.
+
+    The error names only what is missing and what the header must be: the
+    first line of a file that is no score file is its content, not a header,
+    and is not echoed.
+    """
+    names = {str(name): str(name).strip() for name in _read_csv(path, dtype=str, nrows=0).columns}
+    missing = [name for name in REQUIRED_COLUMNS if name not in names.values()]
     if missing:
-        raise DgfasError(f"{source}: missing column {missing[0]!r} (has {list(raw.columns)})")
+        raise DgfasError(f"{path}: missing column(s) {missing}; a score file's first line is its header: "
+                         f"{','.join(REQUIRED_COLUMNS)} and optionally {','.join(OPTIONAL_COLUMNS)}")
+    return names
+
+
+def read_score_text(path: str | os.PathLike) -> pd.DataFrame:
+    """A score file's rows as text, so callers can report each bad value with its row.
+
+    Returns:
+        Every column as str (empty where a field is missing), header names
+        stripped; the required columns are present and there is a data row.
+
+    Raises:
+        DgfasError: the file is missing, unreadable, empty or not CSV, or a
+            required column is missing.
+    """
+    _header(path)
+    raw = _read_csv(path, dtype=str)
+    raw.columns = [str(name).strip() for name in raw.columns]
     if raw.empty:
-        raise DgfasError(f"{source}: no data rows after the header")
+        raise DgfasError(f"{path}: no data rows after the header")
     # A short line leaves missing fields; treat them as empty text.
     return raw.fillna("")
 
 
-def read_scores(path: str | os.PathLike) -> pd.DataFrame:
+def read_scores(path: str | os.PathLike, optional: tuple[str, ...] = OPTIONAL_COLUMNS) -> pd.DataFrame:
     """Read and validate a score file.
+
+    Only the columns returned are read, numbers straight into float64 and
+    ids as strings, so reading costs about the table's own size. A file with
+    a bad value is read again as text (:func:`read_score_text`), which names
+    the first bad row; a valid file is read once.
 
     Args:
         path: the CSV file.
+        optional: which of ``OPTIONAL_COLUMNS`` to return where the file has
+            them; a caller that needs fewer reads less.
 
     Returns:
         One row per line with columns ``video_id`` (str), ``frame`` (int64),
-        ``label`` (int64, 0/1), ``score`` (float64) and, where the file has
-        them, ``attack_type``, ``domain`` and ``subject`` (str), in that order.
+        ``label`` (int64, 0/1), ``score`` (float64) and, of ``optional``, those
+        the file has (str), in ``OPTIONAL_COLUMNS`` order.
 
     Raises:
         DgfasError: the file is missing, unreadable, empty or not CSV; a
             required column is missing; or a value is empty, non-numeric,
             non-finite, not an integer frame or not a 0/1 label.
     """
+    names = _header(path)
+    wanted = [*REQUIRED_COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in optional and name in names.values())]
+    # Every column is parsed: with usecols, pandas lets a line with a field too many (an unquoted comma in
+    # an id) through, its values shifted into the wrong columns. Columns not returned are read as
+    # categories, a few bytes a row for the repeated names score files hold, and dropped.
+    dtypes = {name: np.float64 if stripped in ("frame", "label", "score") else str if stripped in wanted
+              else "category" for name, stripped in names.items()}
+    try:
+        typed = _read_csv(path, dtype=dtypes).rename(columns=names)[wanted]
+    except ValueError:  # an empty or non-numeric number: the text read names its row
+        return _read_and_explain(path, wanted)
+    # A short line leaves missing fields; text ones are empty text, as read_score_text has them.
+    typed = typed.fillna({name: "" for name in wanted if name not in ("frame", "label", "score")})
+    if typed.empty:
+        raise DgfasError(f"{path}: no data rows after the header")
+    frame, label, score = (typed[name].to_numpy() for name in ("frame", "label", "score"))
+    valid = (np.isfinite(frame).all() and (frame == np.round(frame)).all() and np.isin(label, (0.0, 1.0)).all()
+             and np.isfinite(score).all() and not typed["video_id"].str.fullmatch(r"\s*").any())
+    if not valid:
+        return _read_and_explain(path, wanted)
+    return typed.astype({"frame": np.int64, "label": np.int64})
+
+
+def _read_and_explain(path: str | os.PathLike, wanted: list[str]) -> pd.DataFrame:
+    """:func:`read_scores` of a file with a value its typed read refused, by way of its text, which
+    names the first bad row; a file whose values all pass the text checks is returned as read."""
     source = str(path)
     raw = read_score_text(path)
     empty_id = (raw["video_id"].str.strip() == "").to_numpy()
@@ -136,9 +189,8 @@ def read_scores(path: str | os.PathLike) -> pd.DataFrame:
             "score": _numeric(raw, "score", source),
         }
     )
-    for name in OPTIONAL_COLUMNS:
-        if name in raw.columns:
-            table[name] = raw[name].astype(str)
+    for name in wanted[len(REQUIRED_COLUMNS):]:
+        table[name] = raw[name].astype(str)
     return table
 
 

@@ -52,7 +52,7 @@ from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
 from dgfas.presets import get_preset
 from dgfas.protocols import PROTOCOLS, Protocol, get_protocol, without_fold
-from dgfas.scores import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, read_score_text, video_level
+from dgfas.scores import read_score_text, video_level
 from dgfas.selection import SELECTION_RULES, get_selection_rule
 from dgfas.trainer import (
     RunSpec,
@@ -150,21 +150,6 @@ def _frames_at(table: pd.DataFrame) -> str:
     return ", ".join(shown) + _more(len(table))
 
 
-def _missing_score_columns(path: Path) -> list[str]:
-    """The required score columns the file's first line lacks; none where the file cannot be
-    parsed at all, as ``read_score_text`` then says why.
-
-    Checked before ``read_score_text``, whose message for a missing column quotes the whole first
-    line: of a file that is no score file, that line is its content, not a header.
-    """
-    try:
-        header = pd.read_csv(path, dtype=str, nrows=0, skipinitialspace=True).columns
-    except (OSError, ValueError):  # missing, unreadable, empty, not CSV or not UTF-8: read_score_text says which
-        return []
-    names = {str(name).strip() for name in header}
-    return [column for column in REQUIRED_COLUMNS if column not in names]
-
-
 def check_score_file(path: Path, frames: FrameSet, what: str) -> tuple[list[str], np.ndarray | None]:
     """Every problem of one submitted frame-level score file, against the frames it must score.
 
@@ -177,10 +162,6 @@ def check_score_file(path: Path, frames: FrameSet, what: str) -> tuple[list[str]
         The problems, one line each, and, when there are none, the submitted
         scores (N,) in the order of ``frames``.
     """
-    missing_columns = _missing_score_columns(path)
-    if missing_columns:
-        return [f"{path}: missing column(s) {missing_columns}; a score file's first line is its header: "
-                f"{','.join(REQUIRED_COLUMNS)} and optionally {','.join(OPTIONAL_COLUMNS)}"], None
     try:
         raw = read_score_text(path)
     except DgfasError as error:

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from dgfas.data.frame_cache import FrameCacheWriter, read_frame_cache, read_manifest
+from dgfas.data.frame_cache import FrameCacheWriter, read_frame_cache, read_manifest, verify_frame_cache
 from dgfas.data.frames import RowView, concat_frames, encode_unit_map, frames_fingerprint
 from dgfas.errors import DgfasError
 
@@ -120,6 +120,54 @@ def test_a_failed_or_short_write_leaves_no_cache(tmp_path):
     assert read_manifest(tmp_path / "c") is None
     with pytest.raises(DgfasError, match="not a complete frame cache"):
         read_frame_cache(tmp_path / "c")
+
+
+def _cut_short(path):
+    path.write_bytes(path.read_bytes()[:-10])
+
+
+def _break_header(path):
+    data = bytearray(path.read_bytes())
+    data[12] ^= 0xFF  # inside "{'descr': ..."
+    path.write_bytes(bytes(data))
+
+
+def _as_float(path):
+    np.save(path, np.load(path).astype(np.float32))
+
+
+@pytest.mark.parametrize(("name", "damage", "says"), [
+    ("images.npy", _cut_short, "truncated: 1462 bytes, its header promises 1472"),
+    ("video_id.npy", _break_header, "not a .npy array (its header does not parse)"),
+    ("pulse.npy", lambda path: np.save(path, np.zeros(7, np.float64)), "holds float64 (7,), expected float32 (7,)"),
+    ("images.npy", _as_float, "holds float32 (7, 8, 8, 3), expected uint8 (7, 8, 8, 3)"),
+    ("frame.npy", lambda path: np.save(path, np.arange(6)), "holds int64 (6,), expected int64 (7,)"),
+    ("manifest.json", lambda path: path.write_text('{"format": 1, "frames": '), "not JSON"),
+])
+def test_a_damaged_cache_is_named_in_one_line_and_deleted_never_loaded(tmp_path, capsys, name, damage, says):
+    folder = tmp_path / "c"
+    _write(folder, _video_frames())
+    damage(folder / name)
+    assert verify_frame_cache(folder) == [f"{folder / name}: {says}"]
+    assert read_manifest(folder) is None
+    assert capsys.readouterr().err == (f"dgfas: {folder / name}: {says}; deleted the damaged frame cache {folder} "
+                                       "to build it again\n")
+    assert not folder.exists()
+    with pytest.raises(DgfasError, match="not a complete frame cache"):
+        read_frame_cache(folder)
+
+
+@pytest.mark.parametrize("name", ["images.npy", "attack_type.npy", "subject.npy"])
+def test_verify_finds_a_changed_data_byte_that_opening_cannot_see(tmp_path, name):
+    folder = tmp_path / "c"
+    _write(folder, _video_frames())
+    assert verify_frame_cache(folder) == []
+    data = bytearray((folder / name).read_bytes())
+    data[-4] ^= 0x01  # the low byte of the last text character, a byte of the last value or pixel
+    (folder / name).write_bytes(bytes(data))
+    assert read_manifest(folder) is not None and len(read_frame_cache(folder)) == 7
+    assert verify_frame_cache(folder) == [f"{folder / name}: its data differs from the sha256 written with it in "
+                                          "manifest.json"]
 
 
 def test_fingerprint_of_cached_frames_names_cache_and_rows_without_reading_pixels(tmp_path, monkeypatch):

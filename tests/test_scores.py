@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from dgfas import scores
 from dgfas.errors import DgfasError
 from dgfas.scores import evaluate_score_file, format_report, read_scores, video_level, write_scores
 
@@ -50,6 +51,26 @@ def test_read_scores_types_and_columns(tmp_path: Path):
     assert table["label"].dtype == "int64" and table["frame"].dtype == "int64"
     assert table["score"].dtype == "float64"
     assert table["score"].tolist() == [0.9, 0.7, 0.2, 0.4, 0.6, 0.2, 0.1, 0.1]
+
+
+def test_a_valid_file_is_read_once_typed_and_as_its_text_would_be(tmp_path: Path, monkeypatch):
+    path = write(tmp_path, VIDEOS_CSV.replace("domain\n", "domain,note\n").replace(",M\n", ",M,x\n"))
+    as_text = scores._read_and_explain(path, ["video_id", "frame", "label", "score", "attack_type", "domain"])
+    monkeypatch.setattr(scores, "read_score_text", lambda path: pytest.fail("a valid file was read as text"))
+    table = read_scores(path)
+    pd.testing.assert_frame_equal(table, as_text)  # the typed read and the text read that explains errors agree
+    assert list(read_scores(path, optional=("domain",)).columns) == ["video_id", "frame", "label", "score", "domain"]
+
+
+def test_a_short_line_leaves_its_missing_text_fields_empty(tmp_path: Path):
+    table = read_scores(write(tmp_path, "video_id,frame,label,score,subject\na,0,1,0.9,7\nb,0,0,0.1\n"))
+    assert table["subject"].tolist() == ["7", ""]
+
+
+def test_a_line_with_a_field_too_many_is_refused_even_where_that_column_is_not_returned(tmp_path: Path):
+    path = write(tmp_path, "video_id,frame,label,score,domain\na,0,1,0.9,M\nb,0,0,0.1,M,extra\n")
+    with pytest.raises(DgfasError, match="not a parsable CSV"):
+        read_scores(path, optional=())
 
 
 def test_video_level_is_the_mean_frame_score(tmp_path: Path):
@@ -142,7 +163,7 @@ HEADER = "video_id,frame,label,score\n"
     [
         ("", "empty file"),
         (HEADER, "no data rows"),
-        ("video_id,frame,label\na,0,1\n", "missing column 'score'"),
+        ("video_id,frame,label\na,0,1\n", "missing column(s) ['score']; a score file's first line is its header"),
         (
             HEADER + "a,0,1,0.9\nb,0,0,0.1\nc,0,0,abc\n",
             "column 'score' has a non-numeric value 'abc' in data row 3 (line 4)",

@@ -14,6 +14,14 @@ process's. It writes into ``<folder>.partial`` and renames that to
 format is complete; anything else is written again. The fingerprint (sha256
 of every array's bytes) is computed while writing and stored in the
 manifest, so runs read it instead of hashing the corpus.
+
+Every open checks each array's header and size against the manifest
+(:func:`npy_problem`: a truncated file, a header that does not parse, the
+wrong shape or dtype), which reads a few hundred bytes whatever the array's
+size; a folder that fails is named in one line, deleted and built again,
+never loaded. A changed byte inside an array passes those checks: the
+digests in the manifest catch it, read by ``dgfas data verify``
+(:func:`verify_frame_cache`), which reads every byte.
 """
 
 from __future__ import annotations
@@ -22,8 +30,10 @@ import functools
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,14 +57,107 @@ MAPS = {"depth": np.uint8, "parsing": np.uint8, "reflection": np.uint8, "pulse":
 
 
 def read_manifest(folder: Path) -> dict | None:
-    """The folder's manifest if it is complete and of the current format, else None."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != CACHE_FORMAT:
+    """The folder's manifest if it is complete, of the current format and passes the cheap checks, else None.
+
+    A damaged folder (an unreadable manifest, or an array that fails
+    :func:`npy_problem`) is named in one line on stderr and deleted: the
+    synthetic builder writes every folder this returns None for, so the
+    damaged arrays are built again, never loaded.
+    """
+    manifest, problem = _read_manifest_file(folder)
+    if manifest is not None and problem is None:
+        problem = next(iter(array_problems(folder, manifest).values()), None)
+    if problem is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"dgfas: {problem}; deleted the damaged frame cache {folder} to build it again", file=sys.stderr)
         return None
     return manifest
+
+
+#: What a manifest of the current format holds, with the type of each entry.
+_MANIFEST_KEYS = {"format": int, "domain": str, "frames": int, "size": int, "maps": list, "fingerprint": str,
+                  "sha256": dict}
+
+
+def _read_manifest_file(folder: Path) -> tuple[dict | None, str | None]:
+    """(manifest, None) for a complete folder of the current format; (None, None) for a folder without
+    a manifest (never written, or interrupted) or of another format; (None, problem) for a damaged one."""
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None, None
+    except OSError as error:
+        return None, f"{path}: unreadable ({error.strerror or error})"
+    except ValueError:
+        return None, f"{path}: not JSON"
+    if isinstance(manifest, dict) and manifest.get("format", CACHE_FORMAT) != CACHE_FORMAT:
+        return None, None
+    typed = isinstance(manifest, dict) and all(isinstance(manifest.get(key), kind)
+                                               for key, kind in _MANIFEST_KEYS.items())
+    if not (typed and set(manifest["maps"]) <= set(MAPS) and manifest["frames"] >= 1):
+        return None, f"{path}: not a frame cache manifest"
+    return manifest, None
+
+
+def expected_arrays(manifest: dict) -> dict[str, tuple[type, tuple[int, ...]]]:
+    """Each array file of a folder with this manifest: its dtype (``str``: text of any length) and shape."""
+    frames, shapes = manifest["frames"], {**frame_shapes(manifest["size"]), "pulse": ()}
+    pixels = {"images": np.uint8, **{name: MAPS[name] for name in manifest["maps"]}}
+    return {**{name: (dtype, (frames, *shapes[name])) for name, dtype in pixels.items()},
+            **{name: (dtype, (frames,)) for name, dtype in COLUMNS.items()}}
+
+
+def array_problems(folder: Path, manifest: dict) -> dict[str, str]:
+    """The arrays of a complete folder that fail :func:`npy_problem`, by name, with what is wrong."""
+    problems = {}
+    for name, (dtype, shape) in expected_arrays(manifest).items():
+        problem = npy_problem(folder / f"{name}.npy", dtype, shape)
+        if problem is not None:
+            problems[name] = problem
+    return problems
+
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _read_npy_header(file: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) of an open ``.npy`` file, left at its first data byte."""
+    version = np.lib.format.read_magic(file)
+    if version not in _HEADER_READERS:
+        raise ValueError(f".npy format version {version}")
+    return _HEADER_READERS[version](file)
+
+
+def npy_problem(path: Path, dtype: type, shape: tuple[int, ...]) -> str | None:
+    """What keeps ``path`` from being a ``.npy`` array of ``dtype`` and ``shape``, as ``"<path>: <what>"``,
+    or None: the checks every open of a cache makes.
+
+    Only the header is read (the size comes from the file system), so the
+    check costs the same for a 100 GB array: a missing or truncated file, a
+    header that does not parse, a shape, dtype or memory order other than
+    the cache's, or bytes past the array's end. ``dtype`` ``str`` accepts
+    text of any length. A changed byte inside the data passes.
+    """
+    try:
+        with open(path, "rb") as file:
+            found_shape, fortran_order, found_dtype = _read_npy_header(file)
+            data_start, size = file.tell(), os.fstat(file.fileno()).st_size
+    except FileNotFoundError:
+        return f"{path}: missing"
+    except OSError as error:
+        return f"{path}: unreadable ({error.strerror or error})"
+    except (ValueError, TypeError, SyntaxError):  # numpy's header parser raises these for damaged bytes
+        return f"{path}: not a .npy array (its header does not parse)"
+    same_dtype = found_dtype.kind == "U" if dtype is str else found_dtype == np.dtype(dtype)
+    if not same_dtype or tuple(found_shape) != tuple(shape) or fortran_order:
+        wanted = "str" if dtype is str else np.dtype(dtype)
+        return f"{path}: holds {found_dtype} {tuple(found_shape)}, expected {wanted} {tuple(shape)}"
+    expected_size = data_start + math.prod(shape) * found_dtype.itemsize
+    if size != expected_size:
+        truncated = "truncated: " if size < expected_size else ""
+        return f"{path}: {truncated}{size} bytes, its header promises {expected_size}"
+    return None
 
 
 def frame_shapes(size: int) -> dict[str, tuple[int, ...]]:
@@ -209,12 +312,51 @@ def read_frame_cache(folder: Path) -> FrameSet:
         raise DgfasError(f"{folder} is not a complete frame cache of format {CACHE_FORMAT}; build it again")
     arrays = {}
     try:
-        for name in ("images", *manifest["maps"], *COLUMNS):
+        for name in expected_arrays(manifest):
             arrays[name] = np.load(folder / f"{name}.npy", mmap_mode="r" if name in PIXEL_FIELDS else None,
                                    allow_pickle=False)
     except (OSError, ValueError) as error:
         raise DgfasError(f"cannot read frame cache {folder}: {error}") from None
-    wrong = sorted(name for name, values in arrays.items() if len(values) != manifest["frames"])
-    if wrong:
-        raise DgfasError(f"frame cache {folder}: {wrong} do not hold the manifest's {manifest['frames']} frames")
     return FrameSet(domain=manifest["domain"], **arrays, origin=Origin.whole(manifest["fingerprint"], manifest["frames"]))
+
+
+def verify_frame_cache(folder: Path) -> list[str]:
+    """Every problem of a frame-cache folder, one line each, reading all of it: the cheap checks of
+    every open, then each array's bytes and the fingerprint against the digests written with them.
+
+    A folder without a manifest, or of another format, has none: it holds nothing yet that a run would load.
+    """
+    manifest, problem = _read_manifest_file(folder)
+    if problem is not None:
+        return [problem]
+    if manifest is None:
+        return []
+    problems = array_problems(folder, manifest)
+    recorded = manifest["sha256"]
+    for name, (dtype, _) in expected_arrays(manifest).items():
+        if name in problems:
+            continue
+        path = folder / f"{name}.npy"
+        try:
+            digest = _text_digest(path) if dtype is str else _data_digest(path)
+        except (OSError, ValueError) as error:
+            problems[name] = f"{path}: unreadable ({error})"
+            continue
+        if digest != recorded.get(name):
+            problems[name] = f"{path}: its data differs from the sha256 written with it in {MANIFEST}"
+    fingerprint = hashlib.sha256(json.dumps(recorded, sort_keys=True).encode()).hexdigest()
+    if fingerprint != manifest["fingerprint"] or set(recorded) != set(expected_arrays(manifest)):
+        problems[MANIFEST] = f"{folder / MANIFEST}: its digests do not make its fingerprint"
+    return list(problems.values())
+
+
+def _data_digest(path: Path) -> str:
+    """sha256 of a ``.npy`` file's data (what :class:`_Appender` hashes as it writes), read in blocks."""
+    with open(path, "rb") as file:
+        _read_npy_header(file)
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def _text_digest(path: Path) -> str:
+    """sha256 of a text column as the writer hashed it (:func:`_column_bytes`)."""
+    return hashlib.sha256(_column_bytes(np.load(path, allow_pickle=False))).hexdigest()

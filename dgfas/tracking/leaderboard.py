@@ -371,7 +371,8 @@ def load_run_scores(
                     continue
             files = artifacts(str(run["run_id"]), [name], Path(work) / str(index))
             if name in files:
-                scores[str(run["run_id"])] = RunScores.from_table(read_scores(files[name]), threshold)
+                table = read_scores(files[name], optional=("subject",))  # what the intervals resample by
+                scores[str(run["run_id"])] = RunScores.from_table(table, threshold)
     return scores
 
 

@@ -16,7 +16,11 @@ table ``frames.csv`` is written, and last ``manifest.json``: the format
 version, which index the arrays belong to and a sha256 fingerprint of the
 prepared data computed while writing, so a run reads it instead of hashing
 the corpus. The trainer memory-maps the arrays and reads only the rows a run
-samples.
+samples, after checking each array's header and size against the manifest
+(:func:`dgfas.data.frame_cache.npy_problem`); a damaged array is a one-line
+error naming it. The per-video digests of the journal are the cache's
+checksums: ``dgfas data verify`` (:func:`verify_cache`) reads every frame
+against them and names each video whose bytes changed.
 
 Pixel maps are stored as uint8, as the images are: depth and the reflection
 layer in [0, 1] are scaled to 0-255 (:func:`dgfas.data.frames.encode_unit_map`; the depth
@@ -50,7 +54,7 @@ import dgfas
 from dgfas.atomic import atomic_write_text
 from dgfas.data.corpora.faces import MARGIN
 from dgfas.data.corpora.index import CorpusIndex
-from dgfas.data.frame_cache import frame_shapes, npy_header
+from dgfas.data.frame_cache import frame_shapes, npy_header, npy_problem
 from dgfas.data.frames import FrameSet, Origin
 from dgfas.errors import DgfasError
 
@@ -347,6 +351,9 @@ def read_manifest(folder: Path) -> dict:
     if manifest.get("format") != FORMAT_VERSION:
         raise DgfasError(f"{folder}: frame cache of format {manifest.get('format', 1)}, this dgfas reads "
                          f"format {FORMAT_VERSION}; {redo}")
+    if not (isinstance(manifest.get("frames"), int) and isinstance(manifest.get("size"), int)
+            and isinstance(manifest.get("fingerprint"), str)):
+        raise DgfasError(f"{path}: not a manifest; {redo}")
     return manifest
 
 
@@ -360,15 +367,71 @@ def is_complete(folder: Path, index: CorpusIndex) -> bool:
 
 
 def frame_arrays(folder: Path) -> dict[str, np.ndarray]:
-    """A finished cache's ``FRAME_ARRAYS``, memory-mapped; a damaged file is a one-line error naming it."""
+    """A finished cache's ``FRAME_ARRAYS``, memory-mapped; a damaged file is a one-line error naming it.
+
+    Each file's header and size are checked against the manifest first
+    (:func:`dgfas.data.frame_cache.npy_problem`), so a truncated array or
+    one of the wrong shape or dtype is never mapped. A cache is not rebuilt
+    here: preparing it again takes the corpus's videos and hours.
+    """
+    manifest = read_manifest(folder)
+    shapes = frame_shapes(manifest["size"])
     arrays = {}
-    for name in FRAME_ARRAYS:
+    for name, dtype in FRAME_ARRAYS.items():
         path = consolidated_folder(folder) / f"{name}.npy"
+        problem = npy_problem(path, dtype, (manifest["frames"], *shapes[name]))
+        if problem is not None:
+            raise DgfasError(f"{problem}; the prepared frames are damaged: delete {folder} and prepare the corpus "
+                             "again")
         try:
             arrays[name] = np.load(path, mmap_mode="r")
         except (OSError, ValueError) as error:
             raise DgfasError(f"{path}: unreadable ({error}); delete {folder} and prepare the corpus again") from None
     return arrays
+
+
+def verify_cache(folder: Path) -> list[str]:
+    """Every problem of a finished cache, one line each, reading all of it.
+
+    The cheap checks of every open first; then the frame table and the
+    journal against the manifest's fingerprint, and each video's rows of
+    every array against the digest the journal wrote with them, so a changed
+    byte is traced to its video. An unfinished cache has none: nothing a
+    run would load yet. One of another format is named, as no run can load
+    it and, unlike a synthetic one, nothing prepares it again unasked.
+    """
+    frames_folder = consolidated_folder(folder)
+    if not (frames_folder / "manifest.json").is_file():
+        return []
+    try:
+        manifest = read_manifest(folder)
+        arrays = frame_arrays(folder)
+    except DgfasError as error:
+        return [str(error)]
+    entries = read_journal(folder)
+    problems = []
+    fingerprint = hashlib.sha256(f"dgfas frame cache format {FORMAT_VERSION}\n".encode())
+    try:
+        fingerprint.update((frames_folder / "frames.csv").read_bytes())
+    except OSError as error:
+        problems.append(f"{frames_folder / 'frames.csv'}: unreadable ({error.strerror or error})")
+    for entry in entries:
+        fingerprint.update(entry["digest"].encode())
+    if not problems and fingerprint.hexdigest() != manifest["fingerprint"]:
+        problems.append(f"{frames_folder}: frames.csv or journal.jsonl differ from the fingerprint in manifest.json")
+    if sum(entry["rows"] for entry in entries) != manifest["frames"]:
+        problems.append(f"{frames_folder / 'journal.jsonl'}: does not name the {manifest['frames']} frames of the "
+                        "manifest")
+        return problems
+    files = ", ".join(f"{name}.npy" for name in FRAME_ARRAYS)
+    for entry, rows in _row_ranges(entries):
+        digest = hashlib.sha256()
+        for array in arrays.values():
+            digest.update(np.ascontiguousarray(array[rows]))
+        if digest.hexdigest() != entry["digest"]:
+            problems.append(f"{frames_folder}: the frames of {entry['video']} (rows {rows.start}-{rows.stop - 1} of "
+                            f"{files}) differ from the digest written with them")
+    return problems
 
 
 def load_consolidated(folder: Path, corpus: str) -> FrameSet:
@@ -386,8 +449,8 @@ def load_consolidated(folder: Path, corpus: str) -> FrameSet:
         raise DgfasError(f"{folder}: unreadable frame table ({error}); delete the folder and prepare the corpus "
                          "again") from None
     arrays = frame_arrays(folder)
-    if any(len(array) != manifest["frames"] for array in arrays.values()) or len(table) != manifest["frames"]:
-        raise DgfasError(f"{folder}: arrays and frame table do not hold the {manifest['frames']} frames its manifest "
+    if len(table) != manifest["frames"]:  # the arrays' lengths are checked as they are opened
+        raise DgfasError(f"{folder}: the frame table does not hold the {manifest['frames']} frames its manifest "
                          "names; delete the folder and prepare the corpus again")
     return FrameSet(
         domain=corpus,
