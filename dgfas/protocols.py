@@ -43,12 +43,15 @@ PROTOCOLS_DIR = Path(__file__).resolve().parent.parent / "protocols"
 LEAVE_ONE_OUT = ("OCI-M", "OMI-C", "OCM-I", "ICM-O")
 LEAVE_ONE_OUT_5 = ("OCIS-M", "OMIS-C", "OCMS-I", "ICMS-O", "OCIM-S")
 OULU_INTRA = ("OULU-P1", "OULU-P2", "OULU-P3", "OULU-P4")
-PROTOCOL_ORDER = LEAVE_ONE_OUT + LEAVE_ONE_OUT_5 + ("MI-C", "MI-O", "C-I", "I-C") + OULU_INTRA
+SIW_INTRA = ("SiW-P1", "SiW-P2", "SiW-P3")
+PROTOCOL_ORDER = LEAVE_ONE_OUT + LEAVE_ONE_OUT_5 + ("MI-C", "MI-O", "C-I", "I-C") + OULU_INTRA + SIW_INTRA
 
 _TOP_KEYS = {"name", "title", "kind", "sources", "target", "splits", "frames"}
 _INTRA_KEYS = {"name", "title", "kind", "domain", "official", "roles", "folds", "frames"}
 _SPLIT_ROLES = {"source_train", "source_val", "target_test"}
 _FRAME_KEYS = {"train", "eval"}
+#: Per-role windows of an intra protocol: only each video's first N frames play that role.
+_WINDOW_KEYS = {"train_first", "dev_first"}
 
 #: The roles of an intra protocol, in order; they play source train, source validation and target test.
 INTRA_ROLES = ("train", "dev", "test")
@@ -81,10 +84,22 @@ class Selection:
 
 @dataclass(frozen=True)
 class FrameSampling:
-    """Frames per video kept for training and evaluation; 0 keeps every frame."""
+    """Frames per video kept for training and evaluation; 0 keeps every frame.
+
+    An intra protocol may also keep only the first ``train_first`` (``dev_first``) frames of each
+    train (dev) video, counted in the video's own frames (SiW Protocol 1 trains on the first 60);
+    0 keeps the whole video. ``train`` and ``eval`` then sample within that window
+    (:func:`dgfas.data.intra.load_role_frames`).
+    """
 
     train: int = 0
     eval: int = 0
+    train_first: int = 0
+    dev_first: int = 0
+
+    def first(self, role: str) -> int:
+        """The window of ``role`` (``train``, ``dev``, ``test``) in video frames; 0: the whole video."""
+        return {"train": self.train_first, "dev": self.dev_first}.get(role, 0)
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,9 @@ class Protocol:
                 **{f"protocol.{role}": self.selection(role).describe() for role in INTRA_ROLES},
                 "protocol.frames_train": str(self.frames.train),
                 "protocol.frames_eval": str(self.frames.eval),
+                # logged only where set, so protocols without a window keep the params (and run keys) they had
+                **{f"protocol.frames_{key}": str(getattr(self.frames, key))
+                   for key in sorted(_WINDOW_KEYS) if getattr(self.frames, key)},
             }
         return {
             "protocol": self.name,
@@ -283,7 +301,8 @@ def load_protocol_file(path: Path) -> Protocol:
     frames = raw.get("frames", {})
     if not isinstance(frames, dict):
         raise DgfasError(f"{path}: [frames] must be a table")
-    _check_keys(path, "[frames]", frames, _FRAME_KEYS, set())
+    _check_keys(path, "[frames]" if kind == "intra" else "[frames] of a non-intra protocol", frames,
+                _FRAME_KEYS | (_WINDOW_KEYS if kind == "intra" else set()), set())
     for key, value in frames.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise DgfasError(f"{path}: frames.{key} must be a whole number >= 0, got {value!r}")

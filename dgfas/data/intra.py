@@ -129,8 +129,28 @@ def selected_videos(protocol: Protocol, data_source: str, options: DataOptions) 
     return dataset, roles
 
 
+def video_frame_numbers(frames: FrameSet, videos: pd.DataFrame) -> np.ndarray:
+    """(N,) each frame's number in its video's own timeline.
+
+    A real corpus's frames carry the number of the decoded frame already. A
+    synthetic video stores every ``frame_step``-th camera frame
+    (:mod:`dgfas.data.synthetic.domains`), which its video table records per
+    video, so stored frame ``f`` is camera frame ``f * frame_step``.
+    """
+    if "frame_step" not in videos.columns:
+        return frames.frame
+    step = pd.Series(frames.video_id).map(videos.set_index("video_id")["frame_step"])
+    return frames.frame * step.to_numpy(dtype=np.int64)
+
+
 def load_role_frames(protocol: Protocol, data_source: str, options: DataOptions) -> dict[str, FrameSet]:
-    """The frames of each role of an intra protocol (every frame of each selected video), by role.
+    """The frames of each role of an intra protocol, by role: every frame of each selected video, or only
+    those among its first ``protocol.frames.first(role)`` video frames (:func:`video_frame_numbers`).
+
+    The window counts the video's frames, so a video shorter than it keeps every
+    frame, and a real corpus keeps those of its prepared frames that fall in it
+    (the first is always prepared, so no video is lost; ``--frames-per-video 0``
+    prepares every frame, the window's all).
 
     Raises:
         DgfasError: as :func:`selected_videos`, or a role whose videos have no frames of one class
@@ -141,6 +161,9 @@ def load_role_frames(protocol: Protocol, data_source: str, options: DataOptions)
     by_role = {}
     for role, rows in roles.items():
         chosen = frames.select(np.isin(frames.video_id, rows["video_id"].to_numpy(dtype=str)))
+        window = protocol.frames.first(role)
+        if window:
+            chosen = chosen.select(video_frame_numbers(chosen, rows) < window)
         if set(np.unique(chosen.label)) != {0, 1}:
             raise DgfasError(f"{_where(protocol)}: the {role} videos of dataset {dataset} left "
                              f"{len(chosen)} frame(s) without both live and spoof ones")

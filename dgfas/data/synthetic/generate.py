@@ -183,8 +183,11 @@ def video_table(name: str, options: DataOptions) -> pd.DataFrame:
     ``spoof``), ``attack_type``, ``attack`` and ``medium`` (the attack's and
     its printer's or display's names; ``none`` for a live video) and
     ``attack_device`` (:meth:`Domain.attack_device`), so a protocol can
-    select by instrument as it does on a real corpus's index. The attack is
-    fixed by the plan, not drawn, so the table is known without rendering
+    select by instrument as it does on a real corpus's index (SiW's
+    Protocols 2 and 3 on ``synth-siw``), and ``frame_step``, the camera frames
+    between two stored frames, so a window of a video's first frames counts
+    camera frames as it counts a real video's (SiW's Protocol 1). The attack
+    is fixed by the plan, not drawn, so the table is known without rendering
     and needs no place in the frame cache.
     """
     domain = DOMAINS[name]
@@ -195,7 +198,7 @@ def video_table(name: str, options: DataOptions) -> pd.DataFrame:
             "video_id": video.video_id, "split": video.split, "subject": video.subject,
             "label": "spoof" if attack else "live", "attack_type": attack.kind if attack else "none",
             "attack": attack.name if attack else "none", "medium": attack.medium.name if attack else "none",
-            "attack_device": domain.attack_device(video.attack),
+            "attack_device": domain.attack_device(video.attack), "frame_step": domain.frame_step,
         })
     return pd.DataFrame(rows)
 
@@ -224,12 +227,14 @@ def plan_intra_videos(stand_in: IntraStandIn, options: DataOptions) -> list[Vide
 
 def intra_video_table(name: str, options: DataOptions) -> pd.DataFrame:
     """One row per video of an intra stand-in with what its protocols select by: ``phone`` and ``session``
-    (numbered from 1, as the corpus numbers them) and ``instrument``, besides split, label and subject."""
+    (numbered from 1, as the corpus numbers them) and ``instrument``, besides split, label and subject,
+    and its ``frame_step`` as :func:`video_table` gives it."""
     stand_in = INTRA_STAND_INS[name]
     domain = DOMAINS[stand_in.domain]
     rows = [{"video_id": v.video_id, "split": v.split, "label": "live" if v.attack < 0 else "spoof",
              "attack_type": "none" if v.attack < 0 else domain.attacks[v.attack].kind, "subject": v.subject,
-             "phone": v.camera + 1, "session": v.session + 1, "instrument": stand_in.instruments[v.attack + 1]}
+             "phone": v.camera + 1, "session": v.session + 1, "instrument": stand_in.instruments[v.attack + 1],
+             "frame_step": domain.frame_step}
             for v in plan_videos(name, options)]
     return pd.DataFrame(rows)
 
@@ -317,5 +322,7 @@ def load_synthetic(name: str, split: str | None = None, *, options: DataOptions)
 
 for _name in [*DOMAINS, *INTRA_STAND_INS]:
     register_dataset(_name)(functools.partial(load_synthetic, _name))
+for _name in DOMAINS:  # SiW's own protocols run on synth-siw itself: its plan films every medium per subject
+    register_video_table(_name)(functools.partial(video_table, _name))
 for _name in INTRA_STAND_INS:
     register_video_table(_name)(functools.partial(intra_video_table, _name))
