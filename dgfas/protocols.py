@@ -28,6 +28,7 @@ from pathlib import Path
 
 from dgfas.data.frames import SPLITS
 from dgfas.errors import DgfasError
+from dgfas.paths import shipped_data_dir
 from dgfas.registry import Registry
 
 #: Domain letters and the corpora they stand for.
@@ -37,7 +38,7 @@ DOMAINS = {"O": "OULU-NPU", "C": "CASIA-FASD", "I": "Idiap Replay-Attack", "M": 
 #: averages, over sources that include S, never mix with the four-domain ones.
 PROTOCOL_KINDS = ("leave-one-out", "leave-one-out-5", "limited-source", "cross-test", "intra")
 
-PROTOCOLS_DIR = Path(__file__).resolve().parent.parent / "protocols"
+PROTOCOLS_DIR = shipped_data_dir("protocols")
 
 #: Canonical order of the built-in protocols, used by tables and the benchmark.
 LEAVE_ONE_OUT = ("OCI-M", "OMI-C", "OCM-I", "ICM-O")

@@ -21,13 +21,14 @@ from pathlib import Path
 import pandas as pd
 
 from dgfas.errors import DgfasError
+from dgfas.paths import shipped_data_dir
 from dgfas.protocols import PROTOCOLS, get_protocol, without_fold
 
 #: Rates shown per protocol, in the papers' column order.
 INTRA_METRICS = ("apcer", "bpcer", "acer")
 
 #: APCER / BPCER / ACER (%) papers print for the intra protocols, as printed (``±`` over folds).
-REPORTED_INTRA_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported-intra.csv"
+REPORTED_INTRA_CSV = shipped_data_dir("leaderboards") / "reported-intra.csv"
 REPORTED_INTRA_COLUMNS = ("method", "protocol", *INTRA_METRICS, "source")
 
 #: A printed rate: ``1.6``, ``2.7±1.3`` (mean ± std over folds), or ``–`` where the source prints none

@@ -34,6 +34,7 @@ import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
+from dgfas.paths import shipped_data_dir
 from dgfas.presets import PRESETS
 from dgfas.protocols import (
     PROTOCOL_KINDS,
@@ -50,7 +51,7 @@ from dgfas.tracking.intervals import RunScores, Term
 from dgfas.tracking.intra import intra_lines, intra_summary, read_printed, read_reported_intra, reported_intra_lines
 from dgfas.tracking.row_setup import setup_lines
 
-REPORTED_CSV = Path(__file__).resolve().parents[2] / "leaderboards" / "reported.csv"
+REPORTED_CSV = shipped_data_dir("leaderboards") / "reported.csv"
 """Numbers printed in papers, one row per (method, protocol), in percent."""
 
 AVERAGE = "Average"

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from dgfas.paths import shipped_data_dir
+
 #: Run-record columns (MLflow params) a row's setup is read from: backbone name, width, ``model.weights``.
 SETUP_COLUMNS = ("algorithm.model", "model.width", "model.weights")
 
-METHODS_DOC = Path(__file__).resolve().parents[2] / "docs" / "methods.md"
-"""Per method, what follows its paper and every deviation: one ``## <method>`` section each."""
+METHODS_DOC = shipped_data_dir("docs") / "methods.md"
+"""Per method, what follows its paper and every deviation: one ``## <method>`` section each (shipped in the wheel
+as well, so that installed copies point rows to their sections too)."""
 
 #: What :func:`initialization` says of a run that logged no ``model.weights``.
 _NOT_RECORDED = "initialization not recorded"
@@ -38,9 +41,7 @@ def initialization(weights: str | None) -> str:
 
 
 def documented_methods(doc: Path = METHODS_DOC) -> set[str]:
-    """The methods with a ``## <method>`` section in ``doc``; none when the file is absent (an installed copy)."""
-    if not doc.is_file():
-        return set()
+    """The methods with a ``## <method>`` section in ``doc``."""
     return set(re.findall(r"^## (\S+)\s*$", doc.read_text(encoding="utf-8"), flags=re.MULTILINE))
 
 
