@@ -254,11 +254,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         )
 
     if args.compare is not None:
+        import pandas as pd
+
         from dgfas.tracking.compare import compare, format_comparison, read_table
 
         other = read_table(args.compare)  # a bad file fails before the store is read
         with tempfile.TemporaryDirectory(prefix="dgfas-compare-") as scratch:
-            ours = read_table(write(Path(scratch), html=False)[1])
+            ours = pd.concat([read_table(path) for path in write(Path(scratch), html=False) if path.suffix == ".csv"],
+                             ignore_index=True)
         print(format_comparison(compare(ours, other), f"suite {args.suite}", str(args.compare)), end="")
         return 0
     for path in write(args.leaderboard_dir, args.html):

@@ -198,6 +198,20 @@ def test_intra_protocols_get_no_average_and_their_table_ranks_methods_by_name(re
     assert _methods_of(section)[:2] == ["alpha", "zeta"]  # by name: there is no average to rank by
 
 
+def test_intra_runs_get_a_board_of_their_own(records, tmp_path):
+    # the fixture's cross-domain runs, and the same runs again as if of OULU-NPU P1
+    first = records["protocol"].iloc[0]
+    intra = records[records["protocol"] == first].assign(protocol="OULU-P1")
+    paths = write_leaderboard(SUITE, tmp_path, records=pd.concat([records, intra], ignore_index=True))
+    assert [path.name for path in paths] == [f"{SUITE}.md", f"{SUITE}.csv", f"{SUITE}-intra.md", f"{SUITE}-intra.csv"]
+    cross, own = paths[0].read_text(), paths[2].read_text()
+    assert "Intra protocols" not in _kind_sections(cross) and "OULU-NPU P1" not in cross
+    assert list(_kind_sections(own)) == ["Intra protocols"]
+    assert set(pd.read_csv(paths[3])["protocol"].dropna()) == {"OULU-P1"}
+    # one method's variants stay on one board, whatever their protocols' kinds
+    assert len(write_leaderboard(SUITE, tmp_path / "variants", records=intra, method=intra["method"].iloc[0])) == 2
+
+
 def test_five_domain_protocols_render_in_a_table_of_their_own(records):
     five = records[records["protocol"] == "OCI-M"].assign(protocol="OCIS-M", run_id=lambda r: r["run_id"] + "-5")
     markdown, _ = _render(pd.concat([records, five], ignore_index=True))

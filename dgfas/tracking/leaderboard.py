@@ -55,18 +55,22 @@ REPORTED_CSV = shipped_data_dir("leaderboards") / "reported.csv"
 """Numbers printed in papers, one row per (method, protocol), in percent."""
 
 AVERAGE = "Average"
+"""Protocol name of the per-method average over one kind's protocols in an aggregated table."""
 
 KINDS_WITHOUT_AVERAGE = ("intra",)
 """Protocol kinds whose tables have no Average column: an intra protocol is one corpus's own test (OULU-NPU P1
 tests unseen sessions, P3 an unseen phone, fold by fold), so a mean over them, in which P3's and P4's six folds
 outweigh P1 and P2, answers no question; the papers print each protocol on its own."""
-"""Protocol name of the per-method average over one kind's protocols in an aggregated table."""
 
 OTHER_KIND = "other"
 """Kind of a protocol run from a file outside protocols/: the run records do not carry its kind."""
 
 KIND_ORDER = (*PROTOCOL_KINDS, OTHER_KIND)
 """Order of the per-kind tables: leave-one-out, leave-one-out-5, limited-source, cross-test, intra, other."""
+
+OWN_BOARD_KINDS = ("intra",)
+"""Protocol kinds written to a board of their own (``<stem>-<kind>.md``): an intra-dataset table answers a
+different question (one corpus's own test) from the cross-domain ones and is read beside other papers' rows."""
 
 _INTERVAL_COLUMNS = ("hter_lo", "hter_hi", "auc_lo", "auc_hi", "hter_delta_erm", "hter_delta_erm_lo",
                      "hter_delta_erm_hi")
@@ -1063,7 +1067,9 @@ def write_leaderboard(
     The stem is the suite name, with ``-<threshold_rule>``, ``-<level>`` and
     ``-<selection_rule>`` appended when they differ from the defaults, and
     ``-<method>`` for one method's variants, so an oracle table or an ablation
-    never overwrites the main board. Both files are written atomically
+    never overwrites the main board. Runs of a kind in :data:`OWN_BOARD_KINDS`
+    (intra-dataset protocols) go to a board of their own, ``<stem>-<kind>``,
+    unless the board is one method's variants. Files are written atomically
     (temporary file, then rename).
 
     Args:
@@ -1093,7 +1099,8 @@ def write_leaderboard(
             when ``records`` is None, no intervals for records passed in.
 
     Returns:
-        Paths of the Markdown and CSV files, then of the HTML page when ``html``.
+        Per board written (the cross-domain one first), the paths of its Markdown and CSV files, then of its
+        HTML page when ``html``.
     """
     if records is None:
         from dgfas.tracking.mlflow_store import download_artifacts, load_run_records
@@ -1122,6 +1129,63 @@ def write_leaderboard(
             raise DgfasError(f"suite '{suite}'{kept} has no finished runs of the current code, only {len(stale)} "
                              f"of older code or protocol files (--include-stale shows them)")
     check_one_protocol_file_per_name(records)
+    stem = suite
+    if threshold_rule != "dev_eer":
+        stem += f"-{threshold_rule}"
+    if level != "video":
+        stem += f"-{level}"
+    if selection_rule not in (None, "source_val"):
+        stem += f"-{selection_rule}"
+    if method is not None:
+        stem += f"-{method}"
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DgfasError(f"cannot write leaderboards to {out}: it is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DgfasError(f"cannot write leaderboards to {out}: {error.strerror or error}") from None
+    paths: list[Path] = []
+    for suffix, current, older in _boards(records, stale, one_method=method is not None):
+        if current.empty and not include_stale:
+            continue
+        paths += _write_board(out / f"{stem}{suffix}", current, older, suite=suite, threshold_rule=threshold_rule,
+                              level=level, method=method, reported_path=reported_path, html=html,
+                              draw_rule=draw_rule, include_stale=include_stale, artifacts=artifacts)
+    return tuple(paths)
+
+
+def _boards(records: pd.DataFrame, stale: pd.DataFrame, *,
+            one_method: bool) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """The boards a suite's runs are written to, as (stem suffix, current runs, stale runs), cross-domain first."""
+    if one_method:
+        return [("", records, stale)]
+
+    def of_kind(runs: pd.DataFrame, kind: str | None) -> pd.DataFrame:
+        kinds = runs["protocol"].map(protocol_kind)
+        return runs[~kinds.isin(OWN_BOARD_KINDS)] if kind is None else runs[kinds == kind]
+
+    boards = [("", of_kind(records, None), of_kind(stale, None))]
+    boards += [(f"-{kind}", of_kind(records, kind), of_kind(stale, kind)) for kind in OWN_BOARD_KINDS]
+    return [board for board in boards if not (board[1].empty and board[2].empty)]
+
+
+def _write_board(
+    stem: Path,
+    records: pd.DataFrame,
+    stale: pd.DataFrame,
+    *,
+    suite: str,
+    threshold_rule: str,
+    level: str,
+    method: str | None,
+    reported_path: str | os.PathLike[str],
+    html: bool,
+    draw_rule: str | None,
+    include_stale: bool,
+    artifacts: ArtifactFetcher | None,
+) -> tuple[Path, ...]:
+    """Aggregate and render one board's runs to ``<stem>.md`` and ``.csv`` (and ``.html``); see :func:`write_leaderboard`."""
     stale_runs = len(_normal(stale))
     candidates = _normal(pd.concat([records, stale]) if include_stale else records)
     info = header_info(candidates, threshold_rule=threshold_rule, level=level)
@@ -1151,23 +1215,7 @@ def write_leaderboard(
     if method is not None:
         reported = reported.iloc[:0]
 
-    stem = suite
-    if threshold_rule != "dev_eer":
-        stem += f"-{threshold_rule}"
-    if level != "video":
-        stem += f"-{level}"
-    if selection_rule not in (None, "source_val"):
-        stem += f"-{selection_rule}"
-    if method is not None:
-        stem += f"-{method}"
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise DgfasError(f"cannot write leaderboards to {out}: it is a file, not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DgfasError(f"cannot write leaderboards to {out}: {error.strerror or error}") from None
-    markdown_path, csv_path = out / f"{stem}.md", out / f"{stem}.csv"
+    markdown_path, csv_path = stem.with_name(f"{stem.name}.md"), stem.with_name(f"{stem.name}.csv")
     markdown = render_markdown(aggregated, reported=reported, suite=suite, header_info=info, records=records,
                                method=method, literature=literature,
                                reported_intra=read_reported_intra(method=method))
@@ -1178,4 +1226,4 @@ def write_leaderboard(
         return markdown_path, csv_path
     from dgfas.tracking.html import write_html
 
-    return markdown_path, csv_path, write_html(out / f"{stem}.html", markdown, records, level=level)
+    return markdown_path, csv_path, write_html(stem.with_name(f"{stem.name}.html"), markdown, records, level=level)
