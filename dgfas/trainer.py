@@ -191,8 +191,14 @@ class ResolvedRun:
 
 
 def git_commit() -> str | None:
-    """The checkout's commit, with ``+dirty`` when it has uncommitted changes; None outside a git checkout."""
+    """The checkout's commit, with ``+dirty`` when it has uncommitted changes; None outside a git checkout.
+
+    Only a checkout of dgfas itself counts: an installed wheel's folder may lie inside some other repository
+    (a venv in a project), whose commit says nothing about this code.
+    """
     repo = Path(__file__).resolve().parent.parent
+    if not (repo / ".git").exists():  # a file in a worktree, a folder in a clone
+        return None
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
