@@ -75,9 +75,10 @@ def test_a_method_hashes_its_own_module_and_backbone_and_no_other_method():
 
 @pytest.fixture
 def scratch(tmp_path) -> Path:
-    """A copy of the checkout's package, protocols and reported numbers: a second checkout elsewhere."""
+    """A copy of the checkout's package, protocols, methods doc and reported numbers: a second checkout elsewhere."""
     shutil.copytree(PACKAGE_DIR, tmp_path / "dgfas", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "protocols", tmp_path / "protocols")
+    shutil.copytree(REPO / "docs", tmp_path / "docs")
     (tmp_path / "leaderboards").mkdir()
     for reported in (REPO / "leaderboards").glob("reported*.csv"):
         shutil.copy(reported, tmp_path / "leaderboards")

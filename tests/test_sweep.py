@@ -119,8 +119,10 @@ def test_submitit_launcher_runs_jobs_as_local_subprocesses(workdir, cache, capsy
 def test_unknown_launcher_and_bad_job_count_are_one_line_errors(workdir, cache, capsys):
     assert _sweep(workdir, cache, "--methods", "erm", "--launcher", "slurmm") == 2
     assert capsys.readouterr().err == "dgfas: error: unknown launcher 'slurmm'; valid: ['local', 'sequential', 'submitit']\n"
-    assert _sweep(workdir, cache, "--methods", "erm", "--launcher", "local", "--jobs", "0") == 2
-    assert capsys.readouterr().err == "dgfas: error: --jobs must be 1 or more, got 0\n"
+    with pytest.raises(SystemExit) as exit_status:  # argparse checks the flag's type and exits
+        _sweep(workdir, cache, "--methods", "erm", "--launcher", "local", "--jobs", "0")
+    assert exit_status.value.code == 2
+    assert capsys.readouterr().err == "dgfas: error: argument --jobs: must be an integer >= 1, got '0'\n"
 
 
 @pytest.mark.slow

@@ -238,3 +238,20 @@ def test_motion_scales_how_far_a_head_moves_between_frames():
 
     assert yaw_steps(2.5).std() == pytest.approx(2.5 * yaw_steps(1.0).std(), rel=0.05)
     assert SIW.pose.motion > max(d.pose.motion for d in DOMAINS.values() if d is not SIW)
+
+
+def test_two_processes_building_one_cache_wait_for_each_other(tmp_path, built):
+    """Two benchmarks started together on an empty cache: one builds, the other waits and reads the same
+    domains (unlocked, each removed the other's partial folder mid-write)."""
+    import subprocess
+    import sys
+
+    options, paths = built
+    command = [sys.executable, "-m", "dgfas.cli", "data", "generate", "--preset", "tiny", "--size", "32",
+               "--cache", str(tmp_path), "--workers", "1", "--no-progress"]
+    builders = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for builder in builders:
+        assert builder.wait(timeout=600) == 0, builder.stderr.read()
+    folder = generate.cache_folder(tiny(tmp_path))
+    for name in NAMES:
+        assert _file_bytes(folder / name) == _file_bytes(paths[name]), name

@@ -85,8 +85,8 @@ def _read_manifest_file(folder: Path) -> tuple[dict | None, str | None]:
     path = folder / MANIFEST
     try:
         manifest = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None, None
+    except (FileNotFoundError, NotADirectoryError):  # never written; or a file where a folder should be,
+        return None, None                              # which the builder then names when it cannot write there
     except OSError as error:
         return None, f"{path}: unreadable ({error.strerror or error})"
     except ValueError:

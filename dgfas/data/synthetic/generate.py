@@ -286,6 +286,20 @@ def build_synthetic(names: list[str], options: DataOptions) -> dict[str, Path]:
     if not missing:
         return paths
     _prepare_folder(folder, _config(options))
+    from filelock import FileLock
+
+    # Several benchmarks (or a local launcher's workers) may start on one empty cache: one builds, the others
+    # wait and then find the domains written (each writer would otherwise remove the other's partial folder).
+    # The lock file lies beside the folder, whose listing is the cache's.
+    with FileLock(folder.with_name(folder.name + ".lock")):
+        missing = [name for name in missing if read_manifest(paths[name]) is None]
+        if missing:
+            _write_domains(missing, paths, options)
+    return paths
+
+
+def _write_domains(missing: list[str], paths: dict[str, Path], options: DataOptions) -> None:
+    """Render the ``missing`` domains' videos in one pool and write each domain's frame cache."""
     plans = {name: plan_videos(name, options) for name in missing}
     videos = [video for name in missing for video in plans[name]]
     from tqdm import tqdm
@@ -307,7 +321,6 @@ def build_synthetic(names: list[str], options: DataOptions) -> dict[str, Path]:
         if pool is not None:
             pool.terminate()
             pool.join()
-    return paths
 
 
 def load_synthetic(name: str, split: str | None = None, *, options: DataOptions) -> FrameSet:
