@@ -22,7 +22,7 @@ from dgfas.tracking.mlflow_store import (
     find_finished_run,
     load_run_records,
     roc_curves_figure,
-    roc_figure,
+    roc_det_figure,
     tracking_uri,
 )
 
@@ -40,7 +40,7 @@ __all__ = [
     "render_html",
     "render_markdown",
     "roc_curves_figure",
-    "roc_figure",
+    "roc_det_figure",
     "tracking_uri",
     "write_html",
     "write_leaderboard",
