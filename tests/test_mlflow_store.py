@@ -23,7 +23,6 @@ from dgfas.tracking.mlflow_store import (
     TrackedRun,
     find_finished_run,
     load_run_records,
-    roc_curves_figure,
     roc_det_figure,
     tracking_uri,
 )
