@@ -10,12 +10,14 @@ jobs train anew. An interrupted benchmark resumes at the job it stopped in.
 from __future__ import annotations
 
 import dataclasses
+import socket
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +27,9 @@ from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, pick_device, resolve, train, write_score_files
+
+if TYPE_CHECKING:
+    from dgfas.tracking.mlflow_store import TrackedRun
 
 
 @dataclass
@@ -40,16 +45,72 @@ class JobOutcome:
 
 
 def environment_tags(device: torch.device) -> dict[str, str]:
-    """Where the numbers were computed: torch's version, the processor, and the git commit when there is one.
+    """Where the numbers were computed: host, torch's version, the device and processor, and the git commit.
 
     Tags, not params: they are not part of a run's identity (its key), but a
-    leaderboard names them, since another CPU or GPU rounds differently.
+    leaderboard names them, since another CPU or GPU rounds differently. The
+    commit also goes in MLflow's own source tags, which its UI shows.
     """
-    tags = {"dgfas.torch_version": torch.__version__, "dgfas.device_name": device_name(device)}
+    return {**_code_tags(), "dgfas.device": str(device), "dgfas.device_name": device_name(device)}
+
+
+def _code_tags() -> dict[str, str]:
+    """The host, torch's version and the git commit when there is one, as dgfas's and MLflow's source tags."""
+    tags = {"dgfas.host": socket.gethostname(), "dgfas.torch_version": torch.__version__,
+            "mlflow.source.name": "dgfas", "mlflow.source.type": "LOCAL"}
     commit = git_commit()
     if commit is not None:
         tags["dgfas.git_commit"] = commit
+        tags["mlflow.source.git.commit"] = commit.removesuffix("+dirty")
     return tags
+
+
+class CommandRuns:
+    """The parent MLflow runs of one ``dgfas benchmark`` or ``sweep`` command, one per suite it runs jobs in.
+
+    Each job's run is a child of its suite's parent (``parent_id``), so the UI
+    lists one row per command with its jobs under it; a command run again (to
+    resume or retry) gets parents of its own. When the command ends, each
+    parent logs ``jobs.json``: one row per job with the line the command
+    printed for it (:meth:`record`).
+    """
+
+    def __init__(self, parents: Mapping[str, TrackedRun]) -> None:
+        self._parents = parents
+        self._lines: dict[str, list[tuple[str, str]]] = {suite: [] for suite in parents}
+
+    def parent_id(self, suite: str) -> str:
+        return self._parents[suite].run_id
+
+    def record(self, suite: str, job: str, result: str) -> None:
+        """Note the progress line of a job of ``suite`` (``job``: which job, ``result``: how it ended)."""
+        self._lines[suite].append((job, result))
+
+    def log_jobs(self) -> None:
+        import pandas as pd
+
+        for suite, lines in self._lines.items():
+            self._parents[suite].log_table(pd.DataFrame(lines, columns=["job", "result"]), "jobs.json")
+
+
+@contextmanager
+def command_runs(command: str, suites: list[str]) -> Iterator[CommandRuns]:
+    """Open a parent run per suite for the ``with`` block; they end FINISHED, FAILED or KILLED with it.
+
+    A parent killed with ``kill -9`` stays RUNNING: unlike a job's run, no claim
+    tells a later command that its process is gone.
+    """
+    from dgfas.tracking.mlflow_store import INVOCATION_TAG, TrackedRun
+
+    name = f"{command} {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    with ExitStack() as stack:
+        parents = {suite: stack.enter_context(TrackedRun.start(suite, name, {}, {INVOCATION_TAG: command, **_code_tags()}))
+                   for suite in suites}
+        runs = CommandRuns(parents)
+        try:
+            yield runs
+        finally:  # an interrupted command's parents say which jobs ended before it
+            runs.log_jobs()
 
 
 def _tags(run: ResolvedRun) -> dict[str, str]:
@@ -76,24 +137,26 @@ def _tags(run: ResolvedRun) -> dict[str, str]:
     return tags
 
 
-def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path) -> JobOutcome:
+def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path, parent_run_id: str | None = None) -> JobOutcome:
     """Resolve, train, score and log one job, unless an identical one finished before or another process holds it.
 
     The job is trained under its claim (:mod:`dgfas.claims`), so processes that
     share the store and ``runs_dir`` train it once; whoever gets the claim ends
     the RUNNING MLflow runs a killed holder left and resumes from its checkpoint.
+    Its MLflow run is a child of ``parent_run_id``, the run of the command that
+    runs it (:func:`command_runs`), when there is one.
     """
     launch = distributed.from_environment()
     if launch is not None:
         try:
-            return _run_job_distributed(spec, data=data, runs_dir=runs_dir, launch=launch)
+            return _run_job_distributed(spec, data=data, runs_dir=runs_dir, launch=launch, parent_run_id=parent_run_id)
         finally:
             distributed.finish()
     run = resolve(spec, data)
     with _claimed(run, runs_dir) as elsewhere:
         if elsewhere is not None:
             return elsewhere
-        return _train_and_log(run, data=data, runs_dir=runs_dir)
+        return _train_and_log(run, data=data, runs_dir=runs_dir, parent_run_id=parent_run_id)
 
 
 @contextmanager
@@ -125,7 +188,9 @@ def _claimed(run: ResolvedRun, runs_dir: Path) -> Iterator[JobOutcome | None]:
             yield None
 
 
-def _run_job_distributed(spec: RunSpec, *, data: DataOptions, runs_dir: Path, launch: distributed.Distributed) -> JobOutcome:
+def _run_job_distributed(
+    spec: RunSpec, *, data: DataOptions, runs_dir: Path, launch: distributed.Distributed, parent_run_id: str | None
+) -> JobOutcome:
     """One job as one of several ``torchrun`` processes: process 0 logs, the others only train."""
     import torch.distributed as dist
 
@@ -138,7 +203,7 @@ def _run_job_distributed(spec: RunSpec, *, data: DataOptions, runs_dir: Path, la
         with _claimed(run, runs_dir) as not_ours:
             if distributed.broadcast_flag(not_ours is not None):
                 return not_ours
-            return _train_and_log(run, data=data, runs_dir=runs_dir, launch=launch)
+            return _train_and_log(run, data=data, runs_dir=runs_dir, launch=launch, parent_run_id=parent_run_id)
     if distributed.broadcast_flag(False):  # process 0 found it finished or held elsewhere
         return JobOutcome(spec, run.variant, run.run_key, "skipped", run.trainer_config.selection_rule, {}, 0.0)
     checkpoint = runs_dir / spec.suite / run.run_key / "checkpoint.pt"
@@ -148,10 +213,12 @@ def _run_job_distributed(spec: RunSpec, *, data: DataOptions, runs_dir: Path, la
 
 
 def _train_and_log(
-    run: ResolvedRun, *, data: DataOptions, runs_dir: Path, launch: distributed.Distributed | None = None
+    run: ResolvedRun, *, data: DataOptions, runs_dir: Path, launch: distributed.Distributed | None = None,
+    parent_run_id: str | None = None,
 ) -> JobOutcome:
-    """Train a resolved run and log it to MLflow with its score files, figures and resolved config."""
-    from dgfas.tracking.mlflow_store import MAP_EXAMPLES, TrackedRun, roc_figure
+    """Train a resolved run and log it to MLflow with its score files, figures, datasets and resolved config."""
+    from dgfas.tracking.mlflow_store import MAP_EXAMPLES, TrackedRun, roc_det_figure
+    from dgfas.tracking.run_views import map_gallery, map_names
 
     spec = run.spec
     name = f"{run.variant} {spec.protocol} seed{spec.seed}"
@@ -163,16 +230,20 @@ def _train_and_log(
     except OSError as error:
         raise DgfasError(f"cannot write run folder {out_dir}: {error.strerror or error}") from None
     checkpoint = out_dir / "checkpoint.pt"
-    with TrackedRun.start(spec.suite, name, run.params(), _tags(run)) as tracked:
+    with TrackedRun.start(spec.suite, name, run.params(), _tags(run), parent_run_id=parent_run_id,
+                          system_metrics=True) as tracked:
         if checkpoint.is_file():
             tracked.log_metrics({"resumed_from_checkpoint": 1.0})
+        _log_datasets(tracked, run)
         result = train(run, tracked.log_metrics, progress=data.progress, checkpoint=checkpoint, launch=launch)
-        tracked.log_metrics(result.metrics)
+        tracked.log_results(result.metrics, intra=run.protocol.kind == "intra")
         for path in [*write_score_files(result.tables, out_dir), run.protocol.path]:
             tracked.log_artifact(path)
-        if result.map_examples:  # the HTML leaderboard's gallery of predicted maps
+        if result.map_examples:  # the HTML leaderboard's gallery of predicted maps, and the UI's
             atomic_write(out_dir / MAP_EXAMPLES, lambda file: np.savez_compressed(file, **result.map_examples))
             tracked.log_artifact(out_dir / MAP_EXAMPLES)
+            columns = "_".join(["input", *map_names(result.map_examples)])
+            tracked.log_image(map_gallery(result.map_examples), f"maps/target_test_{columns}.png")
         tracked.log_dict(
             {
                 "spec": dataclasses.asdict(spec),
@@ -186,11 +257,28 @@ def _train_and_log(
         )
         for role in ("source_val", "target_test"):
             table = result.tables[f"{role}.video"]
-            figure = roc_figure(table["label"].to_numpy(), table["score"].to_numpy(), f"{name}: {role} (video level)")
-            tracked.log_figure(figure, f"roc_{role}.png")
+            title = f"{run.variant} {spec.protocol} seed {spec.seed}: {role.replace('_', ' ')}, video level"
+            tracked.log_figure(roc_det_figure(table["label"].to_numpy(), table["score"].to_numpy(), title),
+                               f"roc_det_{role}.png")
     for path in out_dir.glob("checkpoint*.pt"):  # one per process of a distributed run
         checkpoints.remove(path)
     return JobOutcome(spec, run.variant, run.run_key, "finished", run.trainer_config.selection_rule, result.metrics, result.seconds)
+
+
+def _log_datasets(tracked: TrackedRun, run: ResolvedRun) -> None:
+    """The run's frames as MLflow datasets: each source domain's training frames, source validation, target test.
+
+    Each dataset's digest is the fingerprint of its frames, the same hash
+    the run's ``data_fingerprint`` (part of its key) is made of.
+    """
+    from dgfas.data.frames import frames_fingerprint
+    from dgfas.tracking.run_views import video_table
+
+    parts = [(f"train {domain}", frames, "training") for domain, frames in run.source_train.items()]
+    parts += [("source validation", run.source_val, "validation"), ("target test", run.target_test, "test")]
+    for label, frames, context in parts:
+        tracked.log_dataset(video_table(frames), name=f"{run.protocol.run_name} {label}",
+                            digest=frames_fingerprint([frames]), context=context)
 
 
 def outcome_summary(outcome: JobOutcome) -> str:
@@ -225,18 +313,21 @@ def run_benchmark(
     """Run every job in order, then write each suite's leaderboard."""
     from dgfas.tracking.mlflow_store import open_store
 
-    open_store(sorted({spec.suite for spec in specs}))  # an unusable store fails now, before any data is built
+    suites = sorted({spec.suite for spec in specs})
+    open_store(suites)  # an unusable store fails now, before any data is built
     outcomes = []
     started = time.perf_counter()
-    for index, spec in enumerate(specs, 1):
-        try:
-            outcome = run_job(spec, data=data, runs_dir=runs_dir)
-        except UnsupportedSetting as error:
-            print(f"[{index}/{len(specs)}] {spec.method} on {spec.protocol} seed {spec.seed}: not run: {error}", file=sys.stderr)
-            continue
-        outcomes.append(outcome)
-        print(f"[{index}/{len(specs)}] {outcome.variant} on {spec.protocol} seed {spec.seed}: {outcome_summary(outcome)}",
-              file=sys.stderr)
+    with command_runs("benchmark", suites) as parents:
+        for index, spec in enumerate(specs, 1):
+            try:
+                outcome = run_job(spec, data=data, runs_dir=runs_dir, parent_run_id=parents.parent_id(spec.suite))
+            except UnsupportedSetting as error:
+                job, result = f"{spec.method} on {spec.protocol} seed {spec.seed}", f"not run: {error}"
+            else:
+                outcomes.append(outcome)
+                job, result = f"{outcome.variant} on {spec.protocol} seed {spec.seed}", outcome_summary(outcome)
+            parents.record(spec.suite, job, result)
+            print(f"[{index}/{len(specs)}] {job}: {result}", file=sys.stderr)
     write_leaderboards(outcomes, leaderboard_dir)
     print(f"benchmark done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     return outcomes

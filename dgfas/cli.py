@@ -269,6 +269,12 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from dgfas.tracking.ui import run_ui
+
+    return run_ui(args.host, args.port)
+
+
 def _data_options(args: argparse.Namespace):
     from dgfas.data.registry import DataOptions
     from dgfas.presets import get_preset
@@ -576,6 +582,13 @@ def _leaderboard_options(parser: argparse.ArgumentParser) -> None:
     _add_verbose(parser)
 
 
+def _ui_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=_integer(1), default=5000, help="port the UI listens on (default: 5000)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the UI listens on (default: 127.0.0.1, this machine only)")
+    _add_verbose(parser)
+
+
 def _synthetic_options(parser: argparse.ArgumentParser) -> None:
     """``data generate`` and ``data audit``: the synthetic domains at a preset's image size and scale."""
     from dgfas.paths import default_cache_dir
@@ -643,6 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
             _submit_options)
     command(commands, "leaderboard", cmd_leaderboard, "write leaderboards/<suite>.md and .csv from MLflow runs",
             _leaderboard_options)
+    command(commands, "ui", cmd_ui, "start MLflow's UI on the tracking store and print the URL of each suite's runs "
+            "table with the headline metrics", _ui_options)
 
     data = commands.add_parser("data", help="data caches").add_subparsers(
         dest="data_command", required=True, parser_class=_LazyParser)

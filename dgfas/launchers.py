@@ -1,7 +1,9 @@
 """Launchers: where the jobs of a sweep run (this process, a process pool, submitit).
 
-A launcher is ``launch(specs, *, data, runs_dir, options)``, an iterator of
-``(position in specs, result)`` in the order the jobs end. Every job is
+A launcher is ``launch(specs, *, data, runs_dir, options, parents)``, an iterator of
+``(position in specs, result)`` in the order the jobs end; ``parents`` maps a suite
+to the MLflow run of the sweep command, which each job's run is a child of (passed
+to the job's process as an argument, like the spec). Every job is
 :func:`run_one`, so all launchers skip, resume and log a job alike. A result
 is the job's :class:`~dgfas.benchmark.JobOutcome`, :class:`NotRun` when the
 method cannot run on the protocol as configured, or :class:`Failed` when the
@@ -16,7 +18,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 import torch
 
@@ -84,7 +86,9 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def run_one(spec: RunSpec, data: DataOptions, runs_dir: Path, share: int) -> JobOutcome | NotRun:
+def run_one(
+    spec: RunSpec, data: DataOptions, runs_dir: Path, share: int, parent_run_id: str | None = None
+) -> JobOutcome | NotRun:
     """One job, in whichever process a launcher put it.
 
     Args:
@@ -93,6 +97,7 @@ def run_one(spec: RunSpec, data: DataOptions, runs_dir: Path, share: int) -> Job
         runs_dir: Where its score files and checkpoint go.
         share: How many jobs run on this machine's cores at once; torch gets
             an equal part of them, so parallel jobs do not oversubscribe.
+        parent_run_id: The MLflow run of the sweep command; the job's run is its child.
 
     An :class:`UnsupportedSetting` comes back as a :class:`NotRun` value, so
     it reaches the sweep intact from any process or submitit job; any other
@@ -100,9 +105,14 @@ def run_one(spec: RunSpec, data: DataOptions, runs_dir: Path, share: int) -> Job
     """
     torch.set_num_threads(max(1, usable_cores() // share))
     try:
-        return run_job(spec, data=data, runs_dir=runs_dir)
+        return run_job(spec, data=data, runs_dir=runs_dir, parent_run_id=parent_run_id)
     except UnsupportedSetting as error:
         return NotRun(str(error))
+
+
+def _parent(parents: Mapping[str, str] | None, spec: RunSpec) -> str | None:
+    """The run id of ``spec``'s suite's parent run, if the launch has parents."""
+    return None if parents is None else parents.get(spec.suite)
 
 
 def _failed(error: BaseException) -> Failed:
@@ -112,12 +122,13 @@ def _failed(error: BaseException) -> Failed:
 
 @register_launcher("sequential")
 def launch_sequential(
-    specs: list[RunSpec], *, data: DataOptions, runs_dir: Path, options: LauncherOptions
+    specs: list[RunSpec], *, data: DataOptions, runs_dir: Path, options: LauncherOptions,
+    parents: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[int, JobResult]]:
     """Every job in this process, in order: the one to debug with (breakpoints, monkeypatches)."""
     for index, spec in enumerate(specs):
         try:
-            result: JobResult = run_one(spec, data, runs_dir, share=1)
+            result: JobResult = run_one(spec, data, runs_dir, 1, _parent(parents, spec))
         except Exception as error:  # any job error: reported as Failed, the next job runs
             result = _failed(error)
         yield index, result
@@ -125,7 +136,8 @@ def launch_sequential(
 
 @register_launcher("local")
 def launch_local(
-    specs: list[RunSpec], *, data: DataOptions, runs_dir: Path, options: LauncherOptions
+    specs: list[RunSpec], *, data: DataOptions, runs_dir: Path, options: LauncherOptions,
+    parents: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[int, JobResult]]:
     """``options.jobs`` worker processes on this machine, each running one job at a time.
 
@@ -136,7 +148,8 @@ def launch_local(
     share = max(1, min(options.jobs, len(specs)))
     pool = ProcessPoolExecutor(share, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures = {pool.submit(run_one, spec, data, runs_dir, share): index for index, spec in enumerate(specs)}
+        futures = {pool.submit(run_one, spec, data, runs_dir, share, _parent(parents, spec)): index
+                   for index, spec in enumerate(specs)}
         for future in as_completed(futures):
             error = future.exception()
             yield futures[future], future.result() if error is None else _failed(error)
@@ -157,7 +170,8 @@ def _submitit_failure(job: submitit.Job, error: Exception) -> Failed:
 
 @register_launcher("submitit")
 def launch_submitit(
-    specs: list[RunSpec], *, data: DataOptions, runs_dir: Path, options: LauncherOptions
+    specs: list[RunSpec], *, data: DataOptions, runs_dir: Path, options: LauncherOptions,
+    parents: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[int, JobResult]]:
     """Each job a submitit job: a Slurm array task (``cluster="slurm"``) or a subprocess (``"local"``).
 
@@ -176,7 +190,8 @@ def launch_submitit(
     )
     share = len(specs) if options.cluster == "local" else 1
     n = len(specs)
-    jobs = executor.map_array(run_one, specs, [data] * n, [runs_dir] * n, [share] * n)
+    jobs = executor.map_array(run_one, specs, [data] * n, [runs_dir] * n, [share] * n,
+                              [_parent(parents, spec) for spec in specs])
     for job in submitit.helpers.as_completed(jobs, poll_frequency=1):
         error = job.exception()
         yield jobs.index(job), job.result() if error is None else _submitit_failure(job, error)

@@ -371,7 +371,7 @@ def _log_protocol(name: str, checked: CheckedProtocol, spec: RunSpec, selection_
         tags["dgfas.git_commit"] = commit
     metrics = final_metrics(checked.tables)
     with TrackedRun.start(spec.suite, f"{name} {protocol.run_name} submitted", params, tags) as tracked:
-        tracked.log_metrics(metrics)
+        tracked.log_results(metrics, intra=protocol.kind == "intra")
         for path in [*checked.files.values(), protocol.path]:
             tracked.log_artifact(path)
         with tempfile.TemporaryDirectory() as scratch:

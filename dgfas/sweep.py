@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from dgfas.algorithms import get_algorithm
-from dgfas.benchmark import JobOutcome, outcome_summary, write_leaderboards
+from dgfas.benchmark import JobOutcome, command_runs, outcome_summary, write_leaderboards
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError
 from dgfas.hparams import draw_hparams
@@ -61,17 +61,17 @@ def with_holdouts(specs: list[RunSpec]) -> list[RunSpec]:
     return jobs
 
 
-def describe(spec: RunSpec, result: JobResult) -> str:
-    """One progress line for a job's result, e.g. ``erm[lr=0.002] on C-I seed 0 draw 1: HTER ...``."""
+def describe(spec: RunSpec, result: JobResult) -> tuple[str, str]:
+    """A job's progress line in two parts: which job (``erm[lr=0.002] on C-I seed 0 draw 1``) and how it ended."""
     name = result.variant if isinstance(result, JobOutcome) else spec.method
     job = f"{name} on {spec.protocol} seed {spec.seed} draw {spec.hparam_draw}"
     if spec.holdout_source is not None:
         job += f" without {spec.holdout_source}"
     if isinstance(result, NotRun):
-        return f"{job}: not run: {result.reason}"
+        return job, f"not run: {result.reason}"
     if isinstance(result, Failed):
-        return f"{job}: failed: {result.reason}"
-    return f"{job}: {outcome_summary(result)}"
+        return job, f"failed: {result.reason}"
+    return job, outcome_summary(result)
 
 
 def run_sweep(
@@ -94,12 +94,17 @@ def run_sweep(
     launch = get_launcher(launcher)
     if not specs:
         raise DgfasError("the sweep has no jobs: give at least one protocol, method and seed")
-    open_store(sorted({spec.suite for spec in specs}))  # before any job builds data or races to create the store
+    suites = sorted({spec.suite for spec in specs})
+    open_store(suites)  # before any job builds data or races to create the store
     started = time.perf_counter()
     results: dict[int, JobResult] = {}
-    for index, result in launch(specs, data=data, runs_dir=runs_dir, options=options):
-        results[index] = result
-        print(f"[{index + 1}/{len(specs)}] {describe(specs[index], result)}", file=sys.stderr)
+    with command_runs("sweep", suites) as parents:
+        ids = {suite: parents.parent_id(suite) for suite in suites}
+        for index, result in launch(specs, data=data, runs_dir=runs_dir, options=options, parents=ids):
+            results[index] = result
+            job, summary = describe(specs[index], result)
+            parents.record(specs[index].suite, job, summary)
+            print(f"[{index + 1}/{len(specs)}] {job}: {summary}", file=sys.stderr)
     write_leaderboards([r for r in results.values() if isinstance(r, JobOutcome)], leaderboard_dir, draw_rule)
     failed = sum(isinstance(r, Failed) for r in results.values())
     retry = f"; {failed} failed, run the same command again to retry them" if failed else ""

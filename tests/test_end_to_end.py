@@ -64,8 +64,8 @@ def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, ca
 
     artifacts = {a.path for a in MlflowClient().list_artifacts(records["run_id"].iloc[0])}
     assert {"OCI-M.toml", "C-I.toml"} & artifacts and "resolved_config.json" in artifacts
-    assert {"target_test.video.csv", "target_test.frame.csv", "roc_target_test.png", "params.json",
-            "selection.oracle.target_test.video.csv"} <= artifacts
+    assert {"target_test.video.csv", "target_test.frame.csv", "roc_det_target_test.png", "params.json",
+            "selection.oracle.target_test.video.csv", "metrics.json"} <= artifacts
 
     # A second run finds the nine jobs finished and runs nothing again.
     assert _benchmark(workdir) == 0

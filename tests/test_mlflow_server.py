@@ -66,7 +66,7 @@ def server_url(tmp_path):
 def test_benchmark_and_leaderboard_through_a_tracking_server(server_url, tmp_path, monkeypatch, capsys):
     from mlflow import MlflowClient
 
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.mlflow_store import INVOCATION_TAG, load_run_records
 
     work = tmp_path / "client"
     work.mkdir()
@@ -82,17 +82,23 @@ def test_benchmark_and_leaderboard_through_a_tracking_server(server_url, tmp_pat
 
     client = MlflowClient(server_url)
     experiment = client.get_experiment_by_name("synthetic-tiny")
-    runs = client.search_runs([experiment.experiment_id])
+    everything = client.search_runs([experiment.experiment_id])
+    (parent,) = (run for run in everything if INVOCATION_TAG in run.data.tags)
+    runs = [run for run in everything if run is not parent]
     assert len(runs) == 2 and {run.info.experiment_id for run in runs} == {experiment.experiment_id}
+    assert {run.data.tags["mlflow.parentRunId"] for run in runs} == {parent.info.run_id}
     # one experiment per suite, one set of metric names: MLflow's compare view lines the runs up
     assert runs[0].data.metrics.keys() == runs[1].data.metrics.keys()
-    assert {"target_test.video.hter.dev_eer", "target_test.video.auc"} <= runs[0].data.metrics.keys()
-    # artifacts went through the server into its artifact store
+    assert {"HTER", "AUC", "EER"} <= runs[0].data.metrics.keys()
+    # artifacts went through the server into its artifact store, the final metrics' table among them
     assert all(run.info.artifact_uri.startswith("mlflow-artifacts:") for run in runs)
     assert len(list((tmp_path / "server-artifacts").rglob("target_test.video.csv"))) == 2
+    assert len(list((tmp_path / "server-artifacts").rglob("metrics.json"))) == 2
 
     records = load_run_records("synthetic-tiny")
     assert sorted(zip(records["method"], records["protocol"], records["seed"])) == [("erm", "C-I", 0), ("erm", "C-I", 1)]
+    hters = {run.info.run_id: run.data.metrics["HTER"] for run in runs}  # read back through the server's table artifacts
+    assert [hters[run_id] for run_id in records["run_id"]] == pytest.approx((100 * records["target_test.video.hter.dev_eer"]).tolist())
     assert main(["leaderboard", "--suite", "synthetic-tiny", "--out", str(work / "boards"), "--html"]) == 0
     board = (work / "boards" / "synthetic-tiny.md").read_text(encoding="utf-8")
     assert "- Seeds per cell: 2" in board

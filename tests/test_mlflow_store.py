@@ -7,6 +7,7 @@ a few seconds; each test uses its own suite (experiment) name.
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from dgfas.tracking.mlflow_store import (
     TrackedRun,
     find_finished_run,
     load_run_records,
-    roc_figure,
+    roc_det_figure,
     tracking_uri,
 )
 
@@ -35,7 +36,8 @@ def store(tmp_path_factory) -> Path:
         yield root
 
 
-def _start(suite: str, method: str, protocol: str, seed: int, run_key: str, **extra_params) -> TrackedRun:
+def _start(suite: str, method: str, protocol: str, seed: int, run_key: str, parent_run_id: str | None = None,
+           **extra_params) -> TrackedRun:
     params = {
         "method": method,
         "protocol": protocol,
@@ -50,7 +52,7 @@ def _start(suite: str, method: str, protocol: str, seed: int, run_key: str, **ex
     }
     tags = {f"dgfas.{key}": value for key, value in params.items() if key in mlflow_store.RECORD_ID_COLUMNS}
     tags.update({"dgfas.run_key": run_key, "dgfas.torch_version": "2.0.test", "dgfas.device_name": "Test CPU"})
-    return TrackedRun.start(suite, f"{method}-{protocol}-s{seed}", params, tags)
+    return TrackedRun.start(suite, f"{method}-{protocol}-s{seed}", params, tags, parent_run_id=parent_run_id)
 
 
 def _final(hter: float, auc: float) -> dict[str, float]:
@@ -68,7 +70,7 @@ def test_round_trip_finished_failed_and_killed_runs(store):
         run.log_metrics({"train.loss": 0.5}, step=2)
         run.log_metrics(_final(0.10, 0.90))
         run.log_dict({"hello": 1}, "extra/info.json")
-        figure = roc_figure(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]), "OCI-M target")
+        figure = roc_det_figure(np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9]), "OCI-M target")
         run.log_figure(figure, "roc/target_test.png")
         scores = store / "scores.csv"
         scores.write_text("video_id,frame,label,score\nv,0,1,0.9\n")
@@ -171,13 +173,29 @@ def test_default_tracking_uri_is_a_sqlite_file_under_dot_dgfas(tmp_path, monkeyp
     assert tracking_uri() == "http://example.invalid:5000"
 
 
-def test_roc_figure_is_a_matplotlib_figure_without_pyplot():
-    figure = roc_figure(np.array([1, 0, 1, 0]), np.array([0.8, 0.2, 0.6, 0.4]), "C→I")
-    axes = figure.axes[0]
-    assert axes.get_title() == "C→I"
-    assert "AUC = 100.00%" in axes.get_legend().get_texts()[0].get_text()
+def test_roc_det_figure_draws_both_curves_under_a_title_that_fits():
+    title = "multitask_meta[triplet=False, model.width=0.5] OCI-M seed 0 without C: target test, video level"
+    figure = roc_det_figure(np.array([1, 0, 1, 0]), np.array([0.8, 0.2, 0.6, 0.4]), title)
+    roc_axes, det_axes = figure.axes
+    assert (roc_axes.get_title(), det_axes.get_title()) == ("ROC", "DET")
+    assert "AUC = 100.00%" in roc_axes.get_legend().get_texts()[0].get_text()
+    assert det_axes.get_xlabel() == "spoofs accepted (APCER)" and det_axes.get_ylabel() == "live rejected (BPCER)"
+    # the whole title is there, wrapped, and drawn inside the figure
+    suptitle = figure._suptitle
+    assert suptitle.get_text().replace("\n", " ") == title and "\n" in suptitle.get_text()
+    renderer = figure.canvas.get_renderer()
+    figure.draw(renderer)
+    box = suptitle.get_window_extent(renderer)
+    assert 0 <= box.x0 and box.x1 <= figure.bbox.width and box.y1 <= figure.bbox.height
     with pytest.raises(DgfasError, match="both live"):
-        roc_figure(np.array([1, 1]), np.array([0.3, 0.4]), "one class")
+        roc_det_figure(np.array([1, 1]), np.array([0.3, 0.4]), "one class")
+
+
+def test_roc_curves_figure_is_a_matplotlib_figure_without_pyplot():
+    code = ("import sys, numpy as np; from dgfas.tracking.mlflow_store import roc_curves_figure; "
+            "f = roc_curves_figure({'erm': (np.array([1, 0]), np.array([0.9, 0.1]))}, 'C→I'); "
+            "assert f.axes[0].get_title() == 'C→I' and 'matplotlib.pyplot' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_tracking_does_not_import_mlflow_at_import_time():
@@ -193,3 +211,47 @@ def test_a_variant_is_its_own_leaderboard_row(store):
     records = load_run_records(suite)
     assert sorted(records["method"]) == ["multitask_meta", "multitask_meta[triplet=False]"]
 
+
+
+def test_results_logged_as_headline_and_table_load_as_the_older_metrics_did(store):
+    """A run of the table format and one of the older, all-metrics format give the same record columns and values."""
+    final = {**_final(0.125, 0.875), "target_test.video.eer": 0.05, "selection.oracle.target_test.video.auc": 0.9,
+             "source_val.video.apcer.dev_eer": 0.5}
+    with TrackedRun.start("synthetic-parents", "benchmark now", {}, {mlflow_store.INVOCATION_TAG: "benchmark"}) as parent:
+        with _start("synthetic-parents", "erm", "C-I", 0, "new-format", parent_run_id=parent.run_id) as new:
+            new.log_metrics({"train.loss": 0.7}, step=10)
+            new.log_results(final, intra=False)
+    with _start("synthetic-parents", "erm", "C-I", 1, "old-format") as old:
+        old.log_metrics(final)
+
+    records = load_run_records("synthetic-parents").set_index("seed")  # the parent is no record
+    assert list(records.index) == [0, 1]
+    metric_columns = [column for column in records.columns if column.split(".", 1)[0] in mlflow_store.FINAL_METRIC_ROLES]
+    assert metric_columns == sorted(final)
+    assert records.loc[0, metric_columns].tolist() == records.loc[1, metric_columns].tolist() == [final[c] for c in metric_columns]
+
+    run = new.client.get_run(new.run_id)
+    assert run.data.tags["mlflow.parentRunId"] == parent.run_id
+    assert run.data.metrics == {"HTER": 12.5, "AUC": 87.5, "EER": 5.0, "train.loss": 0.7}
+    assert json.loads(run.data.tags["mlflow.loggedArtifacts"]) == [{"path": "metrics.json", "type": "table"}]
+
+
+def test_an_intra_runs_headline_adds_the_iso_rates_in_percent():
+    final = {"target_test.video.hter.dev_eer": 0.1, "target_test.video.auc": 0.95, "target_test.video.eer": 0.08,
+             "target_test.video.apcer.dev_eer": 0.125, "target_test.video.bpcer.dev_eer": 0.075,
+             "target_test.video.acer.dev_eer": 0.1}
+    assert mlflow_store.headline_metrics(final, intra=False) == {"HTER": 10.0, "AUC": 95.0, "EER": 8.0}
+    assert mlflow_store.headline_metrics(final, intra=True) == {
+        "HTER": 10.0, "AUC": 95.0, "EER": 8.0, "APCER": 12.5, "BPCER": 7.5, "ACER": 10.0}
+
+
+def test_a_run_samples_system_metrics_where_psutil_is_installed(store, monkeypatch):
+    pytest.importorskip("psutil", reason="system metrics need psutil")
+    monkeypatch.setenv("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.2")
+    with _start("synthetic-system", "erm", "C-I", 0, "key-system") as run:
+        pass  # no sampler without system_metrics=True
+    with TrackedRun.start("synthetic-system", "sampled", {}, {}, system_metrics=True) as sampled:
+        time.sleep(1.5)
+    assert not run.client.get_run(run.run_id).data.metrics
+    logged = run.client.get_run(sampled.run_id).data.metrics
+    assert "system/cpu_utilization_percentage" in logged and "system/system_memory_usage_megabytes" in logged

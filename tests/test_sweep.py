@@ -35,6 +35,18 @@ def _in_test_process_only(*args, **kwargs):
     raise AssertionError("a job ran in the test's process")
 
 
+def _assert_jobs_are_children_of_the_sweep() -> None:
+    """Every job's run, logged in whichever process ran it, is a child of the sweep command's one parent run."""
+    from mlflow import MlflowClient
+
+    from dgfas.tracking.mlflow_store import INVOCATION_TAG
+
+    client = MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name("synthetic-tiny").experiment_id])
+    (parent,) = (run for run in runs if run.data.tags.get(INVOCATION_TAG) == "sweep")
+    assert {run.data.tags.get("mlflow.parentRunId") for run in runs if run is not parent} == {parent.info.run_id}
+
+
 @pytest.mark.slow
 def test_sequential_sweep_draws_hyperparameters_tags_draws_and_reports_unsupported_jobs(workdir, cache, capsys):
     from dgfas.tracking.mlflow_store import load_run_records
@@ -100,6 +112,7 @@ def test_local_launcher_runs_jobs_in_worker_processes(workdir, cache, capsys, mo
     err = capsys.readouterr().err
     assert "erm on C-I seed 0 draw 0: HTER" in err and "erm on C-I seed 1 draw 0: HTER" in err
     assert sorted(load_run_records("synthetic-tiny")["seed"]) == [0, 1]
+    _assert_jobs_are_children_of_the_sweep()
 
 
 @pytest.mark.slow
@@ -114,6 +127,7 @@ def test_submitit_launcher_runs_jobs_as_local_subprocesses(workdir, cache, capsy
     assert "erm on C-I seed 0 draw 0: HTER" in err and "erm on C-I seed 1 draw 0: HTER" in err
     assert sorted(load_run_records("synthetic-tiny")["seed"]) == [0, 1]
     assert len(list((workdir / "runs" / "submitit").glob("*/*_result.pkl"))) == 2
+    _assert_jobs_are_children_of_the_sweep()
 
 
 def test_unknown_launcher_and_bad_job_count_are_one_line_errors(workdir, cache, capsys):

@@ -2,7 +2,8 @@
 
 ``mlflow_store`` is the only module that talks to MLflow, and imports it lazily;
 ``leaderboard`` turns the runs of a suite into Markdown and CSV tables, and ``html``
-into one self-contained page with ROC curves and predicted maps.
+into one self-contained page with ROC curves and predicted maps; ``run_views`` draws
+what a run shows in MLflow's UI besides numbers, and ``ui`` serves that UI (``dgfas ui``).
 """
 
 from dgfas.tracking.html import render_html, write_html
@@ -22,7 +23,7 @@ from dgfas.tracking.mlflow_store import (
     find_finished_run,
     load_run_records,
     roc_curves_figure,
-    roc_figure,
+    roc_det_figure,
     tracking_uri,
 )
 
@@ -40,7 +41,7 @@ __all__ = [
     "render_html",
     "render_markdown",
     "roc_curves_figure",
-    "roc_figure",
+    "roc_det_figure",
     "tracking_uri",
     "write_html",
     "write_leaderboard",

@@ -1,7 +1,10 @@
 """MLflow as the run store: the trainer writes runs here, the leaderboard reads them back.
 
 The layout of a run (experiment = suite, params, ``dgfas.*`` tags, final metrics named
-``{role}.{level}.{name}[.{rule}]``) is the MLflow run contract in the project notes; this
+``{role}.{level}.{name}[.{rule}]``) is the MLflow run contract in the project notes. The final
+metrics go into a table artifact (:data:`METRICS_TABLE`) and only a few headline ones, in
+percent, are MLflow metrics (:data:`HEADLINE_METRICS`); the jobs of one ``dgfas benchmark``
+or ``sweep`` command are child runs of a run of that command (:data:`INVOCATION_TAG`). This
 module is the only place that talks to MLflow, and it imports MLflow inside functions so
 that the dgfas core (torch and numpy only) never pays MLflow's import time.
 
@@ -15,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -61,7 +66,35 @@ FINAL_METRIC_ROLES = ("source_val", "target_test", "selection")
 MAP_EXAMPLES = "maps.npz"
 """Artifact of a run whose method predicts dense maps: a few target-test inputs and their maps."""
 
+METRICS_TABLE = "metrics.json"
+"""Artifact holding every final metric of a run (``metric``, ``value``) as an MLflow table (``log_table``).
+
+A run computes some 240 final metrics (roles × levels × threshold rules × selection
+rules); as MLflow metrics they buried the few that matter in the UI, so they are kept
+here and read back by :func:`load_run_records`. Runs logged before this kept them as
+MLflow metrics, which :func:`logged_final_metrics` still reads. ``log_table`` writes the
+values with pandas' JSON writer, to 10 decimals: 1e-8 percentage points, far below the
+0.01 % a leaderboard prints."""
+
+METRICS_TABLE_TAG = "dgfas.metrics_table"
+"""Tag naming a run's :data:`METRICS_TABLE`, so reading an older run costs no artifact listing."""
+
+HEADLINE_METRICS = {"HTER": "target_test.video.hter.dev_eer", "AUC": "target_test.video.auc",
+                    "EER": "target_test.video.eer"}
+"""The MLflow metrics every run shows, in percent: the target test split at video level, under the
+run's own selection rule and the ``dev_eer`` threshold rule. Upper case, as the literature writes
+them, which also sorts them above the ``eval.*``, ``train.*`` and ``system/*`` curves."""
+
+INTRA_HEADLINE_METRICS = {"APCER": "target_test.video.apcer.dev_eer", "BPCER": "target_test.video.bpcer.dev_eer",
+                          "ACER": "target_test.video.acer.dev_eer"}
+"""Headline metrics an intra-dataset protocol's run adds: the ISO/IEC 30107-3 rates OULU-NPU and SiW report."""
+
+INVOCATION_TAG = "dgfas.invocation"
+"""Tag of the parent run of one ``dgfas benchmark`` or ``dgfas sweep`` command (its value: the command);
+the jobs it runs are its child runs (MLflow's ``mlflow.parentRunId``). A parent is no record."""
+
 _TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
+_SAVED_VIEW_PREFIX = "mlflow.sharedViewState."  # the experiment tags MLflow's UI keeps its saved views in
 _RUN_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
@@ -81,7 +114,7 @@ def tracking_uri() -> str:
     return f"sqlite:///{(store_dir / 'mlflow.db').resolve()}"
 
 
-def _artifact_root(uri: str) -> Path | None:
+def artifact_root(uri: str) -> Path | None:
     """Where artifacts of a SQLite store go, or None to leave it to the tracking server.
 
     MLflow's default artifact root for a database store is ``./mlruns`` relative to
@@ -110,6 +143,10 @@ def _quiet_mlflow() -> None:
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy is deprecated")
+    # mlflow.data infers a dataset's schema and hints that integer columns cannot hold missing values; ours hold none
+    warnings.filterwarnings("ignore", message=r"Hint: Inferred schema contains integer column")
+    # MLflow's log_table asks pandas 3 for object columns in a way pandas 3 deprecates
+    warnings.filterwarnings("ignore", message=r"For backward compatibility, 'str' dtypes are included by select_dtypes")
 
 
 _OPENED: set[str] = set()
@@ -151,7 +188,7 @@ def _experiment_id(client: MlflowClient, suite: str, *, create: bool) -> str | N
         return experiment.experiment_id
     if not create:
         return None
-    root = _artifact_root(client.tracking_uri)
+    root = artifact_root(client.tracking_uri)
     location = (root / suite).resolve().as_uri() if root is not None else None
     try:
         return client.create_experiment(suite, artifact_location=location)
@@ -192,6 +229,7 @@ class TrackedRun:
         self.run_id = run_id
         self.suite = suite
         self._ended = False
+        self._monitor: Any = None
 
     @classmethod
     def start(
@@ -200,6 +238,9 @@ class TrackedRun:
         run_name: str,
         params: Mapping[str, Any],
         tags: Mapping[str, Any],
+        *,
+        parent_run_id: str | None = None,
+        system_metrics: bool = False,
     ) -> TrackedRun:
         """Create the suite's experiment if missing and open a run in it.
 
@@ -211,6 +252,11 @@ class TrackedRun:
                 untruncated params always go to the ``params.json`` artifact.
             tags: Tags to set (``dgfas.run_key`` among them); ``dgfas.suite`` is
                 added when absent.
+            parent_run_id: The run of the command this run is a job of (:data:`INVOCATION_TAG`);
+                the UI nests the run under it. A tag only: the job's identity and whether it
+                finished (:func:`find_finished_run`) do not depend on it.
+            system_metrics: Sample CPU, memory, disk, network (and GPU with ``pynvml``) into
+                ``system/*`` metrics while the run is open, where ``psutil`` is installed.
 
         Returns:
             The open run.
@@ -221,12 +267,17 @@ class TrackedRun:
         experiment_id = _experiment_id(client, suite, create=True)
         run_tags = {key: str(value) for key, value in tags.items()}
         run_tags.setdefault("dgfas.suite", suite)
+        if parent_run_id is not None:
+            run_tags["mlflow.parentRunId"] = parent_run_id
         run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)
         tracked = cls(client, run.info.run_id, suite)
         entries = [Param(key, _param_value(value)) for key, value in params.items()]
         for begin in range(0, len(entries), _PARAMS_PER_BATCH):
             client.log_batch(tracked.run_id, params=entries[begin : begin + _PARAMS_PER_BATCH])
-        tracked.log_dict({key: _jsonable(value) for key, value in params.items()}, "params.json")
+        if params:
+            tracked.log_dict({key: _jsonable(value) for key, value in params.items()}, "params.json")
+        if system_metrics:
+            tracked._monitor = _system_metrics_monitor(client, tracked.run_id)
         return tracked
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -237,6 +288,43 @@ class TrackedRun:
         entries = [Metric(key, float(value), timestamp, step or 0) for key, value in metrics.items()]
         for begin in range(0, len(entries), _METRICS_PER_BATCH):
             self.client.log_batch(self.run_id, metrics=entries[begin : begin + _METRICS_PER_BATCH])
+
+    def log_results(self, metrics: Mapping[str, float], *, intra: bool) -> None:
+        """Log a run's final metrics: the headline ones as MLflow metrics, all of them in :data:`METRICS_TABLE`.
+
+        Args:
+            metrics: Every final metric by its name (``target_test.video.hter.dev_eer``), as fractions.
+            intra: The run is of an intra-dataset protocol, whose headline adds :data:`INTRA_HEADLINE_METRICS`.
+        """
+        import pandas as pd
+
+        self.log_metrics(headline_metrics(metrics, intra=intra))
+        table = pd.DataFrame({"metric": list(metrics), "value": [float(value) for value in metrics.values()]})
+        self.client.log_table(self.run_id, data=table, artifact_file=METRICS_TABLE)
+        self.client.set_tag(self.run_id, METRICS_TABLE_TAG, METRICS_TABLE)
+
+    def log_table(self, table: pd.DataFrame, name: str) -> None:
+        """Store ``table`` as MLflow table artifact ``name`` (``.json``), which the UI shows as a table."""
+        self.client.log_table(self.run_id, data=table, artifact_file=name)
+
+    def log_image(self, image: np.ndarray, name: str) -> None:
+        """Store an (H, W, 3) uint8 image as image artifact ``name`` (``.png``), which the UI shows inline."""
+        self.client.log_image(self.run_id, image, artifact_file=name)
+
+    def log_dataset(self, frame: pd.DataFrame, *, name: str, digest: str, context: str) -> None:
+        """Record ``frame`` (one row per video) as a dataset the run used, under MLflow's ``context`` (``training``).
+
+        MLflow keeps the dataset's name, digest, schema and row count, not its rows;
+        ``digest`` is dgfas's fingerprint of the frames, so the UI tells the same data apart
+        from data that changed.
+        """
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        dataset = mlflow.data.from_pandas(frame, name=name, digest=digest)
+        entity = DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, context)])
+        self.client.log_inputs(self.run_id, datasets=[entity])
 
     def log_artifact(self, path: str | os.PathLike[str]) -> None:
         """Copy a local file (a score CSV, a checkpoint) into the run's artifacts."""
@@ -256,6 +344,8 @@ class TrackedRun:
             raise DgfasError(f"unknown run status '{status}'; valid: {list(_TERMINAL_STATUSES)}")
         if self._ended:
             return
+        if self._monitor is not None:
+            self._monitor.finish()  # its last samples go in before the run ends
         # Against a tracking server MLflow prints the run's link on stdout; stderr keeps
         # stdout for dgfas's own output (``dgfas train`` prints JSON there).
         with contextlib.redirect_stdout(sys.stderr):
@@ -277,6 +367,30 @@ class TrackedRun:
             self.end("KILLED")
         else:
             self.end("FAILED")
+
+
+def headline_metrics(metrics: Mapping[str, float], *, intra: bool) -> dict[str, float]:
+    """:data:`HEADLINE_METRICS` (and for an intra protocol :data:`INTRA_HEADLINE_METRICS`) of ``metrics``, in percent."""
+    names = {**HEADLINE_METRICS, **(INTRA_HEADLINE_METRICS if intra else {})}
+    # rounded to 1e-6 %, so the UI shows 30 rather than 100 * 0.3 = 30.000000000000004
+    return {short: round(100 * float(metrics[name]), 6) for short, name in names.items()}
+
+
+def _system_metrics_monitor(client: MlflowClient, run_id: str) -> Any:
+    """MLflow's sampler of system metrics into run ``run_id``, started; None where ``psutil`` is not installed.
+
+    It samples every ``MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`` seconds (10 by
+    default) from a thread, so a run shorter than that logs none.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("psutil") is None:
+        return None
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+    monitor = SystemMetricsMonitor(run_id, tracking_uri=client.tracking_uri)
+    monitor.start()
+    return monitor
 
 
 def _jsonable(value: Any) -> Any:
@@ -392,7 +506,7 @@ def load_run_records(suite: str) -> pd.DataFrame:
             max_results=1000,
             page_token=page_token,
         )
-        rows.extend(_record(run) for run in page)
+        rows.extend(_record(client, run) for run in page if INVOCATION_TAG not in run.data.tags)
         page_token = page.token
         if not page_token:
             break
@@ -407,7 +521,7 @@ def load_run_records(suite: str) -> pd.DataFrame:
     return records
 
 
-def _record(run: Any) -> dict[str, Any]:
+def _record(client: MlflowClient, run: Any) -> dict[str, Any]:
     params, tags = run.data.params, run.data.tags
     record: dict[str, Any] = {}
     for column in RECORD_ID_COLUMNS:
@@ -431,10 +545,46 @@ def _record(run: Any) -> dict[str, Any]:
     record["protocol_file"] = tags.get("dgfas.protocol_file")
     record["torch_version"] = tags.get("dgfas.torch_version")
     record["device_name"] = tags.get("dgfas.device_name")
-    for name, value in run.data.metrics.items():
-        if name.split(".", 1)[0] in FINAL_METRIC_ROLES:
-            record[name] = value
+    record.update(logged_final_metrics(client, run))
     return record
+
+
+def logged_final_metrics(client: MlflowClient, run: Any) -> dict[str, float]:
+    """Every final metric (``source_val.*``, ``target_test.*``, ``selection.*``) an MLflow run logged, by name.
+
+    From the run's :data:`METRICS_TABLE` where it has one, else from its MLflow
+    metrics, where runs logged before the table kept them; a metric the table
+    holds as null (NaN) is NaN.
+
+    Args:
+        client: A client of the store holding the run, to read its artifacts through.
+        run: The run, as ``MlflowClient.get_run`` or ``search_runs`` gives it.
+    """
+    table_name = run.data.tags.get(METRICS_TABLE_TAG)
+    logged = run.data.metrics if table_name is None else _table_metrics(client, run, table_name)
+    return {name: value for name, value in logged.items() if name.split(".", 1)[0] in FINAL_METRIC_ROLES}
+
+
+def _table_metrics(client: MlflowClient, run: Any, table_name: str) -> dict[str, float]:
+    """The (metric, value) rows of the run's :data:`METRICS_TABLE`, read in place from a SQLite store's folder."""
+    local = _local_artifacts(client, run.info.artifact_uri)
+    if local is not None:
+        table = _read_table(local / table_name)
+    else:
+        with tempfile.TemporaryDirectory(prefix="dgfas-metrics-") as scratch:
+            table = _read_table(Path(client.download_artifacts(run.info.run_id, table_name, scratch)))
+    names, values = table.get("columns"), table.get("data")
+    if names != ["metric", "value"] or not isinstance(values, list):
+        raise DgfasError(f"{table_name} of MLflow run {run.info.run_id} is not a (metric, value) table")
+    return {str(name): math.nan if value is None else float(value) for name, value in values}
+
+
+def _read_table(path: Path) -> dict[str, Any]:
+    """An MLflow table artifact (``log_table``'s JSON: ``columns`` and ``data`` rows)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DgfasError(f"cannot read the metrics table {path}: {error}") from None
 
 
 def download_artifacts(run_id: str, names: list[str], dst_dir: str | os.PathLike[str]) -> dict[str, Path]:
@@ -447,7 +597,7 @@ def download_artifacts(run_id: str, names: list[str], dst_dir: str | os.PathLike
     """
     client = _client()
     Path(dst_dir).mkdir(parents=True, exist_ok=True)
-    local = _local_artifacts(client, run_id)
+    local = _local_artifacts(client, client.get_run(run_id).info.artifact_uri)
     if local is not None:
         found = {name: local / name for name in names if (local / name).is_file()}
         return {name: Path(shutil.copy(path, Path(dst_dir) / name)) for name, path in found.items()}
@@ -455,50 +605,93 @@ def download_artifacts(run_id: str, names: list[str], dst_dir: str | os.PathLike
     return {name: Path(client.download_artifacts(run_id, name, str(dst_dir))) for name in names if name in present}
 
 
-def _local_artifacts(client: MlflowClient, run_id: str) -> Path | None:
+def _local_artifacts(client: MlflowClient, artifact_uri: str) -> Path | None:
     """The artifact folder of a run in a SQLite store, under the store's artifact root as it is now; None for a server.
 
     MLflow records each run's artifact location as an absolute ``file://`` URI
     (``<root>/<suite>/<run id>/artifacts``), which points nowhere once the
     clone holding the store is moved, or into the original when it is copied;
-    the last three parts of it, under :func:`_artifact_root` of the store as
+    the last three parts of it, under :func:`artifact_root` of the store as
     it is opened now, are where the files are.
     """
-    root = _artifact_root(client.tracking_uri)
+    root = artifact_root(client.tracking_uri)
     if root is None:
         return None
-    recorded = Path(unquote(urlparse(client.get_run(run_id).info.artifact_uri).path))
+    recorded = Path(unquote(urlparse(artifact_uri).path))
     return root.joinpath(*recorded.parts[-3:])
 
 
-def roc_figure(label: np.ndarray, score: np.ndarray, title: str) -> Figure:
-    """ROC curve of live-vs-spoof scores, for the trainer to log with ``log_figure``.
+def roc_det_figure(label: np.ndarray, score: np.ndarray, title: str) -> Figure:
+    """ROC and DET curves of one score set side by side, for a run to log with ``log_figure``.
 
-    One curve of :func:`roc_curves_figure`, its legend the AUC alone.
+    The DET plot (ISO/IEC 30107-3's for presentation attack detection) draws
+    BPCER against APCER on normal-deviate axes, where the low-error corner
+    that separates methods is spread out instead of pressed into the ROC's
+    top left. The title is wrapped to the figure's width, never clipped.
     """
-    return roc_curves_figure({"": (label, score)}, title)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from scipy.stats import norm
+    from sklearn.metrics import det_curve
+
+    label, score = _checked_scores(label, score, title, "")
+    figure = Figure(figsize=(8.0, 4.4), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    roc_axes, det_axes = figure.subplots(1, 2)
+    _plot_roc(roc_axes, {"": (label, score)})
+    # live (1) is the positive class: false positives are spoofs accepted, false negatives lives rejected
+    spoofs_accepted, lives_rejected, _ = det_curve(label, score, pos_label=1)
+    eps = np.finfo(np.float64).eps
+    det_axes.plot(norm.ppf(np.clip(spoofs_accepted, eps, 1 - eps)), norm.ppf(np.clip(lives_rejected, eps, 1 - eps)))
+    ticks = np.array([0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999])
+    names = [f"{100 * tick:g}%" for tick in ticks]
+    det_axes.set_xticks(norm.ppf(ticks), names, rotation=45)
+    det_axes.set_yticks(norm.ppf(ticks), names)
+    det_axes.set_xlim(-3, 3)
+    det_axes.set_ylim(-3, 3)
+    det_axes.set_xlabel("spoofs accepted (APCER)")
+    det_axes.set_ylabel("live rejected (BPCER)")
+    det_axes.set_title("DET")
+    roc_axes.set_title("ROC")
+    figure.suptitle(_wrapped(title, figure, "figure.titlesize"))
+    return figure
 
 
 def roc_curves_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str) -> Figure:
     """ROC curves of several score sets on one axes, each (label, score) under its name.
 
-    Live (label 1) is the positive class and a higher score means more live, so the
-    x axis is the rate of spoofs accepted (FAR, APCER) and the y axis the rate of live
-    faces accepted (1 - FRR, 1 - BPCER). The figure is built on the Agg canvas without
-    pyplot, so it needs no display and leaves pyplot's global figure list alone.
+    The figure is built on the Agg canvas without pyplot, so it needs no display
+    and leaves pyplot's global figure list alone.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from sklearn.metrics import roc_auc_score, roc_curve
 
-    figure = Figure(figsize=(4.0, 4.0), dpi=100)
+    figure = Figure(figsize=(4.0, 4.0), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    _plot_roc(axes, {name: _checked_scores(label, score, title, name) for name, (label, score) in curves.items()})
+    axes.set_title(_wrapped(title, figure, "axes.titlesize"))
+    return figure
+
+
+def _checked_scores(label: np.ndarray, score: np.ndarray, title: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    label = np.asarray(label).ravel()
+    score = np.asarray(score, dtype=np.float64).ravel()
+    if set(np.unique(label).tolist()) != {0, 1}:
+        raise DgfasError(f"ROC '{title}' needs both live (1) and spoof (0) labels{f' for {name}' if name else ''}")
+    return label, score
+
+
+def _plot_roc(axes: Any, curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """ROC curves on ``axes``, each named with its AUC.
+
+    Live (label 1) is the positive class and a higher score means more live, so the
+    x axis is the rate of spoofs accepted (FAR, APCER) and the y axis the rate of live
+    faces accepted (1 - FRR, 1 - BPCER).
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     for name, (label, score) in curves.items():
-        label = np.asarray(label).ravel()
-        score = np.asarray(score, dtype=np.float64).ravel()
-        if set(np.unique(label).tolist()) != {0, 1}:
-            raise DgfasError(f"ROC '{title}' needs both live (1) and spoof (0) labels{f' for {name}' if name else ''}")
         far, live_accept, _ = roc_curve(label, score, pos_label=1)
         auc = f"AUC = {100 * roc_auc_score(label, score):.2f}%"
         axes.plot(far, live_accept, label=f"{name} ({auc})" if name else auc)
@@ -507,7 +700,52 @@ def roc_curves_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title
     axes.set_ylim(0, 1)
     axes.set_xlabel("spoofs accepted (FAR)")
     axes.set_ylabel("live accepted (1 - FRR)")
-    axes.set_title(title)
     axes.legend(loc="lower right")
-    figure.tight_layout()
-    return figure
+
+
+def _wrapped(title: str, figure: Figure, size: str) -> str:
+    """``title`` broken into lines that fit the figure's width at the font size rcParams[``size``] names."""
+    import textwrap
+
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    points = FontProperties(size=rcParams[size]).get_size_in_points()
+    characters = int(figure.get_figwidth() * 72 / (0.6 * points))  # an average glyph is about 0.6 em wide
+    return "\n".join(textwrap.wrap(title, characters)) or title
+
+
+def suite_names() -> list[str]:
+    """The experiments (suites) of the tracking store, by name, MLflow's empty ``Default`` left out."""
+    client = _client()
+    return sorted(experiment.name for experiment in client.search_experiments() if experiment.name != "Default")
+
+
+def headline_metrics_of(suite: str) -> list[str]:
+    """The :data:`HEADLINE_METRICS` (and :data:`INTRA_HEADLINE_METRICS` if any run logged them) of ``suite``'s runs."""
+    client = _client()
+    experiment_id = _experiment_id(client, suite, create=False)
+    if experiment_id is None:
+        raise DgfasError(f"no MLflow experiment '{suite}' at {client.tracking_uri}; suites there: {suite_names()}")
+    intra = next(iter(INTRA_HEADLINE_METRICS))
+    has_intra = bool(client.search_runs([experiment_id], filter_string=f"metrics.`{intra}` >= 0", max_results=1))
+    return [*HEADLINE_METRICS, *(INTRA_HEADLINE_METRICS if has_intra else {})]
+
+
+def save_view(suite: str, key: str, name: str, state: Mapping[str, Any]) -> str:
+    """Store ``state`` as the saved view ``key`` of the suite's runs table; the suite's experiment id.
+
+    MLflow's UI keeps a saved (shared) view as the experiment tag
+    ``mlflow.sharedViewState.<key>``: an envelope with the view's name and its
+    state (search facets such as ``orderByKey``, and UI state such as
+    ``selectedColumns``) as JSON text. The UI applies it when its URL carries
+    ``viewStateShareKey=<key>`` and lists it among the experiment's views.
+    """
+    client = _client()
+    experiment_id = _experiment_id(client, suite, create=False)
+    if experiment_id is None:
+        raise DgfasError(f"no MLflow experiment '{suite}' at {client.tracking_uri}; suites there: {suite_names()}")
+    now = int(time.time() * 1000)
+    envelope = {"name": name, "createdAt": now, "updatedAt": now, "state": json.dumps(dict(state))}
+    client.set_experiment_tag(experiment_id, f"{_SAVED_VIEW_PREFIX}{key}", json.dumps(envelope))
+    return experiment_id
