@@ -39,3 +39,13 @@ def frames_factory():
 def tiny_cache(tmp_path_factory):
     """One synthetic frame cache for the tests that run the tiny preset: the first builds it (~10 s), the rest reuse it."""
     return tmp_path_factory.mktemp("tiny-cache")
+
+
+@pytest.fixture(scope="session")
+def generated_tiny_cache(tiny_cache):
+    """:func:`tiny_cache` with the synthetic domains already built, for tests whose subprocesses (timed, killed)
+    must not spend their time building it."""
+    from dgfas.cli import main
+
+    assert main(["data", "generate", "--preset", "tiny", "--cache", str(tiny_cache), "--no-progress"]) == 0
+    return tiny_cache

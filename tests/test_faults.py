@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 
 from dgfas.cli import main
-from dgfas.tracking.mlflow_store import INVOCATION_TAG, logged_final_metrics
+from fault_runs import SUITE, final_metrics, job_runs
 
 REPO = Path(__file__).resolve().parents[1]
-SUITE = "synthetic-tiny"
 LONG_RUN = ["--set", "trainer.steps=60", "--set", "trainer.eval_every=2"]
 """A tiny-preset erm run long enough to be caught between checkpoints (one is saved at every evaluation)."""
 
@@ -38,43 +37,21 @@ def _command(workdir: Path, cache: Path, *args: str) -> list[str]:
             "--runs-dir", str(workdir / "runs"), "--leaderboard-dir", str(workdir / "boards"), *args]
 
 
-def _runs(store: Path) -> list:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
-    experiment = client.get_experiment_by_name(SUITE)
-    runs = [] if experiment is None else client.search_runs([experiment.experiment_id])
-    return [run for run in runs if INVOCATION_TAG not in run.data.tags]  # the jobs, not the commands' parent runs
-
-
-def _final_metrics(store: Path, run) -> dict[str, float]:
-    from mlflow import MlflowClient
-
-    return logged_final_metrics(MlflowClient(tracking_uri=f"sqlite:///{store}"), run)
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    """The tiny synthetic cache, built once so the processes under test do not race to build it."""
-    cache = tmp_path_factory.mktemp("faults-cache")
-    assert main(["data", "generate", "--preset", "tiny", "--cache", str(cache), "--no-progress"]) == 0
-    return cache
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("store_exists", [False, True], ids=["new-store", "existing-store"])
-def test_two_benchmarks_on_one_store_train_every_job_exactly_once(tmp_path, cache, store_exists):
+def test_two_benchmarks_on_one_store_train_every_job_exactly_once(tmp_path, generated_tiny_cache, store_exists):
     store = tmp_path / "mlflow.db"
     if store_exists:
         create = [sys.executable, "-c", f"from dgfas.tracking.mlflow_store import open_store; open_store([{SUITE!r}])"]
         subprocess.run(create, env=_environment(store), check=True, timeout=120)
     jobs = ["--protocols", "C-I,I-C", "--methods", "erm,basn", "--seeds", "0,1"]  # 8 jobs
-    processes = [subprocess.Popen(_command(tmp_path, cache, *jobs), env=_environment(store), cwd=tmp_path,
+    command = _command(tmp_path, generated_tiny_cache, *jobs)
+    processes = [subprocess.Popen(command, env=_environment(store), cwd=tmp_path,
                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
     logs = [process.communicate(timeout=600)[1] for process in processes]
     assert [process.returncode for process in processes] == [0, 0], logs
 
-    runs = _runs(store)
+    runs = job_runs(store)
     keys = [run.data.tags["dgfas.run_key"] for run in runs]
     assert len(keys) == len(set(keys)) == 8, "a job was trained twice or not at all"
     assert {run.info.status for run in runs} == {"FINISHED"}
@@ -99,7 +76,7 @@ def _interrupted_then_resumed(tmp_path: Path, cache: Path, how: signal.Signals) 
     (checkpoint,) = (tmp_path / "runs").rglob("checkpoint.pt")
     leftover = checkpoint.with_name(".checkpoint.pt.x1y2.tmp")  # what a kill in the middle of a write leaves
     leftover.write_bytes(b"half a checkpoint")
-    before = {run.info.run_id: run.info.status for run in _runs(store)}
+    before = {run.info.run_id: run.info.status for run in job_runs(store)}
 
     rerun = subprocess.run(command, env=_environment(store), cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
@@ -108,21 +85,22 @@ def _interrupted_then_resumed(tmp_path: Path, cache: Path, how: signal.Signals) 
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, cache) -> dict[str, float]:
+def uninterrupted(tmp_path_factory, generated_tiny_cache) -> dict[str, float]:
     """Final metrics of the long erm run trained in one go."""
     workdir = tmp_path_factory.mktemp("uninterrupted")
     store = workdir / "mlflow.db"
-    done = subprocess.run(_command(workdir, cache, "--protocols", "C-I", "--methods", "erm", *LONG_RUN),
+    done = subprocess.run(_command(workdir, generated_tiny_cache, "--protocols", "C-I", "--methods", "erm", *LONG_RUN),
                           env=_environment(store), cwd=workdir, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    (run,) = _runs(store)
-    return _final_metrics(store, run)
+    (run,) = job_runs(store)
+    return final_metrics(store, run)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
-def test_an_interrupted_run_ends_killed_and_a_rerun_resumes_it_to_the_same_metrics(tmp_path, cache, uninterrupted, how):
-    (returncode, stderr, before), rerun_log = _interrupted_then_resumed(tmp_path, cache, how)
+def test_an_interrupted_run_ends_killed_and_a_rerun_resumes_it_to_the_same_metrics(
+        tmp_path, generated_tiny_cache, uninterrupted, how):
+    (returncode, stderr, before), rerun_log = _interrupted_then_resumed(tmp_path, generated_tiny_cache, how)
     if how == signal.SIGTERM:
         assert returncode == 128 + signal.SIGTERM
         assert stderr.strip().splitlines()[-1].startswith("dgfas: SIGTERM: finished runs are kept")
@@ -131,13 +109,13 @@ def test_an_interrupted_run_ends_killed_and_a_rerun_resumes_it_to_the_same_metri
         assert returncode == -signal.SIGKILL
         assert list(before.values()) == ["RUNNING"]  # nobody could end it
 
-    runs = _runs(tmp_path / "mlflow.db")
+    runs = job_runs(tmp_path / "mlflow.db")
     statuses = {run.info.run_id: run.info.status for run in runs}
     (first,) = before
     assert statuses.pop(first) == "KILLED"  # an orphan of kill -9 is ended by the rerun that claims the job
     (finished,) = (run for run in runs if run.info.run_id in statuses)
     assert finished.info.status == "FINISHED" and finished.data.metrics["resumed_from_checkpoint"] == 1.0
-    resumed = _final_metrics(tmp_path / "mlflow.db", finished)
+    resumed = final_metrics(tmp_path / "mlflow.db", finished)
     for name, value in uninterrupted.items():
         if name.startswith(("target_test.", "source_val.")):
             assert resumed[name] == pytest.approx(value, rel=1e-5, abs=1e-6), name

@@ -23,16 +23,14 @@ import torch
 
 from dgfas import checkpoints, interrupts
 from dgfas.algorithms import get_algorithm
-from dgfas.cli import main
 from dgfas.data.frames import concat_frames
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
 from dgfas.protocols import get_protocol
-from dgfas.tracking.mlflow_store import INVOCATION_TAG, logged_final_metrics
 from dgfas.trainer import CHECKPOINT_FORMAT, ResolvedRun, RunSpec, TrainerConfig, train
+from fault_runs import final_metrics, job_runs
 
 REPO = Path(__file__).resolve().parents[1]
-SUITE = "synthetic-tiny"
 
 
 def _run(frames_factory, steps: int = 6) -> ResolvedRun:
@@ -229,35 +227,15 @@ def _benchmark(workdir: Path, cache: Path) -> list[str]:
             "--runs-dir", str(workdir / "runs"), "--leaderboard-dir", str(workdir / "boards"), *BETWEEN_EVALUATIONS]
 
 
-def _runs(store: Path) -> list:
-    from mlflow import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
-    runs = client.search_runs([client.get_experiment_by_name(SUITE).experiment_id])
-    return [run for run in runs if INVOCATION_TAG not in run.data.tags]  # the jobs, not the commands' parent runs
-
-
-def _final_metrics(store: Path, run) -> dict[str, float]:
-    from mlflow import MlflowClient
-
-    return logged_final_metrics(MlflowClient(tracking_uri=f"sqlite:///{store}"), run)
-
-
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    cache = tmp_path_factory.mktemp("checkpoint-faults-cache")
-    assert main(["data", "generate", "--preset", "tiny", "--cache", str(cache), "--no-progress"]) == 0
-    return cache
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, cache) -> dict[str, float]:
+def uninterrupted(tmp_path_factory, generated_tiny_cache) -> dict[str, float]:
     workdir = tmp_path_factory.mktemp("uninterrupted")
-    done = subprocess.run(_benchmark(workdir, cache), env=_environment(workdir / "mlflow.db"), cwd=workdir,
+    command = _benchmark(workdir, generated_tiny_cache)
+    done = subprocess.run(command, env=_environment(workdir / "mlflow.db"), cwd=workdir,
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
-    (run,) = _runs(workdir / "mlflow.db")
-    return _final_metrics(workdir / "mlflow.db", run)
+    (run,) = job_runs(workdir / "mlflow.db")
+    return final_metrics(workdir / "mlflow.db", run)
 
 
 def _default_sigint() -> None:
@@ -267,8 +245,8 @@ def _default_sigint() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
 def test_a_signal_between_evaluations_keeps_the_steps_since_and_the_rerun_ends_the_same(
-        tmp_path, cache, uninterrupted, how):
-    store, command = tmp_path / "mlflow.db", _benchmark(tmp_path, cache)
+        tmp_path, generated_tiny_cache, uninterrupted, how):
+    store, command = tmp_path / "mlflow.db", _benchmark(tmp_path, generated_tiny_cache)
     process = subprocess.Popen(command, env=_environment(store), cwd=tmp_path, stderr=subprocess.PIPE, text=True,
                                preexec_fn=_default_sigint)
     deadline = time.monotonic() + TIMEOUT
@@ -283,14 +261,14 @@ def test_a_signal_between_evaluations_keeps_the_steps_since_and_the_rerun_ends_t
     (checkpoint,) = (tmp_path / "runs").rglob("checkpoint.pt")
     saved = checkpoints.load(checkpoint)
     assert 100 < saved["step"] < 200 and list(saved["evaluations"]) == [100]
-    assert [run.info.status for run in _runs(store)] == ["KILLED"]
+    assert [run.info.status for run in job_runs(store)] == ["KILLED"]
 
     rerun = subprocess.run(command, env=_environment(store), cwd=tmp_path, capture_output=True, text=True,
                            timeout=TIMEOUT)
     assert rerun.returncode == 0, rerun.stderr
-    (finished,) = (run for run in _runs(store) if run.info.status == "FINISHED")
+    (finished,) = (run for run in job_runs(store) if run.info.status == "FINISHED")
     assert finished.data.metrics["resumed_from_checkpoint"] == 1.0
-    resumed = _final_metrics(store, finished)
+    resumed = final_metrics(store, finished)
     for name, value in uninterrupted.items():
         if name.startswith(("target_test.", "source_val.", "selection.")):
             assert resumed[name] == pytest.approx(value, rel=1e-5, abs=1e-6), name
