@@ -198,6 +198,15 @@ def test_intra_protocols_get_no_average_and_their_table_ranks_methods_by_name(re
     assert _methods_of(section)[:2] == ["alpha", "zeta"]  # by name: there is no average to rank by
 
 
+def test_the_header_names_the_code_hash_of_each_backbone_a_method_ran_on(records):
+    runs = records.assign(**{"algorithm.model": "resnet18"})
+    assert "erm (resnet18)" not in header_info(runs).code_hashes  # one backbone: the method's name is enough
+    first = runs["method"].iloc[0]
+    other = runs[runs["method"] == first].assign(**{"algorithm.model": "cdcn", "code_hash": "cdcn0123"})
+    hashes = header_info(pd.concat([runs, other], ignore_index=True)).code_hashes
+    assert f"{first} (cdcn) cdcn0123" in hashes and f"{first} (resnet18) " in hashes
+
+
 def test_intra_runs_get_a_board_of_their_own(records, tmp_path):
     # the fixture's cross-domain runs, and the same runs again as if of OULU-NPU P1
     first = records["protocol"].iloc[0]

@@ -240,10 +240,16 @@ def _distinct(records: pd.DataFrame, column: str) -> str:
 
 
 def _code_hashes(records: pd.DataFrame) -> str:
+    """Each method's code hash, as ``erm b45c...``; a method run on several backbones is named per backbone,
+    ``pyramid (cdcn) 040...``, as ``dgfas --version`` names them, since the backbone's files are hashed too."""
     if "code_hash" not in records.columns:
         return ""
     method = records["method"].astype(str).str.split("[", n=1).str[0]
-    pairs = sorted(set(zip(method, records["code_hash"].fillna("not recorded").astype(str))))
+    backbone = (records["algorithm.model"].fillna("").astype(str) if "algorithm.model" in records.columns
+                else pd.Series("", index=records.index))
+    backbones = backbone.groupby(method).nunique()
+    names = [f"{name} ({model})" if backbones[name] > 1 and model else name for name, model in zip(method, backbone)]
+    pairs = sorted(set(zip(names, records["code_hash"].fillna("not recorded").astype(str))))
     return ", ".join(f"{name} {value}" for name, value in pairs)
 
 
