@@ -1,17 +1,13 @@
 """A benchmark and its leaderboard against a real MLflow tracking server, as a team would run them."""
 
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from dgfas.cli import main
+from dgfas.tracking.ui import stop_server, wait_until_up
 
 
 def _free_port() -> int:
@@ -20,26 +16,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_up(url: str, server: subprocess.Popen, log_path, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"mlflow server exited with {server.returncode}: {log_path.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.5)
-    pytest.fail(f"mlflow server did not answer within {timeout:.0f}s: {log_path.read_text()[-2000:]}")
-
-
 @pytest.fixture
 def server_url(tmp_path):
     """``mlflow server`` on a free local port: SQLite backend, artifacts served over HTTP (``--serve-artifacts``)."""
     port = _free_port()
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
+    with open(tmp_path / "server.log", "w+b") as log:
         server = subprocess.Popen(
             [
                 sys.executable, "-m", "mlflow", "server",
@@ -49,17 +30,12 @@ def server_url(tmp_path):
             ],
             cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_until_up(url, server, log_path)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the server's own process group: it and its workers
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+            url = f"http://127.0.0.1:{port}"
+            wait_until_up(url, server, log)
+            yield url
+        finally:
+            stop_server(server)
 
 
 @pytest.mark.slow

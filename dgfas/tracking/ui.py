@@ -85,13 +85,18 @@ def served(uri: str, host: str, port: int) -> Iterator[tuple[str, subprocess.Pop
         server = subprocess.Popen(server_command(uri, host, port), stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
         try:
-            _wait_until_up(base_url, server, log)
+            wait_until_up(base_url, server, log)
             yield base_url, server
         finally:
-            _stop(server)
+            stop_server(server)
 
 
-def _wait_until_up(base_url: str, server: subprocess.Popen, log) -> None:
+def wait_until_up(base_url: str, server: subprocess.Popen, log) -> None:
+    """Return once ``server`` answers ``/health`` at ``base_url``; ``log``: the open file its output goes to.
+
+    Raises:
+        DgfasError: it exited, or did not answer within :data:`STARTUP_TIMEOUT_S`; with its last lines.
+    """
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -111,7 +116,8 @@ def _tail(log) -> str:
     return " | ".join(lines[-3:]) or "no output"
 
 
-def _stop(server: subprocess.Popen) -> None:
+def stop_server(server: subprocess.Popen) -> None:
+    """End a server started in a process group of its own: SIGTERM, then SIGKILL after 30 s."""
     if server.poll() is not None:
         return
     os.killpg(server.pid, signal.SIGTERM)  # the server and its workers
