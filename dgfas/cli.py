@@ -363,21 +363,9 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
-    from dgfas.algorithms import ALGORITHMS
-    from dgfas.algorithms.inner_step import INNER_STEPS
-    from dgfas.data.corpora import CORPORA
-    from dgfas.data.registry import DATASETS
-    from dgfas.data.sources import DATA_SOURCES
-    from dgfas.launchers import LAUNCHERS
-    from dgfas.models import MODELS
-    from dgfas.presets import PRESETS
-    from dgfas.protocols import PROTOCOLS
-    from dgfas.selection import SELECTION_RULES, THRESHOLD_RULES
+    from dgfas.listing import registries
 
-    registries = (PROTOCOLS, ALGORITHMS, INNER_STEPS, MODELS, DATASETS, CORPORA, DATA_SOURCES, PRESETS, SELECTION_RULES,
-                  THRESHOLD_RULES, LAUNCHERS)
-    for registry in registries:
+    for registry in registries():
         print(f"{registry.kind}s: {', '.join(registry.names())}")
     return 0
 

@@ -18,18 +18,17 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Union
 
-import torch
-
-from dgfas.benchmark import JobOutcome, run_job
-from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.registry import Registry
-from dgfas.trainer import RunSpec
 
 if TYPE_CHECKING:
     import submitit
+
+    from dgfas.benchmark import JobOutcome
+    from dgfas.data.registry import DataOptions
+    from dgfas.trainer import RunSpec
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,9 @@ class Failed:
     reason: str
 
 
-JobResult = JobOutcome | NotRun | Failed
+# The benchmark (and torch with it) is imported when a job runs, not with this module: naming the
+# launchers (``dgfas list``, ``--help``) stays cheap. Hence the forward reference.
+JobResult = Union["JobOutcome", NotRun, Failed]
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,10 @@ def run_one(
     it reaches the sweep intact from any process or submitit job; any other
     exception propagates, and the launcher reports it as :class:`Failed`.
     """
+    import torch
+
+    from dgfas.benchmark import run_job
+
     torch.set_num_threads(max(1, usable_cores() // share))
     try:
         return run_job(spec, data=data, runs_dir=runs_dir, parent_run_id=parent_run_id)

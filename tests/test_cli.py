@@ -90,9 +90,9 @@ print(code, sorted(name for name in ("torch", "mlflow", "sklearn", "dgfas.benchm
 """
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["benchmark", "--help"], ["data", "index", "casia", "{tree}"]],
-                         ids=["help", "benchmark-help", "data-index"])
-def test_help_and_indexing_load_neither_torch_nor_mlflow(argv, tmp_path):
+@pytest.mark.parametrize("argv", [["--help"], ["benchmark", "--help"], ["list"], ["data", "index", "casia", "{tree}"]],
+                         ids=["help", "benchmark-help", "list", "data-index"])
+def test_help_list_and_indexing_load_neither_torch_nor_mlflow(argv, tmp_path):
     for folder in ("train_release", "test_release"):  # a two-subject CASIA-FASD tree of empty files
         for stem in [*map(str, range(1, 9)), "HR_1", "HR_2", "HR_3", "HR_4"]:
             path = tmp_path / "casia" / folder / "1" / f"{stem}.avi"

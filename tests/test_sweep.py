@@ -2,7 +2,7 @@
 
 import pytest
 
-import dgfas.launchers
+import dgfas.benchmark
 from dgfas.algorithms import get_algorithm
 from dgfas.cli import main
 from dgfas.hparams import draw_hparams
@@ -107,7 +107,7 @@ def test_interrupted_sweep_resumes_only_the_unfinished_job_then_skips_everything
 def test_local_launcher_runs_jobs_in_worker_processes(workdir, cache, capsys, monkeypatch):
     from dgfas.tracking.mlflow_store import load_run_records
 
-    monkeypatch.setattr(dgfas.launchers, "run_job", _in_test_process_only)  # spawned workers import the real one
+    monkeypatch.setattr(dgfas.benchmark, "run_job", _in_test_process_only)  # spawned workers import the real one
     assert _sweep(workdir, cache, "--methods", "erm", "--seeds", "0,1", "--launcher", "local", "--jobs", "2") == 0
     err = capsys.readouterr().err
     assert "erm on C-I seed 0 draw 0: HTER" in err and "erm on C-I seed 1 draw 0: HTER" in err
@@ -119,7 +119,7 @@ def test_local_launcher_runs_jobs_in_worker_processes(workdir, cache, capsys, mo
 def test_submitit_launcher_runs_jobs_as_local_subprocesses(workdir, cache, capsys, monkeypatch):
     from dgfas.tracking.mlflow_store import load_run_records
 
-    monkeypatch.setattr(dgfas.launchers, "run_job", _in_test_process_only)
+    monkeypatch.setattr(dgfas.benchmark, "run_job", _in_test_process_only)
     code = _sweep(workdir, cache, "--methods", "erm", "--seeds", "0,1", "--launcher", "submitit", "--cluster", "local",
                   "--timeout-min", "5")
     err = capsys.readouterr().err
