@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dgfas.cli import _progress, build_parser, main
+from dgfas.cli import build_parser, main
+from dgfas.cli.options import progress
 from dgfas.verbosity import VERBOSE_ENV, native_info_held_back, verbose
 
 SCORES = """video_id,frame,label,score,attack_type
@@ -138,7 +139,7 @@ def test_progress_bars_follow_the_flag_else_whether_stderr_is_a_terminal(flag, t
     monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
     for command in (["benchmark"], ["train", "--protocol", "C-I", "--method", "erm"], ["data", "generate"]):
         args = build_parser().parse_args([*command, *flag])
-        assert _progress(args) is bars
+        assert progress(args) is bars
 
 
 def test_native_info_lines_are_held_back_unless_verbose(monkeypatch, capfd):
