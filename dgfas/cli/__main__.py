@@ -1,7 +1,7 @@
 """``python -m dgfas.cli`` (and ``torchrun -m dgfas.cli``) runs the ``dgfas`` command.
 
-The guard matters: a process started with the ``spawn`` method imports the
-parent's main module again under another name, and must not run the command.
+The guard keeps a mere import of this module (by a documentation tool, say)
+from running a command.
 """
 
 import sys
