@@ -25,7 +25,8 @@ import time
 import numpy as np
 
 from dgfas.data.corpora.labels import FaceLabeller, specular_layer
-from dgfas.data.synthetic.domains import DOMAINS, Video, shoot_video
+from dgfas.data.synthetic.domains import DOMAINS
+from dgfas.data.synthetic.shoot import Video, shoot_video
 
 
 def frames_of(domain: str, subject: int, index: int, attack: int, frames: int, size: int) -> dict[str, np.ndarray]:

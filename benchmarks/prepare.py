@@ -32,7 +32,7 @@ from dgfas.data.corpora import index_corpus
 from dgfas.data.corpora.cache import PrepareConfig
 from dgfas.data.corpora.prepare import VideoPreparer, prepare_corpus
 from dgfas.data.corpora.video import read_frames, write_video
-from dgfas.data.synthetic.domains import Video, shoot_video
+from dgfas.data.synthetic.shoot import Video, shoot_video
 
 #: OULU-NPU file number -> synthetic attack index (-1 live): live, print, replay
 FILES = {1: -1, 2: 0, 4: 2}

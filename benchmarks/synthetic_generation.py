@@ -4,7 +4,7 @@ Shoots the first ``--subjects`` subjects of every synthetic domain as
 :func:`dgfas.data.synthetic.generate.plan_videos` plans them (each subject:
 one live video and one of each of the domain's attacks, so the mix of lives,
 prints and replays is the dataset's), ``--frames`` frames a video, at
-``--size`` pixels, and times :func:`dgfas.data.synthetic.domains.shoot_video`.
+``--size`` pixels, and times :func:`dgfas.data.synthetic.shoot.shoot_video`.
 
 Wall-clock seconds are the figure; CPU seconds of the process are printed
 beside them because they vary less on a machine shared with other jobs.
@@ -30,8 +30,9 @@ import numpy as np
 
 from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
-from dgfas.data.synthetic.domains import DOMAINS, Video, shoot_video
+from dgfas.data.synthetic.domains import DOMAINS
 from dgfas.data.synthetic.generate import get_scale, plan_videos
+from dgfas.data.synthetic.shoot import Video, shoot_video
 
 #: The maps compared by ``--compare-ref`` besides the images.
 MAPS = ("images", "depth", "parsing", "reflection")

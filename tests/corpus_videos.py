@@ -26,7 +26,7 @@ PRINT, REPLAY = 0, 2
 @functools.cache
 def face_frames(domain: str, subject: int, attack: int) -> np.ndarray:
     """(FRAMES, H, W, 3) uint8: a rendered live face or attack, on a grey background."""
-    from dgfas.data.synthetic.domains import Video, shoot_video
+    from dgfas.data.synthetic.shoot import Video, shoot_video
 
     video = Video(domain=domain, subject=subject, index=0, split="train", attack=attack, frames=FRAMES,
                   size=FACE_SIZE, seed=0)

@@ -12,9 +12,10 @@ from dgfas.data.frames import encode_unit_map
 from dgfas.data.corpora.facemesh import FaceMesh
 from dgfas.data.corpora.labels import FaceLabeller, place_asset, similarity_transform, specular_layer
 from dgfas.data.frames import PARSING_CLASSES
-from dgfas.data.synthetic.domains import DOMAINS, Video, shoot_video
+from dgfas.data.synthetic.domains import DOMAINS
+from dgfas.data.synthetic.face_render import rotation_matrix
 from dgfas.data.synthetic.mesh import load_asset
-from dgfas.data.synthetic.render import rotation_matrix
+from dgfas.data.synthetic.shoot import Video, shoot_video
 from dgfas.errors import DgfasError
 
 # skimage's astronaut: face box x 177-272, y 66-161, cropped with 20% margin.
@@ -149,7 +150,7 @@ def test_glare_estimate_follows_the_synthetic_glare():
 def test_a_detail_crop_gives_the_mesh_of_a_small_crop(labeller):
     from PIL import Image
 
-    from dgfas.data.synthetic.domains import Video, shoot_video
+    from dgfas.data.synthetic.shoot import Video, shoot_video
 
     shot = shoot_video(Video(domain="synth-casia", subject=1, index=0, split="train", attack=-1, frames=1, size=192,
                              seed=0))

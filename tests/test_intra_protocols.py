@@ -248,7 +248,8 @@ def test_the_synthetic_stand_in_splits_users_like_oulu_and_films_every_condition
 def test_fixing_a_videos_camera_and_session_changes_only_them():
     """The cross-domain stand-in's pixels are unchanged: a drawn (camera, session) and the same pair fixed
     give the same video, and any other pair another one."""
-    from dgfas.data.synthetic.domains import OULU, Video, shoot_video
+    from dgfas.data.synthetic.domains import OULU
+    from dgfas.data.synthetic.shoot import Video, shoot_video
 
     drawn = Video("synth-oulu", subject=3, index=1, split="train", attack=0, frames=1, size=24, seed=0)
     images = shoot_video(drawn)["images"]

@@ -16,8 +16,10 @@ import pytest
 
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.data.synthetic import pulse as pulse_module
-from dgfas.data.synthetic.domains import DOMAINS, FRAME_STEP, Video, shoot_video, video_pulse
+from dgfas.data.synthetic.capture_model import FRAME_STEP
+from dgfas.data.synthetic.domains import DOMAINS
 from dgfas.data.synthetic.pulse import CHANNEL_WEIGHTS, HEART_RATE, SKIN_CLASSES, Pulse, draw_pulse
+from dgfas.data.synthetic.shoot import Video, shoot_video, video_pulse
 
 FRAMES, SIZE = 64, 32
 #: attack index of one video replay (moving content) per domain

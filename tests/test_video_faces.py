@@ -145,7 +145,7 @@ def test_a_large_frame_is_shrunk_for_detection_and_its_box_scaled_back(detector)
 
 
 def test_mtcnn_finds_a_rendered_face_where_it_was_placed_and_nothing_in_a_blank_frame(detector):
-    from dgfas.data.synthetic.domains import Video, shoot_video
+    from dgfas.data.synthetic.shoot import Video, shoot_video
 
     faces = shoot_video(Video(domain="synth-oulu", subject=3, index=0, split="train", attack=-1, frames=2, size=128,
                               seed=0))["images"]

@@ -18,7 +18,7 @@ drawn amplitude, and the rPPG target has the same range in every video.
 
 A pulse is drawn from its own random stream of the video's seed, so adding
 it leaves every other draw of a video (camera, light, pose, medium)
-unchanged, and :func:`dgfas.data.synthetic.domains.video_pulse` tells the
+unchanged, and :func:`dgfas.data.synthetic.shoot.video_pulse` tells the
 heart rate without rendering.
 """
 
