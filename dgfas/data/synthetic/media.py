@@ -1,4 +1,4 @@
-"""Attack media: the printers and papers and the displays an attack shows its source on, and one video's draw of them.
+"""Attack media: the printers and displays an attack shows its source on, and one video's draw of their ranges.
 
 A spoof frame is a render of the subject (the "source photo/video", its own
 pose and light) that goes through the medium and is then filmed by the
