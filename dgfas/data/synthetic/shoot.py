@@ -31,7 +31,7 @@ from dgfas.data.synthetic.camera import capture, draw_settings, gaussian_blur, r
 from dgfas.data.synthetic.capture_model import LightSession, PoseRange
 from dgfas.data.synthetic.compose import compose_medium, compose_panel, medium_content
 from dgfas.data.synthetic.domains import DOMAINS
-from dgfas.data.synthetic.face_render import Lighting, Pose, render_face
+from dgfas.data.synthetic.render import Lighting, Pose, render_face
 from dgfas.data.synthetic.media import DisplayMedium, PrintMedium, draw_look
 from dgfas.data.synthetic.mesh import sample_identity
 from dgfas.data.synthetic.pulse import Pulse, draw_pulse, pulse_rng
@@ -60,7 +60,7 @@ def draw_lighting(rng: np.random.Generator, session: LightSession) -> Lighting:
     """Draw one light from a session's ranges."""
     azimuth = np.radians(rng.uniform(*session.azimuth)) * rng.choice([-1.0, 1.0])
     elevation = np.radians(rng.uniform(*session.elevation))
-    # Camera y points down (face_render.py), so light from above has negative y.
+    # Camera y points down (render.py), so light from above has negative y.
     direction = (
         float(np.sin(azimuth) * np.cos(elevation)),
         float(-np.sin(elevation)),

@@ -1,14 +1,11 @@
 """Rebuild ``face_asset.npz``, the 3D face the synthetic domains render.
 
-Run from the repository root, with the checkout's ``dgfas`` on the path, in a
-Python that has ``mediapipe==0.10.21`` and ``scikit-image`` (``make
-face-asset`` sets one up and runs it)::
+Run from a Python that has ``mediapipe==0.10.21`` and ``scikit-image``::
 
-    PYTHONPATH=. python tools/build_face_asset.py
+    python -m dgfas.data.synthetic.build_face_asset
 
-It lives outside the package, so the wheel does not carry it: the runtime
-reads the committed npz with numpy alone. The asset is built from
-``skimage.data.astronaut()`` (public domain):
+The runtime never imports this module: it reads the committed npz with numpy
+alone. The asset is built from ``skimage.data.astronaut()`` (public domain):
 
 1. MediaPipe's face detector finds the face, the crop is upscaled and the face
    mesh gives 478 landmarks (x, y in photo pixels, z relative depth scaled
@@ -24,18 +21,19 @@ reads the committed npz with numpy alone. The asset is built from
 4. Every triangle gets a parsing class id (``dgfas.data.frames.PARSING_CLASSES``)
    and a material (textured face, mouth interior, hair); every vertex gets a UV
    into a 128x128 crop of the photo, and weights for the identity and mouth
-   deformations that ``dgfas/data/synthetic/mesh.py`` applies.
+   deformations that ``mesh.py`` applies.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 
 from dgfas.data.frames import PARSING_CLASSES
-from dgfas.data.synthetic.mesh import ASSET_PATH
 
+ASSET_PATH = Path(__file__).with_name("face_asset.npz")
 FORMAT_VERSION = 1
 TEXTURE_SIZE = 128
 HAIR_TEXTURE_SIZE = 64
