@@ -1,4 +1,4 @@
-"""Aggregate a board's runs: per method and protocol, the mean over seeds with 95% intervals and the difference to erm.
+"""Aggregate a board's runs per method and protocol: means over seeds, 95% intervals, differences to erm.
 
 :func:`aggregate` gives, per method and protocol, the mean over seeds of HTER and
 AUC with a 95% interval over test subjects and seeds
