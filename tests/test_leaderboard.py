@@ -20,22 +20,14 @@ from dgfas.cli import main
 from dgfas.errors import DgfasError
 from dgfas.protocols import get_protocol
 from dgfas.tracking import mlflow_store
-from dgfas.tracking.leaderboard import (
-    AVERAGE,
-    REPORTED_COLUMNS,
-    REPORTED_CSV,
-    aggregate,
-    artifacts_in_folder,
-    header_info,
-    literature_table,
-    load_run_scores,
-    one_run_per_cell,
-    read_records_csv,
-    read_reported,
-    render_csv,
-    render_markdown,
-    write_leaderboard,
-)
+from dgfas.tracking.aggregation import aggregate, literature_table
+from dgfas.tracking.csv import render_csv
+from dgfas.tracking.header import header_info
+from dgfas.tracking.leaderboard import write_leaderboard
+from dgfas.tracking.markdown import render_markdown
+from dgfas.tracking.records import artifacts_in_folder, load_run_scores, one_run_per_cell, read_records_csv
+from dgfas.tracking.reported import REPORTED_COLUMNS, REPORTED_CSV, read_reported
+from dgfas.tracking.table_order import AVERAGE
 
 TESTS = Path(__file__).resolve().parent
 FIXTURE = TESTS / "fixtures" / "run_records.csv"

@@ -43,7 +43,7 @@ _WHERE = """
 import json
 import dgfas
 from dgfas.protocols import PROTOCOLS, PROTOCOLS_DIR, get_protocol
-from dgfas.tracking.leaderboard import REPORTED_CSV, read_reported
+from dgfas.tracking.reported import REPORTED_CSV, read_reported
 from dgfas.tracking.intra import REPORTED_INTRA_CSV, read_reported_intra
 from dgfas.tracking.row_setup import METHODS_DOC, documented_methods
 from dgfas.data.synthetic.mesh import ASSET_PATH

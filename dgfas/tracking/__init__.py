@@ -1,22 +1,20 @@
 """Run tracking (MLflow) and leaderboards.
 
 ``mlflow_store`` is the only module that talks to MLflow, and imports it lazily;
-``leaderboard`` turns the runs of a suite into Markdown and CSV tables, and ``html``
-into one self-contained page with ROC curves and predicted maps; ``run_views`` draws
-what a run shows in MLflow's UI besides numbers, and ``ui`` serves that UI (``dgfas ui``).
+``leaderboard`` writes the leaderboards of a suite in three steps: ``records`` loads
+and filters its runs, ``aggregation`` aggregates them over seeds and test subjects,
+and ``markdown`` and ``csv`` render the tables (in the order of ``table_order``,
+beside the papers' numbers of ``reported``), ``html`` one self-contained page with
+ROC curves and predicted maps; ``run_views`` draws what a run shows in MLflow's UI
+besides numbers, and ``ui`` serves that UI (``dgfas ui``).
 """
 
+from dgfas.tracking.aggregation import aggregate
+from dgfas.tracking.csv import render_csv
+from dgfas.tracking.header import HeaderInfo, header_info
 from dgfas.tracking.html import render_html, write_html
-from dgfas.tracking.leaderboard import (
-    HeaderInfo,
-    aggregate,
-    header_info,
-    read_records_csv,
-    read_reported,
-    render_csv,
-    render_markdown,
-    write_leaderboard,
-)
+from dgfas.tracking.leaderboard import write_leaderboard
+from dgfas.tracking.markdown import render_markdown
 from dgfas.tracking.mlflow_store import (
     TrackedRun,
     download_artifacts,
@@ -26,6 +24,8 @@ from dgfas.tracking.mlflow_store import (
     roc_det_figure,
     tracking_uri,
 )
+from dgfas.tracking.records import read_records_csv
+from dgfas.tracking.reported import read_reported
 
 __all__ = [
     "HeaderInfo",

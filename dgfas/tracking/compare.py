@@ -27,7 +27,8 @@ import pandas as pd
 
 from dgfas.errors import DgfasError
 from dgfas.tracking.intra import read_text_csv
-from dgfas.tracking.leaderboard import LITERATURE_RULES, REPORTED_COLUMNS
+from dgfas.tracking.aggregation import LITERATURE_RULES
+from dgfas.tracking.reported import REPORTED_COLUMNS
 
 METRICS = ("hter", "auc")
 _CELL = ["method", "protocol", "protocol_kind", "selection_rule", "threshold_rule", "level"]

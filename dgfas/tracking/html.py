@@ -38,7 +38,7 @@ from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
 from dgfas.protocols import get_protocol
 from dgfas.scores import read_scores
-from dgfas.tracking.leaderboard import protocol_order
+from dgfas.tracking.table_order import protocol_order
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 80rem; padding: 0 1rem; color: #222; }
@@ -213,7 +213,7 @@ def _table_html(lines: list[str]) -> str:
     """A pipe table (header row, ``---`` row, body rows) as a sortable ``<table class="board">``."""
 
     def cells(line: str) -> list[str]:
-        # "\|" is a pipe inside a cell (leaderboard._row escapes it)
+        # "\|" is a pipe inside a cell (markdown._row escapes it)
         return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
 
     header, body = cells(lines[0]), [cells(line) for line in lines[2:]]
