@@ -1,4 +1,4 @@
-"""The MLflow side of ``dgfas ui``'s saved views: the store's suites, their headline metrics, and a view stored in a suite."""
+"""The MLflow side of ``dgfas ui``'s saved views: the store's suites, their headline metrics, a view stored in one."""
 
 from __future__ import annotations
 

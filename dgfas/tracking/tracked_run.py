@@ -1,4 +1,4 @@
-"""Writing one run to MLflow: :class:`TrackedRun` logs a run's params, metrics and artifacts and ends it with a status."""
+"""Writing one run to MLflow: :class:`TrackedRun` logs its params, metrics and artifacts and ends it with a status."""
 
 from __future__ import annotations
 
