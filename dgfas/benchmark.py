@@ -167,7 +167,7 @@ def _claimed(run: ResolvedRun, runs_dir: Path) -> Iterator[JobOutcome | None]:
     Whether the job finished is asked again once the claim is held: another
     process may have finished it between the first look and the claim.
     """
-    from dgfas.tracking.records import end_orphaned_runs, find_finished_run
+    from dgfas.tracking.stored_runs import end_orphaned_runs, find_finished_run
 
     spec = run.spec
 

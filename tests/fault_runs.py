@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dgfas.tracking.records import logged_final_metrics
+from dgfas.tracking.stored_runs import logged_final_metrics
 from dgfas.tracking.run_contract import INVOCATION_TAG
 
 SUITE = "synthetic-tiny"

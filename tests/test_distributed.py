@@ -83,7 +83,7 @@ def test_torchrun_trains_one_run_on_two_processes_and_logs_it_once(tmp_path, mon
     assert done.returncode == 0, done.stderr[-3000:]
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    from dgfas.tracking.records import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
     from dgfas.tracking.store import mlflow_client
 
     records = load_run_records("synthetic-tiny")

@@ -2,7 +2,7 @@
 
 MLflow as the run store is now :mod:`~dgfas.tracking.run_contract` (the layout of a
 run), :mod:`~dgfas.tracking.store` (opening the store), :mod:`~dgfas.tracking.tracked_run`
-(writing a run), :mod:`~dgfas.tracking.records` (reading runs back),
+(writing a run), :mod:`~dgfas.tracking.stored_runs` (reading runs back),
 :mod:`~dgfas.tracking.figures` (ROC and DET figures) and :mod:`~dgfas.tracking.saved_views`
 (the UI's saved views). The names below are those that ``dgfas/cli.py``,
 ``dgfas/submission.py``, and ``dgfas/tracking``'s ``__init__``, ``leaderboard`` and
@@ -10,7 +10,7 @@ run), :mod:`~dgfas.tracking.store` (opening the store), :mod:`~dgfas.tracking.tr
 """
 
 from dgfas.tracking.figures import roc_curves_figure, roc_det_figure
-from dgfas.tracking.records import download_artifacts, find_finished_run, load_run_records
+from dgfas.tracking.stored_runs import download_artifacts, find_finished_run, load_run_records
 from dgfas.tracking.run_contract import MAP_EXAMPLES
 from dgfas.tracking.store import open_store, tracking_uri
 from dgfas.tracking.tracked_run import TrackedRun

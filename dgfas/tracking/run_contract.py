@@ -27,8 +27,8 @@ METRICS_TABLE = "metrics.json"
 
 A run computes some 240 final metrics (roles × levels × threshold rules × selection
 rules); as MLflow metrics they buried the few that matter in the UI, so they are kept
-here and read back by :func:`dgfas.tracking.records.load_run_records`. Runs logged before this kept them as
-MLflow metrics, which :func:`dgfas.tracking.records.logged_final_metrics` still reads. ``log_table`` writes the
+here and read back by :func:`dgfas.tracking.stored_runs.load_run_records`. Runs logged before this kept them as
+MLflow metrics, which :func:`dgfas.tracking.stored_runs.logged_final_metrics` still reads. ``log_table`` writes the
 values with pandas' JSON writer, to 10 decimals: 1e-8 percentage points, far below the
 0.01 % a leaderboard prints."""
 

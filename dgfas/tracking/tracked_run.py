@@ -86,7 +86,7 @@ class TrackedRun:
             parent_run_id: The run of the command this run is a job of
                 (:data:`dgfas.tracking.run_contract.INVOCATION_TAG`); the UI nests the run under
                 it. A tag only: the job's identity and whether it finished
-                (:func:`dgfas.tracking.records.find_finished_run`) do not depend on it.
+                (:func:`dgfas.tracking.stored_runs.find_finished_run`) do not depend on it.
             system_metrics: Sample CPU, memory, disk, network (and GPU with ``pynvml``) into
                 ``system/*`` metrics while the run is open, where ``psutil`` is installed.
 
