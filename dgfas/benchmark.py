@@ -29,7 +29,7 @@ from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, pick_device, resolve, train, write_score_files
 
 if TYPE_CHECKING:
-    from dgfas.tracking.mlflow_store import TrackedRun
+    from dgfas.tracking.tracked_run import TrackedRun
 
 
 @dataclass
@@ -100,7 +100,8 @@ def command_runs(command: str, suites: list[str]) -> Iterator[CommandRuns]:
     A parent killed with ``kill -9`` stays RUNNING: unlike a job's run, no claim
     tells a later command that its process is gone.
     """
-    from dgfas.tracking.mlflow_store import INVOCATION_TAG, TrackedRun
+    from dgfas.tracking.run_contract import INVOCATION_TAG
+    from dgfas.tracking.tracked_run import TrackedRun
 
     name = f"{command} {time.strftime('%Y-%m-%d %H:%M:%S')}"
     with ExitStack() as stack:
@@ -166,7 +167,7 @@ def _claimed(run: ResolvedRun, runs_dir: Path) -> Iterator[JobOutcome | None]:
     Whether the job finished is asked again once the claim is held: another
     process may have finished it between the first look and the claim.
     """
-    from dgfas.tracking.mlflow_store import end_orphaned_runs, find_finished_run
+    from dgfas.tracking.stored_runs import end_orphaned_runs, find_finished_run
 
     spec = run.spec
 
@@ -217,8 +218,10 @@ def _train_and_log(
     parent_run_id: str | None = None,
 ) -> JobOutcome:
     """Train a resolved run and log it to MLflow with its score files, figures, datasets and resolved config."""
-    from dgfas.tracking.mlflow_store import MAP_EXAMPLES, TrackedRun, roc_det_figure
+    from dgfas.tracking.figures import roc_det_figure
+    from dgfas.tracking.run_contract import MAP_EXAMPLES
     from dgfas.tracking.run_views import map_gallery, map_names
+    from dgfas.tracking.tracked_run import TrackedRun
 
     spec = run.spec
     name = f"{run.variant} {spec.protocol} seed{spec.seed}"
@@ -311,7 +314,7 @@ def run_benchmark(
     leaderboard_dir: Path,
 ) -> list[JobOutcome]:
     """Run every job in order, then write each suite's leaderboard."""
-    from dgfas.tracking.mlflow_store import open_store
+    from dgfas.tracking.store import open_store
 
     suites = sorted({spec.suite for spec in specs})
     open_store(suites)  # an unusable store fails now, before any data is built

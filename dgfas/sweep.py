@@ -89,7 +89,7 @@ def run_sweep(
     Returns:
         Each spec's result, in the order of ``specs``.
     """
-    from dgfas.tracking.mlflow_store import open_store
+    from dgfas.tracking.store import open_store
 
     launch = get_launcher(launcher)
     if not specs:

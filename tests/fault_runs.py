@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dgfas.tracking.mlflow_store import INVOCATION_TAG, logged_final_metrics
+from dgfas.tracking.stored_runs import logged_final_metrics
+from dgfas.tracking.run_contract import INVOCATION_TAG
 
 SUITE = "synthetic-tiny"
 

@@ -156,7 +156,7 @@ def test_environment_tags_name_torch_the_processor_and_a_commit_only_when_there_
 @pytest.mark.slow
 def test_benchmark_in_a_scratch_checkout_retrains_only_the_edited_method(scratch, tiny_cache, monkeypatch):
     """The real command, run twice in a fresh process on a copy of the package, a method's module edited between."""
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     uri = f"sqlite:///{scratch / 'mlflow.db'}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(scratch)}

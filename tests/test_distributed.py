@@ -83,11 +83,12 @@ def test_torchrun_trains_one_run_on_two_processes_and_logs_it_once(tmp_path, mon
     assert done.returncode == 0, done.stderr[-3000:]
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    from dgfas.tracking.mlflow_store import _client, load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
+    from dgfas.tracking.store import mlflow_client
 
     records = load_run_records("synthetic-tiny")
     assert len(records) == 1  # only process 0 talks to MLflow
-    run = _client().get_run(records["run_id"].iloc[0])
+    run = mlflow_client().get_run(records["run_id"].iloc[0])
     assert run.data.tags["dgfas.world_size"] == "2"
     assert run.data.params["trainer.world_size"] == "2"  # twice the images per step: another experiment
 

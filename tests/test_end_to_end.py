@@ -27,7 +27,7 @@ def _benchmark(workdir, *extra):
 
 @pytest.mark.slow
 def test_benchmark_logs_to_mlflow_writes_the_leaderboard_and_resumes(workdir, capsys):
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     assert _benchmark(workdir) == 0
     err = capsys.readouterr().err
@@ -93,7 +93,7 @@ def test_a_five_domain_protocol_runs_and_gets_its_own_table_while_four_domain_ru
     from dgfas.data.registry import DataOptions
     from dgfas.data.synthetic.generate import cache_folder
     from dgfas.presets import get_preset
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     def benchmark(protocol):
         return main(["benchmark", "--preset", "tiny", "--protocols", protocol, "--methods", "erm", "--no-progress",

@@ -42,7 +42,7 @@ def _command(workdir: Path, cache: Path, *args: str) -> list[str]:
 def test_two_benchmarks_on_one_store_train_every_job_exactly_once(tmp_path, generated_tiny_cache, store_exists):
     store = tmp_path / "mlflow.db"
     if store_exists:
-        create = [sys.executable, "-c", f"from dgfas.tracking.mlflow_store import open_store; open_store([{SUITE!r}])"]
+        create = [sys.executable, "-c", f"from dgfas.tracking.store import open_store; open_store([{SUITE!r}])"]
         subprocess.run(create, env=_environment(store), check=True, timeout=120)
     jobs = ["--protocols", "C-I,I-C", "--methods", "erm,basn", "--seeds", "0,1"]  # 8 jobs
     command = _command(tmp_path, generated_tiny_cache, *jobs)

@@ -260,7 +260,7 @@ def test_fixing_a_videos_camera_and_session_changes_only_them():
 
 @pytest.mark.slow
 def test_benchmark_runs_oulu_p1_on_the_synthetic_stand_in(tmp_path: Path, monkeypatch, tiny_cache, capsys):
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.chdir(tmp_path)
@@ -426,7 +426,7 @@ def test_a_submission_for_a_fold_is_checked_against_that_folds_frames(tmp_path: 
 
     from dgfas.data.registry import DataOptions
     from dgfas.presets import get_preset
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
     from dgfas.trainer import load_evaluation_frames, preset_data_options, score_table, write_score_files
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")

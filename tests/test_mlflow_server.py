@@ -42,7 +42,8 @@ def server_url(tmp_path):
 def test_benchmark_and_leaderboard_through_a_tracking_server(server_url, tmp_path, monkeypatch, capsys):
     from mlflow import MlflowClient
 
-    from dgfas.tracking.mlflow_store import INVOCATION_TAG, load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
+    from dgfas.tracking.run_contract import INVOCATION_TAG
 
     work = tmp_path / "client"
     work.mkdir()

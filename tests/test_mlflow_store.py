@@ -16,16 +16,12 @@ import pytest
 from dgfas.code_identity import code_hash
 from dgfas.errors import DgfasError
 from dgfas.protocols import get_protocol
-from dgfas.tracking import mlflow_store
+from dgfas.tracking.figures import roc_det_figure
 from dgfas.tracking.leaderboard import write_leaderboard
-from dgfas.tracking.mlflow_store import (
-    MAX_PARAM_VALUE_LENGTH,
-    TrackedRun,
-    find_finished_run,
-    load_run_records,
-    roc_det_figure,
-    tracking_uri,
-)
+from dgfas.tracking.stored_runs import download_artifacts, find_finished_run, load_run_records
+from dgfas.tracking.run_contract import FINAL_METRIC_ROLES, INVOCATION_TAG, RECORD_ID_COLUMNS
+from dgfas.tracking.store import tracking_uri
+from dgfas.tracking.tracked_run import MAX_PARAM_VALUE_LENGTH, TrackedRun, headline_metrics
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +46,7 @@ def _start(suite: str, method: str, protocol: str, seed: int, run_key: str, pare
         "protocol_hash": get_protocol(protocol).content_hash,
         **extra_params,
     }
-    tags = {f"dgfas.{key}": value for key, value in params.items() if key in mlflow_store.RECORD_ID_COLUMNS}
+    tags = {f"dgfas.{key}": value for key, value in params.items() if key in RECORD_ID_COLUMNS}
     tags.update({"dgfas.run_key": run_key, "dgfas.torch_version": "2.0.test", "dgfas.device_name": "Test CPU"})
     return TrackedRun.start(suite, f"{method}-{protocol}-s{seed}", params, tags, parent_run_id=parent_run_id)
 
@@ -153,7 +149,7 @@ def test_a_moved_store_still_finds_its_runs_artifacts(tmp_path, monkeypatch):
         run.log_artifact(scores)
     before.rename(after)  # the recorded file:// location now points nowhere
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{after / 'runs.db'}")
-    found = mlflow_store.download_artifacts(run.run_id, ["target_test.video.csv", "absent.csv"], tmp_path / "out")
+    found = download_artifacts(run.run_id, ["target_test.video.csv", "absent.csv"], tmp_path / "out")
     assert list(found) == ["target_test.video.csv"]
     assert found["target_test.video.csv"].read_text() == scores.read_text()
 
@@ -192,7 +188,7 @@ def test_roc_det_figure_draws_both_curves_under_a_title_that_fits():
 
 
 def test_roc_curves_figure_is_a_matplotlib_figure_without_pyplot():
-    code = ("import sys, numpy as np; from dgfas.tracking.mlflow_store import roc_curves_figure; "
+    code = ("import sys, numpy as np; from dgfas.tracking.figures import roc_curves_figure; "
             "f = roc_curves_figure({'erm': (np.array([1, 0]), np.array([0.9, 0.1]))}, 'C→I'); "
             "assert f.axes[0].get_title() == 'C→I' and 'matplotlib.pyplot' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -217,7 +213,7 @@ def test_results_logged_as_headline_and_table_load_as_the_older_metrics_did(stor
     """A run of the table format and one of the older, all-metrics format give the same record columns and values."""
     final = {**_final(0.125, 0.875), "target_test.video.eer": 0.05, "selection.oracle.target_test.video.auc": 0.9,
              "source_val.video.apcer.dev_eer": 0.5}
-    with TrackedRun.start("synthetic-parents", "benchmark now", {}, {mlflow_store.INVOCATION_TAG: "benchmark"}) as parent:
+    with TrackedRun.start("synthetic-parents", "benchmark now", {}, {INVOCATION_TAG: "benchmark"}) as parent:
         with _start("synthetic-parents", "erm", "C-I", 0, "new-format", parent_run_id=parent.run_id) as new:
             new.log_metrics({"train.loss": 0.7}, step=10)
             new.log_results(final, intra=False)
@@ -226,7 +222,7 @@ def test_results_logged_as_headline_and_table_load_as_the_older_metrics_did(stor
 
     records = load_run_records("synthetic-parents").set_index("seed")  # the parent is no record
     assert list(records.index) == [0, 1]
-    metric_columns = [column for column in records.columns if column.split(".", 1)[0] in mlflow_store.FINAL_METRIC_ROLES]
+    metric_columns = [column for column in records.columns if column.split(".", 1)[0] in FINAL_METRIC_ROLES]
     assert metric_columns == sorted(final)
     assert records.loc[0, metric_columns].tolist() == records.loc[1, metric_columns].tolist() == [final[c] for c in metric_columns]
 
@@ -240,8 +236,8 @@ def test_an_intra_runs_headline_adds_the_iso_rates_in_percent():
     final = {"target_test.video.hter.dev_eer": 0.1, "target_test.video.auc": 0.95, "target_test.video.eer": 0.08,
              "target_test.video.apcer.dev_eer": 0.125, "target_test.video.bpcer.dev_eer": 0.075,
              "target_test.video.acer.dev_eer": 0.1}
-    assert mlflow_store.headline_metrics(final, intra=False) == {"HTER": 10.0, "AUC": 95.0, "EER": 8.0}
-    assert mlflow_store.headline_metrics(final, intra=True) == {
+    assert headline_metrics(final, intra=False) == {"HTER": 10.0, "AUC": 95.0, "EER": 8.0}
+    assert headline_metrics(final, intra=True) == {
         "HTER": 10.0, "AUC": 95.0, "EER": 8.0, "APCER": 12.5, "BPCER": 7.5, "ACER": 10.0}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dgfas.cli import main
-from dgfas.tracking.mlflow_store import HEADLINE_METRICS, INVOCATION_TAG, METRICS_TABLE
+from dgfas.tracking.run_contract import HEADLINE_METRICS, INVOCATION_TAG, METRICS_TABLE
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = "synthetic-tiny"
@@ -55,7 +55,7 @@ def _runs(store: Path) -> list:
 
 @pytest.mark.slow
 def test_a_benchmark_is_a_parent_run_whose_jobs_log_few_metrics_a_table_datasets_and_tags(store, capsys):
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     client = _client(store)
     runs = _runs(store)
@@ -134,7 +134,7 @@ def _metric_cells(dom: str) -> dict[str, dict[str, str]]:
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (/usr/bin/chromium or `chromium` on PATH) to render the UI")
 def test_dgfas_ui_opens_the_runs_table_with_the_headline_columns_in_chromium(store, tmp_path):
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     port = _free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'mlflow.db'}", "PYTHONPATH": str(REPO)}

@@ -74,7 +74,7 @@ def test_a_broken_plugin_is_a_one_line_error_naming_entry_point_and_distribution
 @pytest.mark.slow
 def test_a_plugin_method_trains_in_the_benchmark_and_reaches_the_leaderboard(tmp_path, tiny_cache, monkeypatch):
     """The real command in a fresh process, the plugin found through PYTHONPATH alone."""
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     plugin_dir = tmp_path / "site"
     plugin_dir.mkdir()

@@ -43,7 +43,7 @@ def test_a_runs_own_score_folder_submitted_under_another_name_gets_its_metrics(w
     from mlflow import MlflowClient
 
     from dgfas.tracking.leaderboard import write_leaderboard
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     assert main(["train", "--protocol", "C-I", "--method", "erm", "--preset", "tiny", "--no-progress",
                  "--cache", str(tiny_cache), "--runs-dir", str(workdir / "runs")]) == 0

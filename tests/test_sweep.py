@@ -39,7 +39,7 @@ def _assert_jobs_are_children_of_the_sweep() -> None:
     """Every job's run, logged in whichever process ran it, is a child of the sweep command's one parent run."""
     from mlflow import MlflowClient
 
-    from dgfas.tracking.mlflow_store import INVOCATION_TAG
+    from dgfas.tracking.run_contract import INVOCATION_TAG
 
     client = MlflowClient()
     runs = client.search_runs([client.get_experiment_by_name("synthetic-tiny").experiment_id])
@@ -49,7 +49,7 @@ def _assert_jobs_are_children_of_the_sweep() -> None:
 
 @pytest.mark.slow
 def test_sequential_sweep_draws_hyperparameters_tags_draws_and_reports_unsupported_jobs(workdir, cache, capsys):
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     assert _sweep(workdir, cache, "--methods", "erm,multitask_meta", "--draws", "1") == 0
     err = capsys.readouterr().err
@@ -105,7 +105,7 @@ def test_interrupted_sweep_resumes_only_the_unfinished_job_then_skips_everything
 
 @pytest.mark.slow
 def test_local_launcher_runs_jobs_in_worker_processes(workdir, cache, capsys, monkeypatch):
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     monkeypatch.setattr(dgfas.benchmark, "run_job", _in_test_process_only)  # spawned workers import the real one
     assert _sweep(workdir, cache, "--methods", "erm", "--seeds", "0,1", "--launcher", "local", "--jobs", "2") == 0
@@ -117,7 +117,7 @@ def test_local_launcher_runs_jobs_in_worker_processes(workdir, cache, capsys, mo
 
 @pytest.mark.slow
 def test_submitit_launcher_runs_jobs_as_local_subprocesses(workdir, cache, capsys, monkeypatch):
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     monkeypatch.setattr(dgfas.benchmark, "run_job", _in_test_process_only)
     code = _sweep(workdir, cache, "--methods", "erm", "--seeds", "0,1", "--launcher", "submitit", "--cluster", "local",
@@ -142,7 +142,7 @@ def test_unknown_launcher_and_bad_job_count_are_one_line_errors(workdir, cache, 
 @pytest.mark.slow
 def test_loso_sweep_trains_one_holdout_run_per_source_and_chooses_draws_by_them(workdir, cache, capsys):
     from dgfas.tracking.draws import choose_draws
-    from dgfas.tracking.mlflow_store import load_run_records
+    from dgfas.tracking.stored_runs import load_run_records
 
     assert _sweep(workdir, cache, "--methods", "erm", "--protocols", "MI-C", "--draws", "1", "--loso") == 0
     err = capsys.readouterr().err

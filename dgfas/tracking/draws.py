@@ -14,7 +14,7 @@ import pandas as pd
 
 from dgfas.errors import DgfasError
 from dgfas.registry import Registry
-from dgfas.tracking.mlflow_store import RECORD_ID_COLUMNS
+from dgfas.tracking.run_contract import RECORD_ID_COLUMNS
 
 DRAW_RULES: Registry[str] = Registry("draw rule")
 """Rule name -> the record column whose lowest value wins."""

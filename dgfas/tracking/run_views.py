@@ -1,7 +1,7 @@
 """What a run shows in MLflow's UI besides its numbers: its map gallery and its datasets.
 
 The figures and tables here are built from a finished run's results; the benchmark
-logs them through :class:`dgfas.tracking.mlflow_store.TrackedRun`.
+logs them through :class:`dgfas.tracking.tracked_run.TrackedRun`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ TILE = 96
 
 
 def map_gallery(examples: dict[str, np.ndarray]) -> np.ndarray:
-    """A run's map examples (``mlflow_store.MAP_EXAMPLES``) as one (H, W, 3) uint8 image for ``log_image``.
+    """A run's map examples (``run_contract.MAP_EXAMPLES``) as one (H, W, 3) uint8 image for ``log_image``.
 
     One row per example frame (live ones first, as ``trainer.map_examples``
     picks them), its input then each predicted map in name order, drawn as the

@@ -3,7 +3,7 @@
 Out of the box MLflow 3's UI lands in its GenAI view and its runs table shows
 no metric column. So before it starts the server, ``dgfas ui`` stores a saved
 view in each suite's experiment (:data:`VIEW_KEY`) that shows the headline
-metrics (:data:`dgfas.tracking.mlflow_store.HEADLINE_METRICS`) as columns and
+metrics (:data:`dgfas.tracking.run_contract.HEADLINE_METRICS`) as columns and
 sorts by HTER, best first; the printed URL opens the machine-learning view
 (``workflowType=machine_learning``) with that view applied
 (``viewStateShareKey``). Sorting by a metric also lists each benchmark's jobs
@@ -52,7 +52,7 @@ def runs_table_url(base_url: str, experiment_id: str) -> str:
 
 def save_views(base_url: str) -> dict[str, str]:
     """Store the headline view in every suite's experiment; the runs-table URL of each suite, by name."""
-    from dgfas.tracking.mlflow_store import headline_metrics_of, save_view, suite_names
+    from dgfas.tracking.saved_views import headline_metrics_of, save_view, suite_names
 
     return {suite: runs_table_url(base_url, save_view(suite, VIEW_KEY, VIEW_NAME, view_state(headline_metrics_of(suite))))
             for suite in suite_names()}
@@ -60,7 +60,7 @@ def save_views(base_url: str) -> dict[str, str]:
 
 def server_command(uri: str, host: str, port: int) -> list[str]:
     """``mlflow server`` on the SQLite store ``uri``, new experiments' artifacts beside it as dgfas keeps them."""
-    from dgfas.tracking.mlflow_store import artifact_root
+    from dgfas.tracking.store import artifact_root
 
     command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", host,
                "--port", str(port), "--workers", "1"]
@@ -130,7 +130,7 @@ def stop_server(server: subprocess.Popen) -> None:
 
 def run_ui(host: str, port: int) -> int:
     """``dgfas ui``: store the views, start the server on a SQLite store, print each suite's URL, serve until stopped."""
-    from dgfas.tracking.mlflow_store import open_store, tracking_uri
+    from dgfas.tracking.store import open_store, tracking_uri
 
     uri = tracking_uri()
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
