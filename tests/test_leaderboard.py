@@ -19,7 +19,7 @@ from fixture_scores import write_fixture_scores
 from dgfas.cli import main
 from dgfas.errors import DgfasError
 from dgfas.protocols import get_protocol
-from dgfas.tracking import mlflow_store
+from dgfas.tracking import stored_runs
 from dgfas.tracking.aggregation import aggregate, literature_table
 from dgfas.tracking.csv import render_csv
 from dgfas.tracking.header import header_info
@@ -426,8 +426,8 @@ def test_one_protocol_name_with_two_files_is_refused_naming_both(records, tmp_pa
 
 def test_cli_include_stale_flag(records, artifacts, monkeypatch, tmp_path):
     stored = _with_old_runs(_stored(records))
-    monkeypatch.setattr(mlflow_store, "load_run_records", lambda suite: stored)
-    monkeypatch.setattr(mlflow_store, "download_artifacts", artifacts)
+    monkeypatch.setattr(stored_runs, "load_run_records", lambda suite: stored)
+    monkeypatch.setattr(stored_runs, "download_artifacts", artifacts)
     monkeypatch.setattr("dgfas.tracking.leaderboard.current_code_hash", _now)
     assert main(["leaderboard", "--suite", SUITE, "--out", str(tmp_path), "--include-stale"]) == 0
     assert "| erm (stale) |" in (tmp_path / f"{SUITE}.md").read_text()
@@ -588,8 +588,8 @@ def suite_in_mlflow(records, artifacts, monkeypatch) -> pd.DataFrame:
             raise DgfasError(f"no MLflow experiment '{suite}'")
         return stored
 
-    monkeypatch.setattr(mlflow_store, "load_run_records", load_run_records)
-    monkeypatch.setattr(mlflow_store, "download_artifacts", artifacts)
+    monkeypatch.setattr(stored_runs, "load_run_records", load_run_records)
+    monkeypatch.setattr(stored_runs, "download_artifacts", artifacts)
     monkeypatch.setattr("dgfas.tracking.leaderboard.current_code_hash", _now)
     return stored
 

@@ -12,7 +12,7 @@ from dgfas.cli.runs import add_run_options, job_specs, run_data_options, validat
 def cmd_train(args: argparse.Namespace) -> int:
     from dgfas import distributed
     from dgfas.benchmark import run_job
-    from dgfas.tracking.mlflow_store import open_store
+    from dgfas.tracking.store import open_store
 
     validate_names([args.protocol], [args.method], args.preset, args.data)
     (spec,) = job_specs(args, [args.protocol], [args.method], [args.seed])

@@ -1,11 +1,13 @@
 """Run tracking (MLflow) and leaderboards.
 
-``mlflow_store`` is the only module that talks to MLflow, and imports it lazily;
-``leaderboard`` writes the leaderboards of a suite in three steps: ``records`` loads
-and filters its runs, ``aggregation`` aggregates them over seeds and test subjects,
-and ``markdown`` and ``csv`` render the tables (in the order of ``table_order``,
-beside the papers' numbers of ``reported``), ``html`` one self-contained page with
-ROC curves and predicted maps; ``run_views`` draws what a run shows in MLflow's UI
+``store`` opens the MLflow store, ``tracked_run`` writes a run to it and
+``stored_runs`` reads runs back, by the names of ``run_contract``; they import
+MLflow lazily, as ``figures`` imports matplotlib. ``leaderboard`` writes a
+suite's leaderboards in three steps: ``records`` loads and filters its runs,
+``aggregation`` aggregates them over seeds and test subjects, and ``markdown``
+and ``csv`` render the tables (in the order of ``table_order``, beside the
+papers' numbers of ``reported``), ``html`` one self-contained page with ROC
+curves and predicted maps; ``run_views`` draws what a run shows in MLflow's UI
 besides numbers, and ``ui`` serves that UI (``dgfas ui``).
 """
 
@@ -15,15 +17,10 @@ from dgfas.tracking.header import HeaderInfo, header_info
 from dgfas.tracking.html import render_html, write_html
 from dgfas.tracking.leaderboard import write_leaderboard
 from dgfas.tracking.markdown import render_markdown
-from dgfas.tracking.mlflow_store import (
-    TrackedRun,
-    download_artifacts,
-    find_finished_run,
-    load_run_records,
-    roc_curves_figure,
-    roc_det_figure,
-    tracking_uri,
-)
+from dgfas.tracking.figures import roc_curves_figure, roc_det_figure
+from dgfas.tracking.store import tracking_uri
+from dgfas.tracking.stored_runs import download_artifacts, find_finished_run, load_run_records
+from dgfas.tracking.tracked_run import TrackedRun
 from dgfas.tracking.records import read_records_csv
 from dgfas.tracking.reported import read_reported
 

@@ -12,7 +12,7 @@ any other source, so opening it fetches nothing from the network.
 * ROC curves: per protocol, one curve per method on the target test split, from
   the score file its run logged (the run of the method's lowest seed).
 * Predicted maps: per protocol, for each method whose run logged
-  ``mlflow_store.MAP_EXAMPLES``, its input frames next to the maps it predicts.
+  ``run_contract.MAP_EXAMPLES``, its input frames next to the maps it predicts.
 
 When the page has loaded, its script writes how many images decoded into the
 ``data-images-decoded`` and ``data-images-total`` attributes of ``<body>``, so a
@@ -93,7 +93,7 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src
 
 @dataclass(frozen=True)
 class MapGallery:
-    """One run's logged map examples (the arrays of ``mlflow_store.MAP_EXAMPLES``).
+    """One run's logged map examples (the arrays of ``run_contract.MAP_EXAMPLES``).
 
     Attributes:
         protocol: Protocol name of the run.
@@ -122,7 +122,8 @@ def write_html(path: str | os.PathLike[str], markdown: str, records: pd.DataFram
     """
     if "run_id" not in records.columns:
         raise DgfasError("the HTML leaderboard draws its figures from MLflow runs; these records have no run_id")
-    from dgfas.tracking.mlflow_store import MAP_EXAMPLES, download_artifacts
+    from dgfas.tracking.run_contract import MAP_EXAMPLES
+    from dgfas.tracking.stored_runs import download_artifacts
 
     scores_name = f"target_test.{level}.csv"
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
@@ -267,7 +268,7 @@ def map_to_rgb(value: np.ndarray) -> np.ndarray:
 
 
 def _roc_png(protocol: str, curves: dict[str, tuple[np.ndarray, np.ndarray]], level: str) -> bytes:
-    from dgfas.tracking.mlflow_store import roc_curves_figure
+    from dgfas.tracking.figures import roc_curves_figure
 
     figure = roc_curves_figure(curves, f"{_protocol_title(protocol)}: target test ({level} level)")
     buffer = io.BytesIO()

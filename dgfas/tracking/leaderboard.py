@@ -1,6 +1,6 @@
 """Write a suite's leaderboards: load its runs, aggregate them, render them, in three separate steps.
 
-* load: ``mlflow_store.load_run_records(suite)`` (or ``records.read_records_csv``
+* load: ``stored_runs.load_run_records(suite)`` (or ``records.read_records_csv``
   for a fixture) gives one row per finished run with its final metrics;
   :mod:`dgfas.tracking.records` keeps the current runs, one per cell, and
   fetches their target-test score files;
@@ -110,7 +110,7 @@ def write_leaderboard(
         HTML page when ``html``.
     """
     if records is None:
-        from dgfas.tracking.mlflow_store import download_artifacts, load_run_records
+        from dgfas.tracking.stored_runs import download_artifacts, load_run_records
 
         records = load_run_records(suite)
         artifacts = artifacts or download_artifacts

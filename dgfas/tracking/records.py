@@ -1,7 +1,7 @@
 """The runs a leaderboard counts: run records read and filtered to one current run per cell, and their scores.
 
 * :func:`read_records_csv` reads records saved as CSV (the committed test
-  fixture), in the shape of ``mlflow_store.load_run_records``;
+  fixture), in the shape of ``stored_runs.load_run_records``;
 * :func:`is_current` keeps the runs of the code and protocol files as they are
   now (their code hash), :func:`check_one_protocol_file_per_name` refuses a
   protocol name that stands for two files, :func:`variants_of` keeps one
@@ -180,12 +180,12 @@ def chosen_runs(records: pd.DataFrame, draw_rule: str) -> tuple[pd.DataFrame, pd
 
 ArtifactFetcher = Callable[[str, list[str], Path], dict[str, Path]]
 """``(run_id, names, dst_dir) -> {name: path}`` for the artifacts a run has, as
-``mlflow_store.download_artifacts`` gives them."""
+``stored_runs.download_artifacts`` gives them."""
 
 
 def artifacts_in_folder(root: str | os.PathLike[str]) -> ArtifactFetcher:
     """Artifacts kept as ``<root>/<run_id>/<name>`` (a fixture's score files), in the shape of
-    ``mlflow_store.download_artifacts``."""
+    ``stored_runs.download_artifacts``."""
 
     def fetch(run_id: str, names: list[str], dst_dir: Path) -> dict[str, Path]:
         found = {name: Path(root) / run_id / name for name in names}

@@ -307,7 +307,10 @@ def _write_domains(missing: list[str], paths: dict[str, Path], options: DataOpti
 
     progress = tqdm(total=len(videos), desc=f"synthetic {options.scale} ({', '.join(missing)})", unit="video",
                     disable=not options.progress)
-    pool = multiprocessing.Pool(options.workers) if options.workers > 1 else None
+    # Spawned, not forked: the caller may be running threads (torch's, MLflow's, a progress bar's), and a
+    # forked worker inherits any lock one of them held at the fork, held for ever.
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(options.workers) if options.workers > 1 else None
     try:
         # ordered results: a domain is complete (and written) before the next one's videos arrive
         shots = pool.imap(shoot_video, videos, chunksize=2) if pool else map(shoot_video, videos)
