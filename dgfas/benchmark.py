@@ -45,13 +45,19 @@ class JobOutcome:
 
 
 def environment_tags(device: torch.device) -> dict[str, str]:
-    """Where the numbers were computed: host, torch's version, the device and processor, and the git commit.
+    """Where the numbers were computed: host, torch's version, the device and processor, torch's CPU
+    threads, and the git commit.
 
     Tags, not params: they are not part of a run's identity (its key), but a
-    leaderboard names them, since another CPU or GPU rounds differently. The
-    commit also goes in MLflow's own source tags, which its UI shows.
+    leaderboard names torch's version and the processor, since another CPU or GPU
+    rounds differently. Another number of threads does too: at ``quick``, runs
+    of the same key on one CPU thread and on two ended up to 19 HTER points apart
+    (erm on OULU-P1), since the summation order changes and training amplifies
+    it, so the record keeps the count. The commit also goes in MLflow's own
+    source tags, which its UI shows.
     """
-    return {**_code_tags(), "dgfas.device": str(device), "dgfas.device_name": device_name(device)}
+    return {**_code_tags(), "dgfas.device": str(device), "dgfas.device_name": device_name(device),
+            "dgfas.torch_threads": str(torch.get_num_threads())}
 
 
 def _code_tags() -> dict[str, str]:

@@ -143,6 +143,7 @@ def test_environment_tags_name_torch_the_processor_and_a_commit_only_when_there_
 
     tags = benchmark.environment_tags(torch.device("cpu"))
     assert tags["dgfas.torch_version"] == torch.__version__
+    assert tags["dgfas.torch_threads"] == str(torch.get_num_threads())
     assert tags["dgfas.device_name"] == device_name(torch.device("cpu")) and "\n" not in tags["dgfas.device_name"]
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
     if head.returncode == 0:  # a git checkout: the commit, "+dirty" when it has uncommitted changes
@@ -184,6 +185,7 @@ def test_benchmark_in_a_scratch_checkout_retrains_only_the_edited_method(scratch
     assert len(erm) == 2 and erm["code_hash"].nunique() == 2 and erm["run_key"].nunique() == 2
     assert erm["code_hash"].iloc[-1] == hash_files(method_files("erm", "resnet18", root=scratch / "dgfas"))
     assert (records["torch_version"] == torch.__version__).all()
+    assert records["torch_threads"].astype(int).ge(1).all()
     assert (records["device_name"] == device_name(torch.device("cpu"))).all()
     board = (scratch / "boards" / "synthetic-tiny.md").read_text(encoding="utf-8")
     assert "- Not counted: 1 run(s) of older code" in board and f"torch {torch.__version__} on " in board

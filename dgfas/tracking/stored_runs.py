@@ -149,6 +149,7 @@ def _record(client: MlflowClient, run: Any) -> dict[str, Any]:
     record["protocol_file"] = tags.get("dgfas.protocol_file")
     record["torch_version"] = tags.get("dgfas.torch_version")
     record["device_name"] = tags.get("dgfas.device_name")
+    record["torch_threads"] = tags.get("dgfas.torch_threads")
     record.update(logged_final_metrics(client, run))
     return record
 
