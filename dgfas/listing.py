@@ -16,6 +16,7 @@ installed the algorithm registry is imported after all, plugins included.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from dgfas.code_identity import PACKAGE_DIR
 from dgfas.plugins import ENTRY_POINT_GROUP
 
 
+@dataclass(frozen=True)
 class SourceRegistry:
     """A registry whose names are read from the decorators in its package's source files.
 
@@ -32,10 +34,9 @@ class SourceRegistry:
         decorator: the registering decorator as written (``register_model``, ``INNER_STEPS.register``).
     """
 
-    def __init__(self, kind: str, files: str, decorator: str) -> None:
-        self.kind = kind
-        self.files = files
-        self.decorator = decorator
+    kind: str
+    files: str
+    decorator: str
 
     def names(self) -> list[str]:
         """The first argument of every ``@decorator("name", ...)`` in the registry's files, sorted."""
@@ -66,7 +67,8 @@ MODEL_SOURCE = SourceRegistry("model", "models/*.py", "register_model")
 
 
 def registries() -> list:
-    """Every registry in the order ``dgfas list`` prints them; each has ``kind`` and ``names()``."""
+    """Every registry in the order ``dgfas list`` prints them; each has ``kind`` and ``names()``
+    (a :class:`~dgfas.registry.Registry` or a :class:`SourceRegistry`)."""
     import dgfas.data.synthetic  # noqa: F401  (registers the synthetic datasets)
     from dgfas.data.corpora import CORPORA
     from dgfas.data.registry import DATASETS
