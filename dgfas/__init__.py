@@ -3,7 +3,7 @@
 Its layers; a module imports only from its own layer and those listed before it:
 
     errors, atomic, config, registry, ...  one-line errors, atomic writes, typed configs, name registries
-    data/, protocols.py, presets.py        a dataset (data/registry.py) and its frames; a protocol (TOML -> roles)
+    data/, protocols/, presets.py          a dataset (data/registry.py) and its frames; a protocol (TOML -> roles)
     models/, algorithms/                   a backbone; a method (one file: its losses, update and predict)
     metrics.py, scores.py, selection.py    a metric; score files; model-selection and threshold rules
     trainer.py, data/batches.py            a run: resolve it, draw its batches, train, evaluate, checkpoint

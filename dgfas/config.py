@@ -103,22 +103,15 @@ def _expected(annotation: Any, allowed: Allowed | None) -> str:
     return allowed.describe(kind) if allowed is not None else kind
 
 
-def _coerce(owner: str, key: str, value: Any, annotation: Any, allowed: Allowed | None = None) -> Any:
+def _coerce(owner: str, key: str, value: Any, annotation: Any, allowed: Allowed | None) -> Any:
     def wrong() -> DgfasError:
         return DgfasError(f"{owner}.{key} must be {_expected(annotation, allowed)}, got {value!r}")
 
-    origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
+    if typing.get_origin(annotation) is typing.Literal:
         choices = typing.get_args(annotation)
         if value not in choices:
             raise DgfasError(f"{owner}.{key} must be one of {list(choices)}, got {value!r}")
         return value
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise DgfasError(f"{owner}.{key} must be a list, got {value!r}")
-        (item_type, *_) = typing.get_args(annotation) or (Any,)
-        items = [_coerce(owner, key, v, item_type) for v in value]
-        return origin(items)
     if annotation is bool:
         if isinstance(value, bool):
             return value

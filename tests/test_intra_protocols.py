@@ -17,7 +17,9 @@ from dgfas.data.corpora import index_corpus
 from dgfas.data.corpora.oulu import oulu_protocol_videos
 from dgfas.data.intra import index_selection, select_roles
 from dgfas.errors import DgfasError
-from dgfas.protocols import OULU_INTRA, expand_folds, get_protocol, load_protocol_file
+from dgfas.protocols import expand_folds, get_protocol, load_protocol_file, protocol_names
+
+OULU_INTRA = protocol_names("intra", target="O")
 
 #: Two users per split, as the corpus numbers them (train 1-20, dev 21-35, test 36-55).
 USERS = {"Train": (1, 2), "Dev": (21, 22), "Test": (36, 37)}
