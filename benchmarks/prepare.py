@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 from dgfas.data.corpora import index_corpus
-from dgfas.data.corpora.cache import PrepareConfig
+from dgfas.data.corpora.cache_identity import PrepareConfig
 from dgfas.data.corpora.prepare import VideoPreparer, prepare_corpus
 from dgfas.data.corpora.video import read_frames, write_video
 from dgfas.data.synthetic.shoot import Video, shoot_video

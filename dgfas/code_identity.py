@@ -63,6 +63,7 @@ SHARED_FILES = (
     "data/batches.py",
     "data/clips.py",
     "data/corpora/cache.py",
+    "data/corpora/cache_identity.py",
     "data/corpora/datasets.py",
     "data/frame_cache.py",
     "data/frames.py",

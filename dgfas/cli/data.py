@@ -77,7 +77,7 @@ def cmd_data_index(args: argparse.Namespace) -> int:
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
     from dgfas.data.corpora import index_corpus
-    from dgfas.data.corpora.cache import PrepareConfig
+    from dgfas.data.corpora.cache_identity import PrepareConfig
     from dgfas.data.corpora.prepare import prepare_corpus
 
     config = PrepareConfig(frames_per_video=args.frames_per_video, size=args.size, margin=args.margin)
