@@ -68,6 +68,7 @@ SHARED_FILES = (
     "data/frame_cache.py",
     "data/frames.py",
     "data/intra.py",
+    "data/npy_files.py",
     "data/registry.py",
     "data/sources.py",
     "distributed.py",

@@ -18,10 +18,11 @@ from dgfas.data.corpora import index_corpus
 from dgfas.data.corpora import cache_identity as cache_identity_module
 from dgfas.data.corpora.cache import FRAME_ARRAYS, consolidated_folder, load_consolidated, read_journal
 from dgfas.data.corpora.cache_identity import PrepareConfig, cache_folder
-from dgfas.data.corpora.derive import resize_frames
 from dgfas.data.corpora.datasets import load_corpus, prepared_frames
-from dgfas.data.corpora.prepare import VideoPreparer, prepare_corpus
+from dgfas.data.corpora.derive import resize_frames
+from dgfas.data.corpora.prepare import prepare_corpus
 from dgfas.data.corpora.video import read_frames, write_video
+from dgfas.data.corpora.video_preparer import VideoPreparer
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 

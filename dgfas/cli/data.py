@@ -126,7 +126,7 @@ def index_options(parser: argparse.ArgumentParser) -> None:
 
 def prepare_options(parser: argparse.ArgumentParser) -> None:
     from dgfas.data.corpora.faces import MARGIN
-    from dgfas.data.corpora.prepare import DEFAULT_NO_FACE, NO_FACE_POLICIES
+    from dgfas.data.corpora.video_preparer import DEFAULT_NO_FACE, NO_FACE_POLICIES
     from dgfas.paths import default_cache_dir
 
     parser.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")

@@ -13,7 +13,7 @@ reads it instead of hashing the corpus.
 
 The trainer memory-maps the arrays and reads only the rows a run samples,
 after checking each array's header and size against the manifest
-(:func:`dgfas.data.frame_cache.npy_problem`); a damaged array is a one-line
+(:func:`dgfas.data.npy_files.npy_problem`); a damaged array is a one-line
 error naming it. The per-video digests of the journal are the cache's
 checksums: ``dgfas data verify`` (:func:`verify_cache`) reads every frame
 against them and names each video whose bytes changed.
@@ -39,8 +39,9 @@ import numpy as np
 import pandas as pd
 
 from dgfas.data.corpora.index import CorpusIndex
-from dgfas.data.frame_cache import frame_shapes, npy_problem
+from dgfas.data.frame_cache import frame_shapes
 from dgfas.data.frames import FrameSet, Origin
+from dgfas.data.npy_files import npy_problem
 from dgfas.errors import DgfasError
 
 #: Version of the cache's layout and encoding. 2: uint8 maps, arrays appended with a journal, no per-video
@@ -149,7 +150,7 @@ def frame_arrays(folder: Path) -> dict[str, np.ndarray]:
     """A finished cache's ``FRAME_ARRAYS``, memory-mapped; a damaged file is a one-line error naming it.
 
     Each file's header and size are checked against the manifest first
-    (:func:`dgfas.data.frame_cache.npy_problem`), so a truncated array or
+    (:func:`dgfas.data.npy_files.npy_problem`), so a truncated array or
     one of the wrong shape or dtype is never mapped. A cache is not rebuilt
     here: preparing it again takes the corpus's videos and hours.
     """

@@ -38,7 +38,8 @@ from dgfas.data.corpora.cache import (
     journal_entries,
 )
 from dgfas.data.corpora.index import CorpusIndex
-from dgfas.data.frame_cache import frame_shapes, npy_header
+from dgfas.data.frame_cache import frame_shapes
+from dgfas.data.npy_files import npy_header
 from dgfas.errors import DgfasError
 
 
