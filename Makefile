@@ -59,4 +59,4 @@ test: setup browser
 face-asset:
 	$(PYTHON) -m venv .venv-asset
 	.venv-asset/bin/pip install --quiet mediapipe==0.10.21 scikit-image
-	.venv-asset/bin/python -m dgfas.data.synthetic.build_face_asset
+	PYTHONPATH=. .venv-asset/bin/python tools/build_face_asset.py

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from dgfas.data.corpora import casia, msu, oulu, replay, siw  # noqa: F401  (the adapters register themselves)
-from dgfas.data.corpora.cache import PrepareConfig, load_consolidated
+from dgfas.data.corpora.cache import load_consolidated
+from dgfas.data.corpora.cache_identity import PrepareConfig
 from dgfas.data.corpora.index import CORPORA, CorpusIndex, index_corpus
 from dgfas.data.frames import SPLITS, FrameSet
 from dgfas.data.registry import DataOptions, register_dataset, register_video_table
