@@ -6,7 +6,8 @@ Its layers; a module imports only from its own layer and those listed before it:
     data/, protocols/, presets.py          a dataset (data/registry.py) and its frames; a protocol (TOML -> roles)
     models/, algorithms/                   a backbone; a method (one file: its losses, update and predict)
     metrics.py, scores.py, selection.py    a metric; score files; model-selection and threshold rules
-    trainer.py, data/batches.py            a run: resolve it, draw its batches, train, evaluate, checkpoint
+    run.py, trainer.py, evaluation.py,     a run: resolve it (run), train it (trainer), score it (evaluation),
+    training_state.py, data/batches.py     checkpoint it (training_state), draw its batches (data/batches)
     benchmark.py, sweep.py, launchers.py   many runs; submission.py: scores made elsewhere
     tracking/                              the MLflow store (store, tracked_run, stored_runs); a table (leaderboard)
     cli/                                   one module per ``dgfas`` subcommand

@@ -25,8 +25,11 @@ import torch
 from dgfas import checkpoints, claims, distributed
 from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
+from dgfas.devices import device_name, pick_device
 from dgfas.errors import DgfasError, UnsupportedSetting
-from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, pick_device, resolve, train, write_score_files
+from dgfas.evaluation import write_score_files
+from dgfas.run import ResolvedRun, RunSpec, git_commit, resolve
+from dgfas.trainer import train
 
 if TYPE_CHECKING:
     from dgfas.tracking.tracked_run import TrackedRun

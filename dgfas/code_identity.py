@@ -1,6 +1,6 @@
 """A run's code identity: a hash of the source files that train and score it.
 
-A run's key (:attr:`dgfas.trainer.ResolvedRun.run_key`) includes this hash, so
+A run's key (:attr:`dgfas.run.ResolvedRun.run_key`) includes this hash, so
 editing a method's loss trains that method anew while the other methods' runs
 are still found finished, and a leaderboard counts only the runs whose hash is
 that of the code as it is now (:func:`dgfas.tracking.records.is_current`).
@@ -8,8 +8,9 @@ that of the code as it is now (:func:`dgfas.tracking.records.is_current`).
 Which files a run of method M building backbone B depends on:
 
 * :data:`SHARED_FILES`, the modules every run goes through whatever its
-  method: reading frames and caches, batching, the trainer, metrics, score
-  files, selection and threshold rules, precision, presets, protocols,
+  method: reading frames and caches, batching, resolving the run, devices,
+  the training loop and its saved state, evaluation, metrics, score files,
+  selection and threshold rules, precision, presets, protocols,
   configuration, distributed training, checkpoint files, stop signals
   and the algorithm contract;
 * M's module and every ``dgfas`` module it imports at module level, followed
@@ -69,10 +70,13 @@ SHARED_FILES = (
     "data/frames.py",
     "data/intra.py",
     "data/npy_files.py",
+    "data/protocol_frames.py",
     "data/registry.py",
     "data/sources.py",
+    "devices.py",
     "distributed.py",
     "errors.py",
+    "evaluation.py",
     "hparams.py",
     "interrupts.py",
     "metrics.py",
@@ -85,9 +89,11 @@ SHARED_FILES = (
     "protocols/parse.py",
     "protocols/protocol.py",
     "registry.py",
+    "run.py",
     "scores.py",
     "selection.py",
     "trainer.py",
+    "training_state.py",
 )
 
 #: Files a submission's numbers depend on besides the shared ones: the module that checks and scores it.

@@ -1,7 +1,7 @@
 """Score submissions: a method trained and scored outside dgfas, on the leaderboard.
 
 A submission is a folder with one sub-folder per protocol, each laid out as
-the score folder a dgfas run writes (:func:`dgfas.trainer.write_score_files`)::
+the score folder a dgfas run writes (:func:`dgfas.evaluation.write_score_files`)::
 
     DIR/C-I/source_val.frame.csv    frame scores of the sources' validation split
     DIR/C-I/target_test.frame.csv   frame scores of the target domain's test split
@@ -47,22 +47,16 @@ import pandas as pd
 
 from dgfas.code_identity import submission_code_hash
 from dgfas.data.frames import FrameSet, frames_fingerprint
+from dgfas.data.protocol_frames import load_evaluation_frames, preset_data_options
 from dgfas.data.registry import DataOptions
 from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
+from dgfas.evaluation import final_metrics, score_table, write_score_files
 from dgfas.presets import get_preset
 from dgfas.protocols import PROTOCOLS, Protocol, get_protocol, without_fold
+from dgfas.run import RunSpec, git_commit
 from dgfas.scores import read_score_text, video_level
 from dgfas.selection import SELECTION_RULES, get_selection_rule
-from dgfas.trainer import (
-    RunSpec,
-    final_metrics,
-    git_commit,
-    load_evaluation_frames,
-    preset_data_options,
-    score_table,
-    write_score_files,
-)
 
 SUBMITTED_ROLES = ("source_val", "target_test")
 """Roles of the frame-level score files every protocol folder must hold."""

@@ -19,7 +19,9 @@ import torch
 from dgfas.algorithms import ALGORITHMS, get_algorithm
 from dgfas.code_identity import PACKAGE_DIR, SHARED_FILES, code_hash, hash_files, method_files
 from dgfas.data.registry import DataOptions
-from dgfas.trainer import RunSpec, device_name, resolve, train
+from dgfas.devices import device_name
+from dgfas.run import RunSpec, resolve
+from dgfas.trainer import train
 
 REPO = PACKAGE_DIR.parent
 METHODS = ALGORITHMS.names()

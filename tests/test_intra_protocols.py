@@ -429,7 +429,8 @@ def test_a_submission_for_a_fold_is_checked_against_that_folds_frames(tmp_path: 
     from dgfas.data.registry import DataOptions
     from dgfas.presets import get_preset
     from dgfas.tracking.stored_runs import load_run_records
-    from dgfas.trainer import load_evaluation_frames, preset_data_options, score_table, write_score_files
+    from dgfas.data.protocol_frames import load_evaluation_frames, preset_data_options
+    from dgfas.evaluation import score_table, write_score_files
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     options = preset_data_options(get_preset("tiny"), DataOptions(cache_dir=tiny_cache, progress=False))

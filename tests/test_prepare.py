@@ -270,7 +270,7 @@ def test_prepare_then_train_on_real_corpora_through_the_cli(trees, tmp_path, mon
 
 
 def test_a_method_needing_missing_ground_truth_is_unsupported(trees, prepared):
-    from dgfas.trainer import RunSpec, resolve
+    from dgfas.run import RunSpec, resolve
 
     cache, _ = prepared
     options = DataOptions(cache, roots=(("casia", str(trees["casia"])), ("replay", str(trees["replay"]))),

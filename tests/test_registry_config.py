@@ -11,7 +11,7 @@ from dgfas.config import ALLOWED, Allowed, check, parse_assignments, setting, wi
 from dgfas.errors import DgfasError
 from dgfas.models import MODELS, get_model
 from dgfas.registry import Registry
-from dgfas.trainer import TrainerConfig
+from dgfas.run import TrainerConfig
 
 
 def test_registry_refuses_duplicates_and_lists_valid_names():

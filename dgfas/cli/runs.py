@@ -45,7 +45,7 @@ def _split_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 def job_specs(args: argparse.Namespace, protocols: list[str], methods: list[str], seeds: list[int]) -> list:
     """The jobs, each one's settings resolved and checked before the first builds data or logs a run."""
-    from dgfas.trainer import RunSpec, resolve_settings
+    from dgfas.run import RunSpec, resolve_settings
 
     overrides = _split_overrides(args.set)
     specs = [
