@@ -17,7 +17,8 @@ LOGGED_THRESHOLD_RULES = ("dev_eer", "oracle_eer")
 """The threshold rules every threshold-dependent metric is logged under (:mod:`dgfas.selection`)."""
 
 SELECTION = "selection"
-"""First part of the metrics and score tables of the checkpoint another selection rule picks (:func:`selection_prefix`)."""
+"""First part of the metrics and score tables of the checkpoint another selection rule picks
+(:func:`selection_prefix`)."""
 
 FINAL_METRIC_ROLES = (*EVALUATED_ROLES, SELECTION)
 """First parts of final (evaluation) metric names; ``train.*`` and ``eval.*`` curves are not final metrics."""

@@ -4,7 +4,7 @@ import pytest
 
 from dgfas import metric_names
 from dgfas.errors import DgfasError
-from dgfas.tracking.record import Machine, RunRecord, StoredRecord, source_tags
+from dgfas.tracking.record import RECORD_COLUMNS, Machine, RunRecord, StoredRecord, source_tags
 from dgfas.tracking.row_setup import SETUP_COLUMNS
 
 _MACHINE = Machine("node1", "2.4.0", "cuda:0", "NVIDIA H200", 8)
@@ -64,7 +64,7 @@ def test_what_a_run_writes_reads_back_as_its_leaderboard_row():
         "code_hash": "abc", "protocol_hash": "ph", "protocol_file": "/p/C-I.toml", "torch_version": "2.4.0",
         "device_name": "NVIDIA H200", "torch_threads": "8",
     }
-    assert set(SETUP_COLUMNS) <= set(row)
+    assert set(SETUP_COLUMNS) <= set(row) and list(row)[:len(RECORD_COLUMNS)] == list(RECORD_COLUMNS)
 
 
 def test_an_old_run_reads_back_from_its_tags_with_none_for_what_it_did_not_record():

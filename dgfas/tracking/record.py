@@ -32,6 +32,11 @@ RECORD_CODE_COLUMNS = ("code_hash", "protocol_hash", "protocol_file", "torch_ver
 :mod:`dgfas.code_identity`), the protocol file's content hash and path, torch's version and the
 CPU or GPU it ran on; None where the run did not log it (runs logged before these were)."""
 
+RECORD_COLUMNS = (*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source",
+                  *SETUP_COLUMNS, *RECORD_CODE_COLUMNS)
+"""The columns of ``load_run_records`` before its final metrics, in order: the fields of :class:`StoredRecord`
+(``torch_threads``, added later, sorts among the metrics, where tables never show it)."""
+
 
 def tag(name: str) -> str:
     """The MLflow tag of record field ``name``: ``dgfas.<name>``."""
@@ -214,6 +219,8 @@ class StoredRecord:
 
     def columns(self) -> dict[str, Any]:
         """The record as a ``load_run_records`` row: its fields, ``setup`` spread into ``SETUP_COLUMNS``."""
-        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
-        setup = fields.pop("setup")
-        return {**fields, **setup}
+        row: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            row.update(value if field.name == "setup" else {field.name: value})
+        return row

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dgfas.errors import DgfasError
 from dgfas.metric_names import FINAL_METRIC_ROLES
-from dgfas.tracking.record import RECORD_CODE_COLUMNS, RECORD_ID_COLUMNS, RUN_KEY_TAG, StoredRecord
-from dgfas.tracking.row_setup import SETUP_COLUMNS
+from dgfas.tracking.record import RECORD_COLUMNS, RUN_KEY_TAG, StoredRecord
 from dgfas.tracking.run_contract import INVOCATION_TAG, METRICS_TABLE_TAG
 from dgfas.tracking.store import local_artifacts, mlflow_client, suite_experiment_id
 
@@ -111,8 +110,7 @@ def load_run_records(suite: str) -> pd.DataFrame:
         page_token = page.token
         if not page_token:
             break
-    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source",
-                  *SETUP_COLUMNS, *RECORD_CODE_COLUMNS]
+    id_columns = list(RECORD_COLUMNS)
     records = pd.DataFrame(rows, columns=None if rows else id_columns)
     metric_columns = sorted(column for column in records.columns if column not in id_columns)
     records = records.reindex(columns=[*id_columns, *metric_columns])
