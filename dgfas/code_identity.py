@@ -79,6 +79,7 @@ SHARED_FILES = (
     "evaluation.py",
     "hparams.py",
     "interrupts.py",
+    "metric_names.py",
     "metrics.py",
     "models/registry.py",
     "plugins.py",
@@ -96,8 +97,8 @@ SHARED_FILES = (
     "training_state.py",
 )
 
-#: Files a submission's numbers depend on besides the shared ones: the module that checks and scores it.
-SUBMISSION_FILES = ("submission.py",)
+#: Files a submission's numbers depend on besides the shared ones: the modules that check and score it.
+SUBMISSION_FILES = ("submission.py", "submitted_scores.py")
 
 #: Characters of the hex digest kept: 64 bits, short enough for a table header.
 HASH_LENGTH = 16
@@ -232,6 +233,6 @@ def code_hash(method: str, model: str | None) -> str:
 
 @functools.lru_cache(maxsize=None)
 def submission_code_hash() -> str:
-    """The code hash of a score submission: the shared files and the module that checks and scores it."""
+    """The code hash of a score submission: the shared files and the modules that check and score it."""
     files = [*SHARED_FILES, *SUBMISSION_FILES]
     return hash_files({name: PACKAGE_DIR / name for name in files})

@@ -1,7 +1,8 @@
 """Run tracking (MLflow) and leaderboards.
 
 ``store`` opens the MLflow store, ``tracked_run`` writes a run to it and
-``stored_runs`` reads runs back, by the names of ``run_contract``; they import
+``stored_runs`` reads runs back, by the names of ``run_contract`` and the tags of
+``record``; they import
 MLflow lazily, as ``figures`` imports matplotlib. ``leaderboard`` writes a
 suite's leaderboards in three steps: ``records`` loads and filters its runs,
 ``aggregation`` aggregates them over seeds and test subjects, and ``markdown``
