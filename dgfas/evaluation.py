@@ -22,10 +22,12 @@ from dgfas.algorithms import Algorithm
 from dgfas.data.batches import to_input
 from dgfas.data.clips import VideoClips
 from dgfas.data.frames import FrameSet
+from dgfas.metric_names import (EVALUATED_ROLES, LOGGED_THRESHOLD_RULES, SELECTED_STEP, metric_name, score_file,
+                                selection_prefix, table_name)
 from dgfas.metrics import THRESHOLD_DEPENDENT, THRESHOLD_FREE, compute_metrics, eer_threshold
 from dgfas.precision import autocast, resolve_precision
 from dgfas.run import ResolvedRun
-from dgfas.scores import video_level, write_scores
+from dgfas.scores import LEVELS, video_level, write_scores
 from dgfas.selection import SELECTION_RULES
 
 
@@ -141,12 +143,13 @@ def metrics_by_name(table: pd.DataFrame, role: str, level: str, dev_threshold: f
     """Flat metrics of one score table under both threshold rules (MLflow names)."""
     label, score, attack = table["label"].to_numpy(), table["score"].to_numpy(), table["attack_type"].to_numpy()
     out: dict[str, float] = {}
-    for rule, threshold in (("dev_eer", dev_threshold), ("oracle_eer", eer_threshold(label, score))):
+    thresholds = dict(zip(LOGGED_THRESHOLD_RULES, (dev_threshold, eer_threshold(label, score)), strict=True))
+    for rule, threshold in thresholds.items():
         values = compute_metrics(label, score, attack, threshold=threshold, threshold_rule=rule).as_dict()
         for name in THRESHOLD_DEPENDENT:
-            out[f"{role}.{level}.{name}.{rule}"] = float(values[name])
+            out[metric_name(role, level, name, rule)] = float(values[name])
     for name in THRESHOLD_FREE:
-        out[f"{role}.{level}.{name}"] = float(values[name])
+        out[metric_name(role, level, name)] = float(values[name])
     return out
 
 
@@ -156,9 +159,10 @@ def evaluate(
     """Score source validation and target test; target thresholds come from source validation."""
     precision = resolve_precision(run.trainer_config.precision, device)
     tables: dict[str, pd.DataFrame] = {}
-    for role, frames in (("source_val", run.source_val), ("target_test", run.target_test)):
-        tables[f"{role}.frame"] = score_frames(algorithm, frames, device, precision=precision, progress=progress)
-        tables[f"{role}.video"] = video_level(tables[f"{role}.frame"])
+    for role, frames in zip(EVALUATED_ROLES, (run.source_val, run.target_test), strict=True):
+        frame_table = score_frames(algorithm, frames, device, precision=precision, progress=progress)
+        tables[table_name(role, "frame")] = frame_table
+        tables[table_name(role, "video")] = video_level(frame_table)
     return final_metrics(tables), tables
 
 
@@ -169,11 +173,11 @@ def final_metrics(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     threshold, applied to source validation and target test alike.
     """
     metrics: dict[str, float] = {}
-    for level in ("frame", "video"):
-        val = tables[f"source_val.{level}"]
+    for level in LEVELS:
+        val = tables[table_name("source_val", level)]
         dev_threshold = eer_threshold(val["label"].to_numpy(), val["score"].to_numpy())
-        for role in ("source_val", "target_test"):
-            metrics.update(metrics_by_name(tables[f"{role}.{level}"], role, level, dev_threshold))
+        for role in EVALUATED_ROLES:
+            metrics.update(metrics_by_name(tables[table_name(role, level)], role, level, dev_threshold))
     return metrics
 
 
@@ -199,8 +203,8 @@ def metrics_under_other_rules(evaluations: dict[int, dict[str, float]], rule: st
     """
     others = {}
     for name, step in steps_under_other_rules(evaluations, rule).items():
-        others.update({f"selection.{name}.{k}": v for k, v in evaluations[step].items()})
-        others[f"selection.{name}.selected_step"] = float(step)
+        others.update({selection_prefix(name) + k: v for k, v in evaluations[step].items()})
+        others[selection_prefix(name) + SELECTED_STEP] = float(step)
     return others
 
 
@@ -210,7 +214,7 @@ def write_score_files(tables: dict[str, pd.DataFrame], out_dir: Path) -> list[Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, table in tables.items():
-        path = out_dir / f"{name}.csv"
+        path = out_dir / score_file(name)
         write_scores(table, path)
         paths.append(path)
     return paths

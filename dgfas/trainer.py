@@ -29,6 +29,7 @@ from dgfas.algorithms import get_algorithm
 from dgfas.data.batches import TrainingBatches
 from dgfas.devices import pick_device
 from dgfas.evaluation import evaluate, map_examples, metrics_under_other_rules, steps_under_other_rules
+from dgfas.metric_names import EVALUATION_CURVES, SELECTED_STEP, TARGET_VIDEO, selection_prefix
 from dgfas.precision import autocast, resolve_precision
 from dgfas.run import ResolvedRun
 from dgfas.selection import get_selection_rule
@@ -144,10 +145,8 @@ def train(
             if evaluation and evaluates:
                 metrics, evaluated = evaluate(algorithm, run, device, progress)
                 state.evaluations[step] = metrics
-                state.target_scores[step] = evaluated["target_test.video"]["score"].to_numpy()
-                log_metrics({f"eval.{k}": metrics[k] for k in (
-                    "source_val.video.eer", "source_val.video.auc", "target_test.video.auc",
-                    "target_test.video.hter.dev_eer")}, step)
+                state.target_scores[step] = evaluated[TARGET_VIDEO]["score"].to_numpy()
+                log_metrics({f"eval.{k}": metrics[k] for k in EVALUATION_CURVES}, step)
                 key = rule.key(step, metrics)
                 if state.best_key is None or key < state.best_key:
                     state.best_key, state.best_step = key, step
@@ -162,10 +161,10 @@ def train(
     assert state.best_state is not None  # the last step always evaluates
     algorithm.load_state_dict(state.best_state)
     metrics, tables = evaluate(algorithm, run, device, progress)
-    metrics["selected_step"] = float(state.best_step)
+    metrics[SELECTED_STEP] = float(state.best_step)
     metrics.update(metrics_under_other_rules(state.evaluations, cfg.selection_rule))
-    target_videos = tables["target_test.video"]
+    target_videos = tables[TARGET_VIDEO]
     for name, step in steps_under_other_rules(state.evaluations, cfg.selection_rule).items():
-        tables[f"selection.{name}.target_test.video"] = target_videos.assign(score=state.target_scores[step])
+        tables[selection_prefix(name) + TARGET_VIDEO] = target_videos.assign(score=state.target_scores[step])
     examples = map_examples(algorithm, run.target_test, device)
     return RunResult(run.run_key, metrics, state.best_step, tables, time.perf_counter() - started, examples)
