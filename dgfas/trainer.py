@@ -357,11 +357,12 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
         source_val = load_domain_frames(spec.data_source, spec.holdout_source, protocol.source_val,
                                         protocol.frames.eval, options)
     # a run holds only the maps its method trains on; evaluation needs none
-    unused = {name: None for name in MAP_NAMES if name not in algorithm_cls.maps}
+    maps = algorithm_cls.maps_for(settings.algorithm_config)
+    unused = {name: None for name in MAP_NAMES if name not in maps}
     source_train = {d: dataclasses.replace(fs, **unused) for d, fs in source_train.items()}
     no_maps = dict.fromkeys(MAP_NAMES)
     source_val, target_test = dataclasses.replace(source_val, **no_maps), dataclasses.replace(target_test, **no_maps)
-    lacking = {name: domain for domain, frames in source_train.items() for name in algorithm_cls.maps
+    lacking = {name: domain for domain, frames in source_train.items() for name in maps
                if getattr(frames, name) is None}
     if lacking:
         raise UnsupportedSetting(
@@ -690,8 +691,9 @@ def train(
     domains = list(run.source_train)
     algorithm = algorithm_cls(run.algorithm_config, run.model_config, domains).to(device)
     algorithm = algorithm.to(memory_format=algorithm_cls.memory_format)
-    batches = TrainingBatches(run.source_train, algorithm_cls.maps, algorithm.clip_length, cfg.batch_per_domain,
-                              cfg.augment, rng, device, algorithm_cls.memory_format, cfg.device_cache_share)
+    batches = TrainingBatches(run.source_train, algorithm_cls.maps_for(run.algorithm_config), algorithm.clip_length,
+                              cfg.batch_per_domain, cfg.augment, rng, device, algorithm_cls.memory_format,
+                              cfg.device_cache_share)
     state = TrainingState(algorithm, batches)
     rule = get_selection_rule(cfg.selection_rule)
     if checkpoint is not None and checkpoint.is_file():

@@ -137,7 +137,7 @@ class Auxiliary(Algorithm):
         super().__init__(config, model_config, domains)
         self.clip_length = config.clip_length
         self.net = DepthRppgNet(get_model(config.model).build(model_config), config.rppg_hidden, config.rppg_grid)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.register_optimizer(torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay))
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Unweighted depth and rPPG losses of one joined clip batch."""
@@ -152,9 +152,7 @@ class Auxiliary(Algorithm):
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
         losses = self.losses(Batch.join(list(batches_by_domain.values())))
         total = self.config.depth_weight * losses["depth"] + self.config.rppg_weight * losses["rppg"]
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
+        self.minimize(total)
         return {"loss": total.item(), **{k: v.item() for k, v in losses.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:

@@ -156,6 +156,11 @@ class MultitaskMeta(Algorithm):
     }
     maps = ("depth", "parsing")
 
+    @classmethod
+    def maps_for(cls, config: MultitaskMetaConfig) -> tuple[str, ...]:
+        # the ablation switches turn each map's head and loss off
+        return tuple(name for name, trained in (("depth", config.depth), ("parsing", config.parsing)) if trained)
+
     def __init__(self, config: MultitaskMetaConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
         self.inner_step = get_inner_step(config.engine)
@@ -163,7 +168,9 @@ class MultitaskMeta(Algorithm):
         self.net = with_meta_layers(MultiTaskNet(get_model(config.model).build(model_config), config.depth, config.parsing))
         # Fused: one kernel for all ~80 parameters instead of a Python loop over them
         # (the same update; half the optimizer's time on the CPU).
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        self.register_optimizer(
+            torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        )
 
     @classmethod
     def check_sources(cls, config: MultitaskMetaConfig, domains: list[str]) -> None:
@@ -241,9 +248,7 @@ class MultitaskMeta(Algorithm):
                 losses["triplet"] = self.triplet_loss(out["embedding"], joined.batch.label, joined.domain)
             logged.update(losses)
             total = self.weighted(losses)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
+        self.minimize(total)
         return {"loss": total.item(), **{k: v.item() for k, v in logged.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
