@@ -15,6 +15,7 @@ from dgfas.data.frame_cache import MAPS
 from dgfas.data.frames import FrameSet
 from dgfas.errors import DgfasError
 from dgfas.models import MODELS, get_model
+from dgfas.models.registry import MapHeadBackbone, StagedBackbone
 
 
 def _build(name: str, domains: list[str]):
@@ -56,6 +57,17 @@ def test_every_model_gives_pooled_features(name):
     model = entry.build(with_overrides(entry.config(), {"width": 0.25} if "width" in fields else {}))
     features = model(torch.randn(2, 3, 32, 32))
     assert features.shape == (2, model.out_features)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_model_offers_stages_to_dense_heads_and_only_cdcn_its_own_map_head(name):
+    entry = get_model(name)
+    fields = {f.name for f in dataclasses.fields(entry.config)}
+    model = entry.build(with_overrides(entry.config(), {"width": 0.25} if "width" in fields else {}))
+    assert isinstance(model, StagedBackbone)
+    assert len(model.stages(torch.randn(2, 3, 32, 32))) == len(model.stage_channels)
+    assert isinstance(model, MapHeadBackbone) == (name == "cdcn")
+    assert not isinstance(torch.nn.Linear(2, 2), StagedBackbone)
 
 
 def test_resnet18_at_full_width_is_torchvision_resnet18():

@@ -55,6 +55,7 @@ from dgfas.errors import DgfasError
 from dgfas.hparams import LogUniform
 from dgfas.models import MODELS, get_model
 from dgfas.models.heads import concat_at_stride8, conv_bn_relu
+from dgfas.models.registry import StagedBackbone
 from dgfas.precision import in_fp32
 
 
@@ -98,7 +99,7 @@ class DepthRppgNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, rppg_hidden: int, rppg_grid: int) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
+        if not isinstance(backbone, StagedBackbone):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the depth map")
         self.backbone = backbone
         hidden = backbone.stage_channels[0]

@@ -100,6 +100,7 @@ from dgfas.config import setting
 from dgfas.errors import DgfasError
 from dgfas.hparams import LogUniform
 from dgfas.models import MODELS, get_model
+from dgfas.models.registry import StagedBackbone
 
 #: Values of ``BasnConfig.auxiliary``: the paper's baseline, models A, B, C and D (BASN).
 AUXILIARY = ("none", "depth", "reflection", "added", "subtracted")
@@ -237,7 +238,7 @@ class BasnNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, auxiliary: str) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or len(getattr(backbone, "stage_channels", ())) != 5:
+        if not isinstance(backbone, StagedBackbone) or len(backbone.stage_channels) != 5:
             name = type(backbone).__name__
             raise DgfasError(f"basn needs a backbone with five stages (conv1..conv5), such as vgg16; got {name}")
         c1, c2, c3, c4, c5 = backbone.stage_channels

@@ -66,6 +66,7 @@ from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.hparams import LogUniform
 from dgfas.models import MODELS, get_model
 from dgfas.models.heads import DepthHead, ParsingHead
+from dgfas.models.registry import StagedBackbone
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class MultiTaskNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, depth: bool, parsing: bool) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
+        if not isinstance(backbone, StagedBackbone):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the depth and parsing heads")
         if len(backbone.stage_channels) != 4:
             raise DgfasError(
@@ -126,7 +127,7 @@ class MultiTaskNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         stages = self.backbone.stages(x)
-        embedding = torch.flatten(self.backbone.avgpool(stages[-1]), 1)  # (B, D)
+        embedding = torch.flatten(F.adaptive_avg_pool2d(stages[-1], 1), 1)  # (B, D), pooled as the backbone pools
         out = {"embedding": embedding, "logit": self.classifier(embedding).squeeze(1)}
         if self.depth_head is not None:
             out["depth"] = self.depth_head(stages)  # (B, 1, H/8, W/8)

@@ -78,6 +78,7 @@ from dgfas.errors import DgfasError
 from dgfas.hparams import Choice, LogUniform
 from dgfas.models import MODELS, get_model
 from dgfas.models.heads import DepthHead
+from dgfas.models.registry import MapHeadBackbone, StagedBackbone
 
 #: What the predicted map is trained to be, and the ground-truth map each target is made from.
 TARGET_MAPS = {"depth": "depth", "mask": "parsing"}
@@ -154,10 +155,10 @@ class PyramidNet(nn.Module):
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
+        if not isinstance(backbone, StagedBackbone):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the pyramid map head")
         self.backbone = backbone
-        self.head = backbone.map_head() if hasattr(backbone, "map_head") else DepthHead(backbone.stage_channels)
+        self.head = backbone.map_head() if isinstance(backbone, MapHeadBackbone) else DepthHead(backbone.stage_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.stages(x))
