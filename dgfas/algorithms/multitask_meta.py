@@ -38,8 +38,8 @@ Choices the paper's description leaves open, made here:
       and the test score is sigmoid(logit); the depth map is not fused into it.
     * BatchNorm follows :mod:`dgfas.algorithms.inner_step`: batch statistics in
       every pass, running statistics updated by the meta-train pass only. The
-      model's convolutions and batch norms are that module's meta layers, whose
-      second derivatives are exact and cheap, so the second-order term costs
+      model's convolutions and batch norms are :mod:`dgfas.algorithms.meta_layers`,
+      whose second derivatives are exact and cheap, so the second-order term costs
       arithmetic rather than kernel launches; the meta-gradient is the native
       layers' own.
     * Defaults: λ_d = 10 (as in RFM's depth term), λ_p = 1, λ_t = 1, margin
@@ -57,7 +57,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
-from dgfas.algorithms.inner_step import INNER_STEPS, get_inner_step, with_meta_layers
+from dgfas.algorithms.inner_step import INNER_STEPS, get_inner_step
+from dgfas.algorithms.meta_layers import with_meta_layers
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.algorithms.triplet import TRIPLET_MINING, one_side_triplet_loss
 from dgfas.config import setting
