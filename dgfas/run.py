@@ -271,11 +271,12 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
         source_val = load_domain_frames(spec.data_source, spec.holdout_source, protocol.source_val,
                                         protocol.frames.eval, options)
     # a run holds only the maps its method trains on; evaluation needs none
-    unused = {name: None for name in MAP_NAMES if name not in algorithm_cls.maps}
+    maps = algorithm_cls.maps_for(settings.algorithm_config)
+    unused = {name: None for name in MAP_NAMES if name not in maps}
     source_train = {d: dataclasses.replace(fs, **unused) for d, fs in source_train.items()}
     no_maps = dict.fromkeys(MAP_NAMES)
     source_val, target_test = dataclasses.replace(source_val, **no_maps), dataclasses.replace(target_test, **no_maps)
-    lacking = {name: domain for domain, frames in source_train.items() for name in algorithm_cls.maps
+    lacking = {name: domain for domain, frames in source_train.items() for name in maps
                if getattr(frames, name) is None}
     if lacking:
         raise UnsupportedSetting(

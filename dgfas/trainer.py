@@ -104,8 +104,9 @@ def train(
     domains = list(run.source_train)
     algorithm = algorithm_cls(run.algorithm_config, run.model_config, domains).to(device)
     algorithm = algorithm.to(memory_format=algorithm_cls.memory_format)
-    batches = TrainingBatches(run.source_train, algorithm_cls.maps, algorithm.clip_length, cfg.batch_per_domain,
-                              cfg.augment, rng, device, algorithm_cls.memory_format, cfg.device_cache_share)
+    batches = TrainingBatches(run.source_train, algorithm_cls.maps_for(run.algorithm_config), algorithm.clip_length,
+                              cfg.batch_per_domain, cfg.augment, rng, device, algorithm_cls.memory_format,
+                              cfg.device_cache_share)
     state = TrainingState(algorithm, batches)
     rule = get_selection_rule(cfg.selection_rule)
     if checkpoint is not None and checkpoint.is_file():
