@@ -14,7 +14,7 @@ Which files a run of method M building backbone B depends on:
   configuration, distributed training, checkpoint files, stop signals
   and the algorithm contract;
 * M's module and every ``dgfas`` module it imports at module level, followed
-  transitively (``multitask_meta`` brings ``inner_step`` and ``triplet``); an
+  transitively (``multitask_meta`` brings ``inner_step``, ``meta_layers`` and ``triplet``); an
   import of a name a package re-exports (``from dgfas.models import
   get_model``) counts as an import of the module that defines the name, so a
   method does not depend on every model a package registers;
@@ -165,7 +165,7 @@ def _closure_beyond_shared(roots: set[str], root: Path) -> set[str]:
     """The shared files as listed, plus ``roots`` and their imports, transitively, not entered through shared files.
 
     The shared list is explicit so that what it brings is read in one place; a
-    closure through it would pull in data preparation (``data/corpora/cache.py``
+    closure through it would pull in data preparation (``data/corpora/cache_identity.py``
     imports face detection for one constant).
     """
     closure = set(SHARED_FILES)

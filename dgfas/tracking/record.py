@@ -117,7 +117,7 @@ class RunRecord:
         data_source: the data source binding the protocol's domains to datasets.
         selection_rule: the model-selection rule that picked the checkpoint.
         data_fingerprint: the fingerprint of the frames the run was scored on.
-        run_key: the run's identity (:attr:`dgfas.trainer.ResolvedRun.run_key`).
+        run_key: the run's identity (:attr:`dgfas.run.ResolvedRun.run_key`).
         protocol_file: the protocol file's path.
         params: the run's params, its identity, written as they are.
         git_commit: the checkout's commit (``+dirty`` with uncommitted changes); None outside a git checkout.
