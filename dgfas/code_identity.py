@@ -3,7 +3,7 @@
 A run's key (:attr:`dgfas.run.ResolvedRun.run_key`) includes this hash, so
 editing a method's loss trains that method anew while the other methods' runs
 are still found finished, and a leaderboard counts only the runs whose hash is
-that of the code as it is now (:func:`dgfas.tracking.records.is_current`).
+that of the code as it is now (:func:`dgfas.tracking.counted_runs.is_current`).
 
 Which files a run of method M building backbone B depends on:
 

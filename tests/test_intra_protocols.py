@@ -359,7 +359,7 @@ def test_train_oulu_p1_on_a_real_layout_tree_with_its_lists(tmp_path: Path, monk
 
 
 def test_a_folds_runs_go_stale_with_their_protocol_file():
-    from dgfas.tracking.records import is_current
+    from dgfas.tracking.counted_runs import is_current
 
     records = pd.DataFrame({"method": ["erm", "erm"], "protocol": ["OULU-P3@2", "OULU-P3@2"], "code_hash": ["h", "h"],
                             "protocol_hash": [get_protocol("OULU-P3").content_hash, "0" * 16]})

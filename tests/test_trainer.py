@@ -198,8 +198,11 @@ def test_resolve_records_the_resolved_precision_and_keeps_only_the_maps_the_meth
     auto = resolve(RunSpec(protocol="OCI-M", method="pyramid", preset="tiny",
                            trainer_overrides={"device": "cpu"}), data)
     assert auto.params()["trainer.precision"] == "fp32" and auto.params()["trainer.device"] == "cpu"
-    assert all(fs.depth is not None and fs.parsing is not None and fs.reflection is None
-               for fs in auto.source_train.values()), "pyramid trains on depth and parsing maps"
+    assert all(fs.depth is not None and fs.parsing is None and fs.reflection is None
+               for fs in auto.source_train.values()), "pyramid with its default target trains on depth maps only"
+    mask = resolve(dataclasses.replace(auto.spec, algorithm_overrides={"target": "mask"}), data)
+    assert all(fs.depth is None and fs.parsing is not None for fs in mask.source_train.values()), \
+        "pyramid[target=mask] trains on parsing maps only"
     assert all(getattr(fs, name) is None for fs in (auto.source_val, auto.target_test)
                for name in ("depth", "parsing", "reflection", "pulse"))
     cached = resolve(dataclasses.replace(auto.spec, trainer_overrides={"device": "cpu", "device_cache_share": 0.1}), data)

@@ -22,7 +22,7 @@ from dgfas.tracking.figures import roc_curves_figure, roc_det_figure
 from dgfas.tracking.store import tracking_uri
 from dgfas.tracking.stored_runs import download_artifacts, find_finished_run, load_run_records
 from dgfas.tracking.tracked_run import TrackedRun
-from dgfas.tracking.records import read_records_csv
+from dgfas.tracking.counted_runs import read_records_csv
 from dgfas.tracking.reported import read_reported
 
 __all__ = [

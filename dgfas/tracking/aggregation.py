@@ -25,7 +25,7 @@ from dgfas.selection import get_threshold_rule
 from dgfas.tracking import intervals
 from dgfas.tracking.header import HeaderInfo
 from dgfas.tracking.intervals import RunScores, Term
-from dgfas.tracking.records import RUN_IDENTITY, ArtifactFetcher, load_run_scores, metric_prefix
+from dgfas.tracking.counted_runs import RUN_IDENTITY, ArtifactFetcher, load_run_scores, metric_prefix
 from dgfas.tracking.table_order import AVERAGE, KIND_ORDER, KINDS_WITHOUT_AVERAGE, protocol_kind, protocol_order
 
 _INTERVAL_COLUMNS = ("hter_lo", "hter_hi", "auc_lo", "auc_hi", "hter_delta_erm", "hter_delta_erm_lo",
