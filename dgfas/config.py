@@ -76,7 +76,7 @@ def _number(value: float) -> str:
 
 
 def setting(
-    default: Any,
+    default: Any = dataclasses.MISSING,
     *,
     at_least: float | None = None,
     above: float | None = None,
@@ -84,7 +84,11 @@ def setting(
     choices: Collection[str] | None = None,
     why: str = "",
 ) -> Any:
-    """A config field with its default and what it allows: ``lr: float = setting(1e-3, above=0)``."""
+    """A config field with its default and what it allows: ``lr: float = setting(1e-3, above=0)``.
+
+    A field without a default (``steps: int = setting(at_least=1)``) is one
+    every caller must give, such as the trainer's preset-given step counts.
+    """
     allowed = Allowed(at_least=at_least, above=above, at_most=at_most, choices=choices, why=why)
     return dataclasses.field(default=default, metadata={ALLOWED: allowed})
 

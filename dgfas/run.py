@@ -21,9 +21,9 @@ from typing import Any
 
 from dgfas import distributed
 from dgfas.algorithms import get_algorithm
-from dgfas.algorithms.base import MAP_NAMES
 from dgfas.code_identity import code_hash
 from dgfas.config import setting, with_overrides
+from dgfas.data.frame_cache import MAPS
 from dgfas.data.frames import FrameSet, frames_fingerprint
 from dgfas.data.protocol_frames import load_domain_frames, load_protocol_frames, preset_data_options
 from dgfas.data.registry import DataOptions
@@ -42,7 +42,7 @@ _SPEED_ONLY = ("trainer.device_cache_share",)
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    """Attributes:
+    """Attributes (the first three have no default: the preset gives them):
     steps: training steps (one ``update`` call each).
     batch_per_domain: images per source domain per step, half live, half spoof.
     eval_every: steps between evaluations; each is a selection candidate.
@@ -60,10 +60,10 @@ class TrainerConfig:
         not results, so it is left out of the run key.
     """
 
-    steps: int = setting(300, at_least=1)
-    batch_per_domain: int = setting(16, at_least=2, why="a balanced batch needs a live and a spoof image, and "
+    steps: int = setting(at_least=1)
+    batch_per_domain: int = setting(at_least=2, why="a balanced batch needs a live and a spoof image, and "
                                     "batch norm more than one value per channel")
-    eval_every: int = setting(50, at_least=1)
+    eval_every: int = setting(at_least=1)
     selection_rule: str = setting("source_val", choices=SELECTION_RULES)
     augment: bool = True
     device: str = "auto"  # what exists depends on the machine, so pick_device checks it
@@ -272,9 +272,9 @@ def resolve(spec: RunSpec, data: DataOptions) -> ResolvedRun:
                                         protocol.frames.eval, options)
     # a run holds only the maps its method trains on; evaluation needs none
     maps = algorithm_cls.maps_for(settings.algorithm_config)
-    unused = {name: None for name in MAP_NAMES if name not in maps}
+    unused = {name: None for name in MAPS if name not in maps}
     source_train = {d: dataclasses.replace(fs, **unused) for d, fs in source_train.items()}
-    no_maps = dict.fromkeys(MAP_NAMES)
+    no_maps = dict.fromkeys(MAPS)
     source_val, target_test = dataclasses.replace(source_val, **no_maps), dataclasses.replace(target_test, **no_maps)
     lacking = {name: domain for domain, frames in source_train.items() for name in maps
                if getattr(frames, name) is None}

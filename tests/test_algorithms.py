@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dgfas.algorithms import ALGORITHMS, Algorithm, get_algorithm
-from dgfas.algorithms.base import MAP_NAMES
+from dgfas.algorithms.base import Batch
 from dgfas.config import with_overrides
 from dgfas.data.batches import make_batch, to_input
 from dgfas.data.clips import VideoClips
@@ -126,7 +126,7 @@ def test_predict_maps_shows_the_dense_supervision_of_map_methods(name, frames_fa
 @pytest.mark.parametrize("name", ALGORITHMS.names())
 def test_a_method_trains_on_maps_it_declares_and_owns_the_optimizers_it_registers(name):
     cls, algorithm = _build(name, ["a", "b"])
-    assert set(cls.maps_for(cls.Config())) <= set(cls.maps) <= set(MAP_NAMES)
+    assert set(cls.maps_for(cls.Config())) <= set(cls.maps) <= set(MAPS)
     assert algorithm.optimizers() and all(isinstance(o, torch.optim.Optimizer) for o in algorithm.optimizers())
 
 
@@ -154,8 +154,9 @@ def test_a_variant_trains_on_the_maps_its_config_needs_and_no_others(name, overr
 
 
 def test_the_map_names_are_the_optional_batch_fields_and_the_maps_frames_and_caches_hold():
-    assert MAP_NAMES == ("depth", "parsing", "reflection", "pulse")
-    assert set(MAP_NAMES) == set(MAPS) <= {f.name for f in dataclasses.fields(FrameSet)}
+    optional_batch_fields = tuple(f.name for f in dataclasses.fields(Batch) if f.name not in ("image", "label"))
+    assert tuple(MAPS) == optional_batch_fields == ("depth", "parsing", "reflection", "pulse")
+    assert set(MAPS) <= {f.name for f in dataclasses.fields(FrameSet)}
 
 
 def test_a_method_without_a_registered_optimizer_cannot_take_a_step():

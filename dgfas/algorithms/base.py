@@ -64,16 +64,12 @@ class Batch:
         return Batch(**moved)
 
 
-#: Ground truth an algorithm may ask the trainer to supply with each batch: the optional fields of
-#: :class:`Batch`, in its order (``depth``, ``parsing``, ``reflection``, ``pulse``).
-MAP_NAMES = tuple(field.name for field in fields(Batch) if field.name not in ("image", "label"))
-
-
 class Algorithm(nn.Module):
     """Base class: a model plus the rule that trains it.
 
     Subclasses set ``Config`` (a dataclass of hyper-parameters with defaults)
-    and ``maps`` (the ground-truth maps they train on, of :data:`MAP_NAMES`;
+    and ``maps`` (the ground-truth maps they train on: :class:`Batch`'s
+    optional fields, the maps :data:`dgfas.data.frame_cache.MAPS` stores;
     one whose config leaves some unused also narrows them in ``maps_for``),
     build their networks in ``__init__`` and register their optimizers there
     (``register_optimizer``), and implement ``update`` and ``scores`` (and
