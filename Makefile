@@ -58,5 +58,5 @@ test: setup browser
 # (it pins numpy<2).
 face-asset:
 	$(PYTHON) -m venv .venv-asset
-	.venv-asset/bin/pip install --quiet mediapipe==0.10.21 scikit-image
-	.venv-asset/bin/python -m dgfas.data.synthetic.build_face_asset
+	.venv-asset/bin/pip install --quiet mediapipe==0.10.21 scikit-image pandas
+	PYTHONPATH=. .venv-asset/bin/python tools/build_face_asset.py

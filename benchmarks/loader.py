@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dgfas.data.corpora.cache import FrameWriter, load_consolidated
+from dgfas.data.corpora.cache import load_consolidated
+from dgfas.data.corpora.cache_writer import FrameWriter
 from dgfas.data.corpora.index import CorpusIndex, VideoEntry
 
 #: Frames per video of the benchmark's cache, as ``dgfas data prepare`` keeps by default.

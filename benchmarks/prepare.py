@@ -29,9 +29,10 @@ import numpy as np
 from PIL import Image
 
 from dgfas.data.corpora import index_corpus
-from dgfas.data.corpora.cache import PrepareConfig
-from dgfas.data.corpora.prepare import VideoPreparer, prepare_corpus
+from dgfas.data.corpora.cache_identity import PrepareConfig
+from dgfas.data.corpora.prepare import prepare_corpus
 from dgfas.data.corpora.video import read_frames, write_video
+from dgfas.data.corpora.video_preparer import VideoPreparer
 from dgfas.data.synthetic.shoot import Video, shoot_video
 
 #: OULU-NPU file number -> synthetic attack index (-1 live): live, print, replay

@@ -15,7 +15,7 @@ from dgfas.algorithms import Algorithm, Batch, get_algorithm
 from dgfas.config import with_overrides
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.presets import Preset
-from dgfas.trainer import resolve_model_config
+from dgfas.run import resolve_model_config
 
 DOMAINS = ("a", "b", "c")
 WARM_UP = 3

@@ -4,11 +4,12 @@
 a step timer, which synchronizes the device around each step's batch
 assembly (``data_ms``) and its ``update`` (``update_ms``); the run is
 stopped after the last timed step, before its evaluation. Scoring of the
-target test split is then timed with the trainer's scoring function
-(``eval_images_per_s``). Figures are medians over the timed steps;
-``rss_anon_gib`` is the largest anonymous resident memory (``RssAnon``)
-seen during the method's training and scoring (sampled every 20 ms) and
-``cache_gib`` the bytes on disk of the frame cache the run read.
+target test split is then timed with the scoring function a run uses
+(:func:`dgfas.evaluation.score_frames`, ``eval_images_per_s``). Figures
+are medians over the timed steps; ``rss_anon_gib`` is the largest
+anonymous resident memory (``RssAnon``) seen during the method's training
+and scoring (sampled every 20 ms) and ``cache_gib`` the bytes on disk of
+the frame cache the run read.
 
     python benchmarks/train_throughput.py --preset quick --methods erm,multitask_meta --device cpu
     python benchmarks/train_throughput.py --preset paper --methods erm --device cpu --fake-cache-gib 8 --json
@@ -32,10 +33,14 @@ from pathlib import Path
 import torch
 
 from dgfas.algorithms import ALGORITHMS, get_algorithm
+from dgfas.data.protocol_frames import preset_data_options
 from dgfas.data.registry import DataOptions
+from dgfas.devices import pick_device
+from dgfas.evaluation import score_frames
 from dgfas.paths import default_cache_dir
 from dgfas.presets import get_preset
-from dgfas.trainer import RunSpec, pick_device, preset_data_options, resolve, score_frames, train
+from dgfas.run import RunSpec, resolve
+from dgfas.trainer import train
 
 GIB = 2**30
 

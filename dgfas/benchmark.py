@@ -25,10 +25,15 @@ import torch
 from dgfas import checkpoints, claims, distributed
 from dgfas.atomic import atomic_write
 from dgfas.data.registry import DataOptions
+from dgfas.devices import device_name, pick_device
 from dgfas.errors import DgfasError, UnsupportedSetting
-from dgfas.trainer import ResolvedRun, RunSpec, device_name, git_commit, pick_device, resolve, train, write_score_files
+from dgfas.evaluation import write_score_files
+from dgfas.metric_names import EVALUATED_ROLES, TARGET_AUC, TARGET_HTER, table_name
+from dgfas.run import ResolvedRun, RunSpec, git_commit, resolve
+from dgfas.trainer import train
 
 if TYPE_CHECKING:
+    from dgfas.tracking.record import Machine, RunRecord
     from dgfas.tracking.tracked_run import TrackedRun
 
 
@@ -44,31 +49,14 @@ class JobOutcome:
     holder: str = ""  # who trains an "elsewhere" job (:func:`dgfas.claims.holder`)
 
 
-def environment_tags(device: torch.device) -> dict[str, str]:
-    """Where the numbers were computed: host, torch's version, the device and processor, torch's CPU
-    threads, and the git commit.
+def machine(device: torch.device | None = None) -> Machine:
+    """This host and torch's version; with ``device``, the device a job computes on, its processor and torch's
+    CPU threads (:class:`dgfas.tracking.record.Machine` says why a run records them)."""
+    from dgfas.tracking.record import Machine
 
-    Tags, not params: they are not part of a run's identity (its key), but a
-    leaderboard names torch's version and the processor, since another CPU or GPU
-    rounds differently. Another number of threads does too: at ``quick``, runs
-    of the same key on one CPU thread and on two ended up to 19 HTER points apart
-    (erm on OULU-P1), since the summation order changes and training amplifies
-    it, so the record keeps the count. The commit also goes in MLflow's own
-    source tags, which its UI shows.
-    """
-    return {**_code_tags(), "dgfas.device": str(device), "dgfas.device_name": device_name(device),
-            "dgfas.torch_threads": str(torch.get_num_threads())}
-
-
-def _code_tags() -> dict[str, str]:
-    """The host, torch's version and the git commit when there is one, as dgfas's and MLflow's source tags."""
-    tags = {"dgfas.host": socket.gethostname(), "dgfas.torch_version": torch.__version__,
-            "mlflow.source.name": "dgfas", "mlflow.source.type": "LOCAL"}
-    commit = git_commit()
-    if commit is not None:
-        tags["dgfas.git_commit"] = commit
-        tags["mlflow.source.git.commit"] = commit.removesuffix("+dirty")
-    return tags
+    if device is None:
+        return Machine(socket.gethostname(), torch.__version__)
+    return Machine(socket.gethostname(), torch.__version__, str(device), device_name(device), torch.get_num_threads())
 
 
 class CommandRuns:
@@ -106,13 +94,14 @@ def command_runs(command: str, suites: list[str]) -> Iterator[CommandRuns]:
     A parent killed with ``kill -9`` stays RUNNING: unlike a job's run, no claim
     tells a later command that its process is gone.
     """
+    from dgfas.tracking.record import source_tags
     from dgfas.tracking.run_contract import INVOCATION_TAG
     from dgfas.tracking.tracked_run import TrackedRun
 
     name = f"{command} {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    tags = {INVOCATION_TAG: command, **source_tags(git_commit(), machine())}
     with ExitStack() as stack:
-        parents = {suite: stack.enter_context(TrackedRun.start(suite, name, {}, {INVOCATION_TAG: command, **_code_tags()}))
-                   for suite in suites}
+        parents = {suite: stack.enter_context(TrackedRun.start(suite, name, {}, tags)) for suite in suites}
         runs = CommandRuns(parents)
         try:
             yield runs
@@ -120,28 +109,18 @@ def command_runs(command: str, suites: list[str]) -> Iterator[CommandRuns]:
             runs.log_jobs()
 
 
-def _tags(run: ResolvedRun) -> dict[str, str]:
+def _record(run: ResolvedRun) -> RunRecord:
+    """What a job's MLflow run records of it: its params (its identity), key, data and where it ran."""
+    from dgfas.tracking.record import RunRecord
+
     spec = run.spec
-    tags = {
-        "dgfas.suite": spec.suite,
-        "dgfas.method": spec.method,
-        "dgfas.protocol": spec.protocol,
-        "dgfas.seed": str(spec.seed),
-        "dgfas.preset": spec.preset,
-        "dgfas.data_source": spec.data_source,
-        "dgfas.selection_rule": run.trainer_config.selection_rule,
-        "dgfas.threshold_rules": "dev_eer,oracle_eer",
-        "dgfas.data_fingerprint": run.data_fingerprint,
-        "dgfas.run_key": run.run_key,
-        "dgfas.protocol_file": str(run.protocol.path),
-        "dgfas.world_size": str(run.world_size),
-        **environment_tags(pick_device(run.trainer_config.device)),
-    }
-    if spec.hparam_draw is not None:
-        tags["dgfas.hparam_draw"] = str(spec.hparam_draw)
-    if spec.holdout_source is not None:
-        tags["dgfas.holdout_source"] = spec.holdout_source
-    return tags
+    return RunRecord(
+        suite=spec.suite, method=spec.method, protocol=spec.protocol, seed=str(spec.seed), preset=spec.preset,
+        data_source=spec.data_source, selection_rule=run.trainer_config.selection_rule,
+        data_fingerprint=run.data_fingerprint, run_key=run.run_key, protocol_file=str(run.protocol.path),
+        params=run.params(), git_commit=git_commit(), machine=machine(pick_device(run.trainer_config.device)),
+        world_size=run.world_size, hparam_draw=spec.hparam_draw, holdout_source=spec.holdout_source,
+    )
 
 
 def run_job(spec: RunSpec, *, data: DataOptions, runs_dir: Path, parent_run_id: str | None = None) -> JobOutcome:
@@ -239,7 +218,8 @@ def _train_and_log(
     except OSError as error:
         raise DgfasError(f"cannot write run folder {out_dir}: {error.strerror or error}") from None
     checkpoint = out_dir / "checkpoint.pt"
-    with TrackedRun.start(spec.suite, name, run.params(), _tags(run), parent_run_id=parent_run_id,
+    record = _record(run)
+    with TrackedRun.start(record.suite, name, record.params, record.tags(), parent_run_id=parent_run_id,
                           system_metrics=True) as tracked:
         if checkpoint.is_file():
             tracked.log_metrics({"resumed_from_checkpoint": 1.0})
@@ -264,8 +244,8 @@ def _train_and_log(
             },
             "resolved_config.json",
         )
-        for role in ("source_val", "target_test"):
-            table = result.tables[f"{role}.video"]
+        for role in EVALUATED_ROLES:
+            table = result.tables[table_name(role, "video")]
             title = f"{run.variant} {spec.protocol} seed {spec.seed}: {role.replace('_', ' ')}, video level"
             tracked.log_figure(roc_det_figure(table["label"].to_numpy(), table["score"].to_numpy(), title),
                                f"roc_det_{role}.png")
@@ -298,8 +278,8 @@ def outcome_summary(outcome: JobOutcome) -> str:
         return f"running elsewhere ({outcome.holder}), skipped"
     m = outcome.metrics
     return (
-        f"HTER {100 * m['target_test.video.hter.dev_eer']:.1f}% (dev_eer threshold), "
-        f"AUC {100 * m['target_test.video.auc']:.1f}%, {outcome.seconds:.0f}s"
+        f"HTER {100 * m[TARGET_HTER]:.1f}% (dev_eer threshold), "
+        f"AUC {100 * m[TARGET_AUC]:.1f}%, {outcome.seconds:.0f}s"
     )
 
 

@@ -7,7 +7,7 @@ must never resume silently with different numbers:
 * it is read with ``torch.load(weights_only=True)``, which builds tensors and
   plain Python values (dicts, lists, tuples, numbers, strings, None) and
   refuses anything else, so a planted pickle never runs; a writer turns its
-  numpy arrays into tensors first (:meth:`dgfas.trainer.TrainingState.save`);
+  numpy arrays into tensors first (:meth:`dgfas.training_state.TrainingState.save`);
 * ``<checkpoint>.sha256`` beside it holds its digest, in ``sha256sum`` format
   so ``sha256sum -c`` checks it too; the bytes are read once, hashed, and
   unpickled from that same read, so a bit flip is refused before anything is

@@ -1,19 +1,20 @@
 """A run's code identity: a hash of the source files that train and score it.
 
-A run's key (:attr:`dgfas.trainer.ResolvedRun.run_key`) includes this hash, so
+A run's key (:attr:`dgfas.run.ResolvedRun.run_key`) includes this hash, so
 editing a method's loss trains that method anew while the other methods' runs
 are still found finished, and a leaderboard counts only the runs whose hash is
-that of the code as it is now (:func:`dgfas.tracking.records.is_current`).
+that of the code as it is now (:func:`dgfas.tracking.counted_runs.is_current`).
 
 Which files a run of method M building backbone B depends on:
 
 * :data:`SHARED_FILES`, the modules every run goes through whatever its
-  method: reading frames and caches, batching, the trainer, metrics, score
-  files, selection and threshold rules, precision, presets, protocols,
+  method: reading frames and caches, batching, resolving the run, devices,
+  the training loop and its saved state, evaluation, metrics, score files,
+  selection and threshold rules, precision, presets, protocols,
   configuration, distributed training, checkpoint files, stop signals
   and the algorithm contract;
 * M's module and every ``dgfas`` module it imports at module level, followed
-  transitively (``multitask_meta`` brings ``inner_step`` and ``triplet``); an
+  transitively (``multitask_meta`` brings ``inner_step``, ``meta_layers`` and ``triplet``); an
   import of a name a package re-exports (``from dgfas.models import
   get_model``) counts as an import of the module that defines the name, so a
   method does not depend on every model a package registers;
@@ -63,30 +64,41 @@ SHARED_FILES = (
     "data/batches.py",
     "data/clips.py",
     "data/corpora/cache.py",
+    "data/corpora/cache_identity.py",
     "data/corpora/datasets.py",
     "data/frame_cache.py",
     "data/frames.py",
     "data/intra.py",
+    "data/npy_files.py",
+    "data/protocol_frames.py",
     "data/registry.py",
     "data/sources.py",
+    "devices.py",
     "distributed.py",
     "errors.py",
+    "evaluation.py",
     "hparams.py",
     "interrupts.py",
+    "metric_names.py",
     "metrics.py",
     "models/registry.py",
     "plugins.py",
     "precision.py",
     "presets.py",
-    "protocols.py",
+    "protocols/__init__.py",
+    "protocols/builtin.py",
+    "protocols/parse.py",
+    "protocols/protocol.py",
     "registry.py",
+    "run.py",
     "scores.py",
     "selection.py",
     "trainer.py",
+    "training_state.py",
 )
 
-#: Files a submission's numbers depend on besides the shared ones: the module that checks and scores it.
-SUBMISSION_FILES = ("submission.py",)
+#: Files a submission's numbers depend on besides the shared ones: the modules that check and score it.
+SUBMISSION_FILES = ("submission.py", "submitted_scores.py")
 
 #: Characters of the hex digest kept: 64 bits, short enough for a table header.
 HASH_LENGTH = 16
@@ -153,7 +165,7 @@ def _closure_beyond_shared(roots: set[str], root: Path) -> set[str]:
     """The shared files as listed, plus ``roots`` and their imports, transitively, not entered through shared files.
 
     The shared list is explicit so that what it brings is read in one place; a
-    closure through it would pull in data preparation (``data/corpora/cache.py``
+    closure through it would pull in data preparation (``data/corpora/cache_identity.py``
     imports face detection for one constant).
     """
     closure = set(SHARED_FILES)
@@ -221,6 +233,6 @@ def code_hash(method: str, model: str | None) -> str:
 
 @functools.lru_cache(maxsize=None)
 def submission_code_hash() -> str:
-    """The code hash of a score submission: the shared files and the module that checks and scores it."""
+    """The code hash of a score submission: the shared files and the modules that check and score it."""
     files = [*SHARED_FILES, *SUBMISSION_FILES]
     return hash_files({name: PACKAGE_DIR / name for name in files})

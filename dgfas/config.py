@@ -76,7 +76,7 @@ def _number(value: float) -> str:
 
 
 def setting(
-    default: Any,
+    default: Any = dataclasses.MISSING,
     *,
     at_least: float | None = None,
     above: float | None = None,
@@ -84,7 +84,11 @@ def setting(
     choices: Collection[str] | None = None,
     why: str = "",
 ) -> Any:
-    """A config field with its default and what it allows: ``lr: float = setting(1e-3, above=0)``."""
+    """A config field with its default and what it allows: ``lr: float = setting(1e-3, above=0)``.
+
+    A field without a default (``steps: int = setting(at_least=1)``) is one
+    every caller must give, such as the trainer's preset-given step counts.
+    """
     allowed = Allowed(at_least=at_least, above=above, at_most=at_most, choices=choices, why=why)
     return dataclasses.field(default=default, metadata={ALLOWED: allowed})
 
@@ -103,22 +107,15 @@ def _expected(annotation: Any, allowed: Allowed | None) -> str:
     return allowed.describe(kind) if allowed is not None else kind
 
 
-def _coerce(owner: str, key: str, value: Any, annotation: Any, allowed: Allowed | None = None) -> Any:
+def _coerce(owner: str, key: str, value: Any, annotation: Any, allowed: Allowed | None) -> Any:
     def wrong() -> DgfasError:
         return DgfasError(f"{owner}.{key} must be {_expected(annotation, allowed)}, got {value!r}")
 
-    origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
+    if typing.get_origin(annotation) is typing.Literal:
         choices = typing.get_args(annotation)
         if value not in choices:
             raise DgfasError(f"{owner}.{key} must be one of {list(choices)}, got {value!r}")
         return value
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            raise DgfasError(f"{owner}.{key} must be a list, got {value!r}")
-        (item_type, *_) = typing.get_args(annotation) or (Any,)
-        items = [_coerce(owner, key, v, item_type) for v in value]
-        return origin(items)
     if annotation is bool:
         if isinstance(value, bool):
             return value

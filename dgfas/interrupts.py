@@ -2,7 +2,7 @@
 
 SIGTERM (what Slurm sends at a time limit) and SIGINT (Ctrl-C) raise a
 ``KeyboardInterrupt`` where the process is: that ends the MLflow run KILLED
-rather than FAILED (:class:`dgfas.tracking.mlflow_store.TrackedRun`) and removes
+rather than FAILED (:class:`dgfas.tracking.tracked_run.TrackedRun`) and removes
 a half-written temporary file (:func:`dgfas.atomic.atomic_write`). In a training
 loop that keeps a checkpoint, raising at once would lose the steps since the
 last evaluation, so inside :func:`deferred` the signal is only noted; the loop

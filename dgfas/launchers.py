@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from dgfas.benchmark import JobOutcome
     from dgfas.data.registry import DataOptions
-    from dgfas.trainer import RunSpec
+    from dgfas.run import RunSpec
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from dgfas.metric_names import SOURCE_AUC, SOURCE_EER, TARGET_AUC, TARGET_ORACLE_HTER
 from dgfas.registry import Registry
 
 #: Final metrics of one evaluation, flat, named per the MLflow contract
@@ -45,7 +46,7 @@ _add(
         "source_val",
         "lowest video-level EER on the source domains' validation split",
         False,
-        lambda step, m: (m["source_val.video.eer"], -m["source_val.video.auc"], -step),
+        lambda step, m: (m[SOURCE_EER], -m[SOURCE_AUC], -step),
     )
 )
 _add(SelectionRule("last", "the last checkpoint", False, lambda step, m: (-step,)))
@@ -54,7 +55,7 @@ _add(
         "oracle",
         "oracle: lowest video-level HTER on the target test split at its own EER threshold",
         True,
-        lambda step, m: (m["target_test.video.hter.oracle_eer"], -m["target_test.video.auc"], -step),
+        lambda step, m: (m[TARGET_ORACLE_HTER], -m[TARGET_AUC], -step),
     )
 )
 

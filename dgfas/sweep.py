@@ -19,7 +19,7 @@ from dgfas.errors import DgfasError
 from dgfas.hparams import draw_hparams
 from dgfas.launchers import Failed, JobResult, LauncherOptions, NotRun, get_launcher
 from dgfas.protocols import get_protocol
-from dgfas.trainer import RunSpec
+from dgfas.run import RunSpec
 
 
 def with_draws(specs: list[RunSpec], draws: int) -> list[RunSpec]:

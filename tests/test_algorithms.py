@@ -6,11 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from dgfas.algorithms import ALGORITHMS, get_algorithm
+from dgfas.algorithms import ALGORITHMS, Algorithm, get_algorithm
+from dgfas.algorithms.base import Batch
 from dgfas.config import with_overrides
 from dgfas.data.batches import make_batch, to_input
 from dgfas.data.clips import VideoClips
+from dgfas.data.frame_cache import MAPS
+from dgfas.data.frames import FrameSet
+from dgfas.errors import DgfasError
 from dgfas.models import MODELS, get_model
+from dgfas.models.registry import MapHeadBackbone, StagedBackbone
 
 
 def _build(name: str, domains: list[str]):
@@ -52,6 +57,17 @@ def test_every_model_gives_pooled_features(name):
     model = entry.build(with_overrides(entry.config(), {"width": 0.25} if "width" in fields else {}))
     features = model(torch.randn(2, 3, 32, 32))
     assert features.shape == (2, model.out_features)
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_every_model_offers_stages_to_dense_heads_and_only_cdcn_its_own_map_head(name):
+    entry = get_model(name)
+    fields = {f.name for f in dataclasses.fields(entry.config)}
+    model = entry.build(with_overrides(entry.config(), {"width": 0.25} if "width" in fields else {}))
+    assert isinstance(model, StagedBackbone)
+    assert len(model.stages(torch.randn(2, 3, 32, 32))) == len(model.stage_channels)
+    assert isinstance(model, MapHeadBackbone) == (name == "cdcn")
+    assert not isinstance(torch.nn.Linear(2, 2), StagedBackbone)
 
 
 def test_resnet18_at_full_width_is_torchvision_resnet18():
@@ -105,3 +121,45 @@ def test_predict_maps_shows_the_dense_supervision_of_map_methods(name, frames_fa
     assert bool(maps) == bool(set(cls.maps) & {"depth", "parsing", "reflection"})
     for value in maps.values():
         assert value.dim() == 4 and value.shape[0] == 3 and torch.isfinite(value).all()
+
+
+@pytest.mark.parametrize("name", ALGORITHMS.names())
+def test_a_method_trains_on_maps_it_declares_and_owns_the_optimizers_it_registers(name):
+    cls, algorithm = _build(name, ["a", "b"])
+    assert set(cls.maps_for(cls.Config())) <= set(cls.maps) <= set(MAPS)
+    assert algorithm.optimizers() and all(isinstance(o, torch.optim.Optimizer) for o in algorithm.optimizers())
+
+
+@pytest.mark.parametrize(
+    "name, overrides, maps",
+    [
+        ("pyramid", {}, ("depth",)),
+        ("pyramid", {"target": "mask"}, ("parsing",)),
+        ("basn", {"auxiliary": "none"}, ()),
+        ("basn", {"auxiliary": "reflection"}, ("reflection",)),
+        ("multitask_meta", {"depth": False}, ("parsing",)),
+        ("multitask_meta", {"parsing": False, "meta": False}, ("depth",)),
+    ],
+)
+def test_a_variant_trains_on_the_maps_its_config_needs_and_no_others(name, overrides, maps, frames_factory):
+    torch.manual_seed(0)
+    cls = get_algorithm(name)
+    config = with_overrides(cls.Config(), overrides)
+    assert cls.maps_for(config) == maps
+    model = get_model(config.model)
+    algorithm = cls(config, with_overrides(model.config(), {"width": 0.125}), ["a", "b"])
+    batches = {d: make_batch(frames_factory(d, "train", seed=i), np.arange(8), maps, torch.device("cpu"), flip=None)
+               for i, d in enumerate(["a", "b"])}
+    assert all(np.isfinite(v) for v in algorithm.update(batches).values())
+
+
+def test_the_map_names_are_the_optional_batch_fields_and_the_maps_frames_and_caches_hold():
+    optional_batch_fields = tuple(f.name for f in dataclasses.fields(Batch) if f.name not in ("image", "label"))
+    assert tuple(MAPS) == optional_batch_fields == ("depth", "parsing", "reflection", "pulse")
+    assert set(MAPS) <= {f.name for f in dataclasses.fields(FrameSet)}
+
+
+def test_a_method_without_a_registered_optimizer_cannot_take_a_step():
+    algorithm = Algorithm(None, None, ["a"])
+    with pytest.raises(DgfasError, match="register it with register_optimizer"):
+        algorithm.minimize(torch.zeros((), requires_grad=True))

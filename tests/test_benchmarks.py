@@ -12,7 +12,7 @@ import pytest
 from dgfas.data.frames import RowView
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError
-from dgfas.trainer import RunSpec, resolve
+from dgfas.run import RunSpec, resolve
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 

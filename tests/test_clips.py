@@ -6,7 +6,7 @@ import torch
 from dgfas.algorithms import get_algorithm
 from dgfas.data.batches import DomainBatches, make_batch
 from dgfas.data.clips import VideoClips
-from dgfas.trainer import score_frames
+from dgfas.evaluation import score_frames
 
 
 def _shuffled(frames_factory, **kwargs):

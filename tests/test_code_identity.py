@@ -19,7 +19,9 @@ import torch
 from dgfas.algorithms import ALGORITHMS, get_algorithm
 from dgfas.code_identity import PACKAGE_DIR, SHARED_FILES, code_hash, hash_files, method_files
 from dgfas.data.registry import DataOptions
-from dgfas.trainer import RunSpec, device_name, resolve, train
+from dgfas.devices import device_name
+from dgfas.run import RunSpec, resolve
+from dgfas.trainer import train
 
 REPO = PACKAGE_DIR.parent
 METHODS = ALGORITHMS.names()
@@ -140,8 +142,9 @@ def test_a_plugin_methods_module_is_hashed_by_its_module_name(tmp_path, monkeypa
 
 def test_environment_tags_name_torch_the_processor_and_a_commit_only_when_there_is_one(monkeypatch):
     from dgfas import benchmark
+    from dgfas.tracking.record import source_tags
 
-    tags = benchmark.environment_tags(torch.device("cpu"))
+    tags = source_tags(benchmark.git_commit(), benchmark.machine(torch.device("cpu")))
     assert tags["dgfas.torch_version"] == torch.__version__
     assert tags["dgfas.torch_threads"] == str(torch.get_num_threads())
     assert tags["dgfas.device_name"] == device_name(torch.device("cpu")) and "\n" not in tags["dgfas.device_name"]
@@ -151,7 +154,7 @@ def test_environment_tags_name_torch_the_processor_and_a_commit_only_when_there_
     else:
         assert "dgfas.git_commit" not in tags
     monkeypatch.setattr(benchmark, "git_commit", lambda: None)
-    assert "dgfas.git_commit" not in benchmark.environment_tags(torch.device("cpu"))
+    assert "dgfas.git_commit" not in source_tags(benchmark.git_commit(), benchmark.machine(torch.device("cpu")))
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from dgfas.data.corpora.labels import FaceLabeller, place_asset, similarity_tran
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.data.synthetic.domains import DOMAINS
 from dgfas.data.synthetic.mesh import load_asset
-from dgfas.data.synthetic.render import rotation_matrix
+from dgfas.data.synthetic.face_render import rotation_matrix
 from dgfas.data.synthetic.shoot import Video, shoot_video
 from dgfas.errors import DgfasError
 

@@ -27,7 +27,9 @@ from dgfas.data.frames import concat_frames
 from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
 from dgfas.protocols import get_protocol
-from dgfas.trainer import CHECKPOINT_FORMAT, ResolvedRun, RunSpec, TrainerConfig, train
+from dgfas.run import ResolvedRun, RunSpec, TrainerConfig
+from dgfas.trainer import train
+from dgfas.training_state import CHECKPOINT_FORMAT
 from fault_runs import final_metrics, job_runs
 
 REPO = Path(__file__).resolve().parents[1]

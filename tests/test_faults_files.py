@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from dgfas.cli import main
-from dgfas.data.corpora.cache import FrameWriter, consolidated_folder, load_consolidated, verify_cache
+from dgfas.data.corpora.cache import consolidated_folder, load_consolidated, verify_cache
+from dgfas.data.corpora.cache_writer import FrameWriter
 from dgfas.data.corpora.index import CorpusIndex, VideoEntry
 from dgfas.data.frame_cache import frame_shapes, read_manifest, verify_frame_cache
 from dgfas.errors import DgfasError

@@ -19,8 +19,8 @@ import pytest
 import torch
 
 from dgfas.cli import main
+from dgfas.devices import pick_device
 from dgfas.errors import DgfasError
-from dgfas.trainer import pick_device
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = "synthetic-tiny"

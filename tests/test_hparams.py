@@ -9,10 +9,10 @@ from dgfas.algorithms import ALGORITHMS, get_algorithm
 from dgfas.config import allowed_of, with_overrides
 from dgfas.errors import DgfasError
 from dgfas.hparams import Choice, LogUniform, Uniform, draw_hparams, seed_hash
+from dgfas.run import RunSpec
 from dgfas.sweep import with_draws
 from dgfas.tracking.draws import choose_draws
 from dgfas.tracking.aggregation import aggregate
-from dgfas.trainer import RunSpec
 
 SPACE = {"lr": LogUniform(1e-4, 1e-2), "margin": Uniform(0.1, 1.0), "augment": Choice((True, False))}
 

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dgfas.algorithms.inner_step import INNER_STEPS, MetaBatchNorm2d, MetaConv2d, get_inner_step, with_meta_layers
+from dgfas.algorithms.inner_step import INNER_STEPS, get_inner_step
+from dgfas.algorithms.meta_layers import MetaBatchNorm2d, MetaConv2d, with_meta_layers
 
 ENGINES = INNER_STEPS.names()
 ALPHA, BETA = 0.1, 0.7

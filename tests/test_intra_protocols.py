@@ -17,7 +17,9 @@ from dgfas.data.corpora import index_corpus
 from dgfas.data.corpora.oulu import oulu_protocol_videos
 from dgfas.data.intra import index_selection, select_roles
 from dgfas.errors import DgfasError
-from dgfas.protocols import OULU_INTRA, expand_folds, get_protocol, load_protocol_file
+from dgfas.protocols import expand_folds, get_protocol, load_protocol_file, protocol_names
+
+OULU_INTRA = protocol_names("intra", target="O")
 
 #: Two users per split, as the corpus numbers them (train 1-20, dev 21-35, test 36-55).
 USERS = {"Train": (1, 2), "Dev": (21, 22), "Test": (36, 37)}
@@ -357,7 +359,7 @@ def test_train_oulu_p1_on_a_real_layout_tree_with_its_lists(tmp_path: Path, monk
 
 
 def test_a_folds_runs_go_stale_with_their_protocol_file():
-    from dgfas.tracking.records import is_current
+    from dgfas.tracking.counted_runs import is_current
 
     records = pd.DataFrame({"method": ["erm", "erm"], "protocol": ["OULU-P3@2", "OULU-P3@2"], "code_hash": ["h", "h"],
                             "protocol_hash": [get_protocol("OULU-P3").content_hash, "0" * 16]})
@@ -427,7 +429,8 @@ def test_a_submission_for_a_fold_is_checked_against_that_folds_frames(tmp_path: 
     from dgfas.data.registry import DataOptions
     from dgfas.presets import get_preset
     from dgfas.tracking.stored_runs import load_run_records
-    from dgfas.trainer import load_evaluation_frames, preset_data_options, score_table, write_score_files
+    from dgfas.data.protocol_frames import load_evaluation_frames, preset_data_options
+    from dgfas.evaluation import score_table, write_score_files
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     options = preset_data_options(get_preset("tiny"), DataOptions(cache_dir=tiny_cache, progress=False))

@@ -25,7 +25,7 @@ from dgfas.tracking.csv import render_csv
 from dgfas.tracking.header import header_info
 from dgfas.tracking.leaderboard import write_leaderboard
 from dgfas.tracking.markdown import render_markdown
-from dgfas.tracking.records import artifacts_in_folder, load_run_scores, one_run_per_cell, read_records_csv
+from dgfas.tracking.counted_runs import artifacts_in_folder, load_run_scores, one_run_per_cell, read_records_csv
 from dgfas.tracking.reported import REPORTED_COLUMNS, REPORTED_CSV, read_reported
 from dgfas.tracking.table_order import AVERAGE
 

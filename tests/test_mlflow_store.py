@@ -19,7 +19,9 @@ from dgfas.protocols import get_protocol
 from dgfas.tracking.figures import roc_det_figure
 from dgfas.tracking.leaderboard import write_leaderboard
 from dgfas.tracking.stored_runs import download_artifacts, find_finished_run, load_run_records
-from dgfas.tracking.run_contract import FINAL_METRIC_ROLES, INVOCATION_TAG, RECORD_ID_COLUMNS
+from dgfas.metric_names import FINAL_METRIC_ROLES
+from dgfas.tracking.record import RECORD_ID_COLUMNS
+from dgfas.tracking.run_contract import INVOCATION_TAG
 from dgfas.tracking.store import tracking_uri
 from dgfas.tracking.tracked_run import MAX_PARAM_VALUE_LENGTH, TrackedRun, headline_metrics
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from dgfas.algorithms import Batch, get_algorithm
-from dgfas.algorithms.inner_step import MetaBatchNorm2d, MetaConv2d
+from dgfas.algorithms.meta_layers import MetaBatchNorm2d, MetaConv2d
 from dgfas.config import with_overrides
 from dgfas.data.batches import make_batch
 from dgfas.errors import DgfasError

@@ -15,19 +15,14 @@ from corpus_videos import CORPUS_TREES, FRAME_SHAPE, FRAMES, face_frames
 
 from dgfas.cli import main
 from dgfas.data.corpora import index_corpus
-from dgfas.data.corpora import cache as cache_module
-from dgfas.data.corpora.cache import (
-    FRAME_ARRAYS,
-    PrepareConfig,
-    cache_folder,
-    consolidated_folder,
-    load_consolidated,
-    read_journal,
-    resize_frames,
-)
+from dgfas.data.corpora import cache_identity as cache_identity_module
+from dgfas.data.corpora.cache import FRAME_ARRAYS, consolidated_folder, load_consolidated, read_journal
+from dgfas.data.corpora.cache_identity import PrepareConfig, cache_folder
 from dgfas.data.corpora.datasets import load_corpus, prepared_frames
-from dgfas.data.corpora.prepare import VideoPreparer, prepare_corpus
+from dgfas.data.corpora.derive import resize_frames
+from dgfas.data.corpora.prepare import prepare_corpus
 from dgfas.data.corpora.video import read_frames, write_video
+from dgfas.data.corpora.video_preparer import VideoPreparer
 from dgfas.data.registry import DataOptions
 from dgfas.errors import DgfasError, UnsupportedSetting
 
@@ -145,7 +140,7 @@ def test_a_prepare_killed_with_sigkill_resumes_to_the_same_cache(trees, prepared
     _, results = prepared
     root, cache = trees["casia"], tmp_path / "cache"
     script = ("from dgfas.data.corpora import index_corpus\n"
-              "from dgfas.data.corpora.cache import PrepareConfig\n"
+              "from dgfas.data.corpora.cache_identity import PrepareConfig\n"
               "from dgfas.data.corpora.prepare import prepare_corpus\n"
               f"prepare_corpus(index_corpus('casia', {str(root)!r}), {str(cache)!r}, PrepareConfig(3, 32), "
               "workers=1, progress=False)\n")
@@ -214,7 +209,7 @@ def test_a_cache_of_an_older_format_is_refused_and_never_reused(prepared, tmp_pa
     with pytest.raises(DgfasError, match="older dgfas"):
         load_consolidated(old, "casia")
     current = cache_folder(tmp_path, "casia", CONFIG)
-    monkeypatch.setattr(cache_module, "FORMAT_VERSION", 1)
+    monkeypatch.setattr(cache_identity_module, "FORMAT_VERSION", 1)
     assert cache_folder(tmp_path, "casia", CONFIG) != current  # the format names the folder
 
 
@@ -275,7 +270,7 @@ def test_prepare_then_train_on_real_corpora_through_the_cli(trees, tmp_path, mon
 
 
 def test_a_method_needing_missing_ground_truth_is_unsupported(trees, prepared):
-    from dgfas.trainer import RunSpec, resolve
+    from dgfas.run import RunSpec, resolve
 
     cache, _ = prepared
     options = DataOptions(cache, roots=(("casia", str(trees["casia"])), ("replay", str(trees["replay"]))),

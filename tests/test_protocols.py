@@ -2,17 +2,20 @@ from pathlib import Path
 
 import pytest
 
-from dgfas.data.sources import bind_domain
+from dgfas.data.sources import DATA_SOURCES, DOMAINS, bind_domain
 from dgfas.errors import DgfasError
 from dgfas.protocols import (
-    LEAVE_ONE_OUT,
-    LEAVE_ONE_OUT_5,
-    PROTOCOL_ORDER,
     PROTOCOLS,
     check_distinct,
     get_protocol,
     load_protocol_file,
+    protocol_names,
 )
+from dgfas.protocols.builtin import in_table_order
+
+LEAVE_ONE_OUT = protocol_names("leave-one-out")
+LEAVE_ONE_OUT_5 = protocol_names("leave-one-out-5")
+PROTOCOL_ORDER = protocol_names()
 
 
 def test_every_shipped_protocol_loads_and_is_named_after_its_file():
@@ -50,6 +53,43 @@ def test_five_domain_leave_one_out_protocols_hold_out_each_domain_once():
     assert {bind_domain("synthetic", "S"), bind_domain("real", "S")} == {"synth-siw", "siw"}
 
 
+def test_tables_list_the_shipped_protocols_in_the_papers_order():
+    """The order is read from the files (kind, then ``order``, then name); these are the rows tables print."""
+    assert PROTOCOL_ORDER == ("OCI-M", "OMI-C", "OCM-I", "ICM-O", "OCIS-M", "OMIS-C", "OCMS-I", "ICMS-O", "OCIM-S",
+                              "MI-C", "MI-O", "C-I", "I-C", "OULU-P1", "OULU-P2", "OULU-P3", "OULU-P4",
+                              "SiW-P1", "SiW-P2", "SiW-P3")
+    assert protocol_names("intra", target="S") == ("SiW-P1", "SiW-P2", "SiW-P3")
+    assert protocol_names("cross-test", target="S") == ()
+    with pytest.raises(DgfasError, match=r"unknown protocol kind 'loo'; valid: \['leave-one-out', "):
+        protocol_names("loo")
+
+
+def _placed(tmp_path: Path, name: str, kind: str, order: int | None):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(GOOD.replace('name = "p"', f'name = "{name}"\nkind = "{kind}"'
+                                 + ("" if order is None else f"\norder = {order}")), encoding="utf-8")
+    return load_protocol_file(path)
+
+
+def test_a_protocol_is_placed_by_kind_then_order_then_name(tmp_path):
+    protocols = [_placed(tmp_path, "b", "cross-test", None), _placed(tmp_path, "a", "cross-test", None),
+                 _placed(tmp_path, "z", "cross-test", 1), _placed(tmp_path, "y", "leave-one-out", 2),
+                 _placed(tmp_path, "x", "leave-one-out", 1)]
+    assert [p.name for p in in_table_order(protocols)] == ["x", "y", "z", "a", "b"]
+    clash = [_placed(tmp_path, "c", "cross-test", 1), _placed(tmp_path, "d", "cross-test", 1)]
+    with pytest.raises(DgfasError, match=r"c.toml and .*d.toml: two cross-test protocols with order = 1"):
+        in_table_order(clash)
+    # the same order in two kinds is no clash
+    assert [p.name for p in in_table_order([clash[0], _placed(tmp_path, "e", "leave-one-out", 1)])] == ["e", "c"]
+
+
+def test_every_data_source_binds_each_domain_letter():
+    for source in ("synthetic", "real"):
+        assert list(DATA_SOURCES.get(source)) == list(DOMAINS)
+    assert bind_domain("synthetic", "O", intra=True) == "synth-oulu-intra"
+    assert bind_domain("real", "O", intra=True) == "oulu"
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "p.toml"
     path.write_text(text, encoding="utf-8")
@@ -83,6 +123,8 @@ def test_a_minimal_protocol_file_gets_defaults(tmp_path):
         (lambda t: t.replace('target = "M"', 'target = "O"'), "target O is also a source"),
         (lambda t: t + "[frames]\ntrain = -1\n", "frames.train must be a whole number"),
         (lambda t: t.replace("[splits]", "[splits"), "not valid TOML"),
+        (lambda t: "order = 0\n" + t, r"order must be a whole number >= 1 \(its place among its kind's\), got 0"),
+        (lambda t: 'order = "first"\n' + t, "order must be a whole number >= 1"),
     ],
 )
 def test_bad_protocol_files_give_one_line_errors_naming_the_file(tmp_path, edit, message):

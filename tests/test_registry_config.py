@@ -1,8 +1,10 @@
 import dataclasses
+import functools
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
@@ -10,8 +12,9 @@ from dgfas.algorithms import ALGORITHMS, get_algorithm
 from dgfas.config import ALLOWED, Allowed, check, parse_assignments, setting, with_overrides
 from dgfas.errors import DgfasError
 from dgfas.models import MODELS, get_model
+from dgfas.presets import get_preset
 from dgfas.registry import Registry
-from dgfas.trainer import TrainerConfig
+from dgfas.run import TrainerConfig
 
 
 def test_registry_refuses_duplicates_and_lists_valid_names():
@@ -93,16 +96,22 @@ def test_what_a_setting_allows_reads_as_text(allowed, kind, text):
     assert allowed.describe(kind) == text
 
 
-def _configs() -> list[tuple[str, type]]:
-    """Every config a job resolves: the trainer's, each registered model's and each registered algorithm's."""
-    return ([("trainer", TrainerConfig)] + [(f"model {m}", get_model(m).config) for m in MODELS.names()]
+def _configs() -> list[tuple[str, Callable[[], Any]]]:
+    """Every config a job resolves, built with its defaults: the trainer's (whose
+    step counts have none: the tiny preset's are given), each registered model's
+    and each registered algorithm's."""
+    tiny = get_preset("tiny")
+    trainer = functools.partial(TrainerConfig, steps=tiny.steps, batch_per_domain=tiny.batch_per_domain,
+                                eval_every=tiny.eval_every)
+    return ([("trainer", trainer)] + [(f"model {m}", get_model(m).config) for m in MODELS.names()]
             + [(f"algorithm {a}", get_algorithm(a).Config) for a in ALGORITHMS.names()])
 
 
-@pytest.mark.parametrize("name, cls", _configs(), ids=[name for name, _ in _configs()])
-def test_every_numeric_setting_says_what_it_allows_and_refuses_what_it_does_not(name, cls):
-    defaults = cls()
+@pytest.mark.parametrize("name, build", _configs(), ids=[name for name, _ in _configs()])
+def test_every_numeric_setting_says_what_it_allows_and_refuses_what_it_does_not(name, build):
+    defaults = build()
     check(defaults)  # the defaults are allowed
+    cls = type(defaults)
     hints = typing.get_type_hints(cls)
     for f in (f for f in dataclasses.fields(cls) if hints[f.name] in (int, float)):
         allowed = f.metadata.get(ALLOWED)
@@ -120,6 +129,11 @@ def test_every_numeric_setting_says_what_it_allows_and_refuses_what_it_does_not(
         if allowed is not None and allowed.choices is not None:
             with pytest.raises(DgfasError, match=rf"^group\.{f.name} must be one of \[.*\], got 'nonesuch'$"):
                 with_overrides(defaults, {f.name: "nonesuch"}, "group")
+
+
+def test_the_trainer_has_no_step_counts_of_its_own_the_preset_gives_them():
+    with pytest.raises(TypeError, match="'steps', 'batch_per_domain', and 'eval_every'"):
+        TrainerConfig()
 
 
 def test_parse_assignments():

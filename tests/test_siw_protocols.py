@@ -16,7 +16,9 @@ from dgfas.data.corpora.datasets import DEV_HOLDOUT_EVERY
 from dgfas.data.intra import index_selection, load_role_frames, select_roles, video_frame_numbers
 from dgfas.data.registry import VIDEO_TABLES, DataOptions
 from dgfas.errors import DgfasError
-from dgfas.protocols import SIW_INTRA, expand_folds, get_protocol, load_protocol_file
+from dgfas.protocols import expand_folds, get_protocol, load_protocol_file, protocol_names
+
+SIW_INTRA = protocol_names("intra", target="S")
 
 #: Seven train subjects (every fifth in id order, 1 and 6, become dev) and two test subjects.
 TRAIN_SUBJECTS, TEST_SUBJECTS = tuple(range(1, 8)), (91, 92)

@@ -27,7 +27,8 @@ def valid_submission(folder: Path, cache: Path) -> Path:
     from dgfas.data.registry import DataOptions
     from dgfas.presets import get_preset
     from dgfas.protocols import get_protocol
-    from dgfas.trainer import load_evaluation_frames, preset_data_options, score_table, write_score_files
+    from dgfas.data.protocol_frames import load_evaluation_frames, preset_data_options
+    from dgfas.evaluation import score_table, write_score_files
 
     options = preset_data_options(get_preset("tiny"), DataOptions(cache_dir=cache, progress=False))
     source_val, target_test = load_evaluation_frames(get_protocol("C-I"), "synthetic", options)

@@ -6,7 +6,8 @@ import dgfas.benchmark
 from dgfas.algorithms import get_algorithm
 from dgfas.cli import main
 from dgfas.hparams import draw_hparams
-from dgfas.trainer import RunSpec, TrainingState
+from dgfas.run import RunSpec
+from dgfas.training_state import TrainingState
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +164,7 @@ def test_loso_sweep_trains_one_holdout_run_per_source_and_chooses_draws_by_them(
 def test_holdout_source_must_be_a_source_of_a_multi_source_protocol(tmp_path):
     from dgfas.data.registry import DataOptions
     from dgfas.errors import DgfasError
-    from dgfas.trainer import resolve
+    from dgfas.run import resolve
 
     for protocol, holdout in (("MI-C", "C"), ("C-I", "C")):
         with pytest.raises(DgfasError, match="holdout source"):

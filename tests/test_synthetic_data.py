@@ -231,7 +231,7 @@ def test_video_table_names_each_video_s_attack_instrument(built, frames):
 
 def test_motion_scales_how_far_a_head_moves_between_frames():
     from dgfas.data.synthetic.domains import SIW
-    from dgfas.data.synthetic.render import Pose
+    from dgfas.data.synthetic.face_render import Pose
     from dgfas.data.synthetic.shoot import move_head
 
     def yaw_steps(motion):

@@ -7,7 +7,7 @@ import pytest
 
 from dgfas.data.frames import PARSING_CLASSES
 from dgfas.data.synthetic.mesh import ASSET_PATH, Identity, load_asset, sample_identity
-from dgfas.data.synthetic.render import FaceRender, Lighting, Pose, render_face
+from dgfas.data.synthetic.face_render import FaceRender, Lighting, Pose, render_face
 
 SIZE = 96
 
@@ -95,7 +95,7 @@ def test_background_of_the_wrong_shape_is_refused():
 def _screen(pose: Pose, grid: int, offset: tuple[float, float]) -> np.ndarray:
     """Asset vertices placed on a ``grid`` px raster as render_face places them, shifted by ``offset`` px."""
     from dgfas.data.synthetic.mesh import face_vertices
-    from dgfas.data.synthetic.render import _PIVOT, CAMERA_DISTANCE, rotation_matrix
+    from dgfas.data.synthetic.face_render import _PIVOT, CAMERA_DISTANCE, rotation_matrix
 
     vertices = (face_vertices(Identity(), pose.mouth_open) - _PIVOT) @ rotation_matrix(pose.yaw, pose.pitch,
                                                                                        pose.roll).T + _PIVOT
@@ -107,12 +107,12 @@ def _screen(pose: Pose, grid: int, offset: tuple[float, float]) -> np.ndarray:
 
 @pytest.mark.parametrize("offset", [(0.0, 0.0), (9.3, -12.6)])  # the second puts part of the head off the raster
 def test_rasterizer_finds_the_nearest_triangle_of_every_pixel(offset):
-    from dgfas.data.synthetic.render import _rasterize
+    from dgfas.data.synthetic.render import rasterize
 
     grid = 40
     screen = _screen(Pose(yaw=25, pitch=-10, roll=8, mouth_open=0.7), grid, offset)
     triangles = load_asset().triangles
-    pixel, triangle, weights = _rasterize(screen, triangles, grid)
+    pixel, triangle, weights = rasterize(screen, triangles, grid)
     # reference: every pixel centre against every triangle, in float64
     centre = (np.stack(np.meshgrid(np.arange(grid), np.arange(grid), indexing="xy"), -1).reshape(-1, 2) + 0.5)
     a, b, c = (screen[triangles[:, i], :2] for i in range(3))

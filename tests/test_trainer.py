@@ -13,8 +13,9 @@ from dgfas.errors import DgfasError
 from dgfas.models.resnet import ResNetConfig
 from dgfas.metrics import compute_metrics
 from dgfas.protocols import get_protocol
+from dgfas.run import ResolvedRun, RunSpec, TrainerConfig
 from dgfas.selection import SELECTION_RULES
-from dgfas.trainer import ResolvedRun, RunSpec, TrainerConfig, train
+from dgfas.trainer import train
 
 
 def test_sample_frames_spreads_evenly_and_clamps_short_videos(frames_factory):
@@ -98,7 +99,7 @@ def test_run_key_changes_with_any_resolved_argument(frames_factory):
 
 
 def test_run_key_is_keyed_by_the_code_hash_and_the_protocol_files_content(frames_factory, monkeypatch):
-    from dgfas import trainer
+    from dgfas import run as run_module
     from dgfas.code_identity import code_hash
 
     run = _run(frames_factory, "last")
@@ -109,7 +110,7 @@ def test_run_key_is_keyed_by_the_code_hash_and_the_protocol_files_content(frames
     assert dataclasses.replace(run, protocol=same_content).run_key == key, "a copy of the file is the same protocol"
     edited = dataclasses.replace(run.protocol, content_hash="0" * 16)
     assert dataclasses.replace(run, protocol=edited).run_key != key
-    monkeypatch.setattr(trainer, "code_hash", lambda method, model: "edited-code")
+    monkeypatch.setattr(run_module, "code_hash", lambda method, model: "edited-code")
     assert run.params()["code_hash"] == "edited-code" and run.run_key != key
 
 
@@ -126,7 +127,7 @@ def test_variant_names_the_method_and_its_overrides(frames_factory):
 
 def test_a_method_that_cannot_train_on_one_source_is_refused_before_loading_data(tmp_path):
     from dgfas.errors import UnsupportedSetting
-    from dgfas.trainer import resolve
+    from dgfas.run import resolve
 
     with pytest.raises(UnsupportedSetting, match="needs at least 2 source domains"):
         resolve(RunSpec(protocol="C-I", method="multitask_meta", preset="tiny"), DataOptions(tmp_path / "cache"))
@@ -173,7 +174,7 @@ def test_interrupted_run_resumes_from_its_checkpoint_with_the_same_result(frames
 def test_one_run_reports_the_metrics_of_every_selection_rule(frames_factory):
     """The checkpoint each other rule would pick is scored by the evaluation made at its step."""
     from dgfas.selection import SELECTION_RULES
-    from dgfas.trainer import metrics_under_other_rules
+    from dgfas.evaluation import metrics_under_other_rules
 
     evaluations = {
         2: {"source_val.video.eer": 0.2, "source_val.video.auc": 0.8, "target_test.video.hter.oracle_eer": 0.1,
@@ -191,14 +192,17 @@ def test_one_run_reports_the_metrics_of_every_selection_rule(frames_factory):
 
 
 def test_resolve_records_the_resolved_precision_and_keeps_only_the_maps_the_method_uses(tiny_cache):
-    from dgfas.trainer import resolve
+    from dgfas.run import resolve
 
     data = DataOptions(tiny_cache, progress=False)
     auto = resolve(RunSpec(protocol="OCI-M", method="pyramid", preset="tiny",
                            trainer_overrides={"device": "cpu"}), data)
     assert auto.params()["trainer.precision"] == "fp32" and auto.params()["trainer.device"] == "cpu"
-    assert all(fs.depth is not None and fs.parsing is not None and fs.reflection is None
-               for fs in auto.source_train.values()), "pyramid trains on depth and parsing maps"
+    assert all(fs.depth is not None and fs.parsing is None and fs.reflection is None
+               for fs in auto.source_train.values()), "pyramid with its default target trains on depth maps only"
+    mask = resolve(dataclasses.replace(auto.spec, algorithm_overrides={"target": "mask"}), data)
+    assert all(fs.depth is None and fs.parsing is not None for fs in mask.source_train.values()), \
+        "pyramid[target=mask] trains on parsing maps only"
     assert all(getattr(fs, name) is None for fs in (auto.source_val, auto.target_test)
                for name in ("depth", "parsing", "reflection", "pulse"))
     cached = resolve(dataclasses.replace(auto.spec, trainer_overrides={"device": "cpu", "device_cache_share": 0.1}), data)
@@ -214,7 +218,7 @@ def test_resolve_records_the_resolved_precision_and_keeps_only_the_maps_the_meth
 
 
 def test_an_unknown_precision_is_a_one_line_error_before_data_is_loaded(tmp_path):
-    from dgfas.trainer import resolve
+    from dgfas.run import resolve
 
     with pytest.raises(DgfasError, match="trainer.precision must be one of") as info:
         resolve(RunSpec(protocol="C-I", method="erm", preset="tiny", trainer_overrides={"precision": "fp16"}),
@@ -231,7 +235,7 @@ def test_a_step_timer_sees_every_step(frames_factory):
 
 
 def test_cpu_scoring_chunks_shrink_with_the_crop_so_activations_stay_small(frames_factory):
-    from dgfas.trainer import scoring_chunk
+    from dgfas.evaluation import scoring_chunk
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert scoring_chunk(frames_factory("synth-oulu", "test", size=64), cpu) == 512

@@ -12,7 +12,7 @@ from dgfas.errors import DgfasError
 from dgfas.models import MODELS, get_model
 from dgfas.models.weights import NO_WEIGHTS, hub_cache_file
 from dgfas.presets import get_preset
-from dgfas.trainer import resolve_model_config
+from dgfas.run import resolve_model_config
 
 #: torch.hub's file names of torchvision's ImageNet weights (the last part of their URLs).
 HUB_FILES = {"resnet18": "resnet18-f37072fd.pth", "vgg16": "vgg16-397923af.pth"}

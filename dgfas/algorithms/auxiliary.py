@@ -55,6 +55,7 @@ from dgfas.errors import DgfasError
 from dgfas.hparams import LogUniform
 from dgfas.models import MODELS, get_model
 from dgfas.models.heads import concat_at_stride8, conv_bn_relu
+from dgfas.models.registry import StagedBackbone
 from dgfas.precision import in_fp32
 
 
@@ -98,7 +99,7 @@ class DepthRppgNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, rppg_hidden: int, rppg_grid: int) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
+        if not isinstance(backbone, StagedBackbone):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the depth map")
         self.backbone = backbone
         hidden = backbone.stage_channels[0]
@@ -137,7 +138,7 @@ class Auxiliary(Algorithm):
         super().__init__(config, model_config, domains)
         self.clip_length = config.clip_length
         self.net = DepthRppgNet(get_model(config.model).build(model_config), config.rppg_hidden, config.rppg_grid)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.register_optimizer(torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay))
 
     def losses(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Unweighted depth and rPPG losses of one joined clip batch."""
@@ -152,9 +153,7 @@ class Auxiliary(Algorithm):
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
         losses = self.losses(Batch.join(list(batches_by_domain.values())))
         total = self.config.depth_weight * losses["depth"] + self.config.rppg_weight * losses["rppg"]
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
+        self.minimize(total)
         return {"loss": total.item(), **{k: v.item() for k, v in losses.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:

@@ -14,15 +14,13 @@ from typing import Any, Callable, ClassVar
 import torch
 from torch import nn
 
+from dgfas.errors import DgfasError
 from dgfas.hparams import Distribution
 
 #: The statistics the trainer normalizes images with, so a torchvision weights file
 #: sees the inputs it expects; a method that needs raw colours undoes it with these.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-#: Ground truth an algorithm may ask the trainer to supply with each batch.
-MAP_NAMES = ("depth", "parsing", "reflection", "pulse")
 
 
 @dataclass
@@ -70,8 +68,11 @@ class Algorithm(nn.Module):
     """Base class: a model plus the rule that trains it.
 
     Subclasses set ``Config`` (a dataclass of hyper-parameters with defaults)
-    and ``maps`` (the ground-truth maps they need), build their networks and
-    optimizers in ``__init__``, and implement ``update`` and ``scores`` (and
+    and ``maps`` (the ground-truth maps they train on: :class:`Batch`'s
+    optional fields, the maps :data:`dgfas.data.frame_cache.MAPS` stores;
+    one whose config leaves some unused also narrows them in ``maps_for``),
+    build their networks in ``__init__`` and register their optimizers there
+    (``register_optimizer``), and implement ``update`` and ``scores`` (and
     ``output_maps`` if they predict dense maps worth looking at). A
     method that needs consecutive frames sets ``clip_length`` above 1; the
     trainer then feeds it clips (see :class:`Batch`) for training and scoring.
@@ -99,6 +100,17 @@ class Algorithm(nn.Module):
         self.config = config
         self.model_config = model_config
         self.domains = list(domains)
+        self._optimizers: list[torch.optim.Optimizer] = []
+
+    @classmethod
+    def maps_for(cls, config) -> tuple[str, ...]:
+        """The ground-truth maps a run with ``config`` trains on: ``maps`` unless the method narrows them.
+
+        The trainer loads only these, so a variant that trains on fewer maps
+        (an ablation, another target) neither holds the others in memory nor
+        needs a data source that gives them.
+        """
+        return cls.maps
 
     @classmethod
     def check_sources(cls, config, domains: list[str]) -> None:
@@ -126,9 +138,30 @@ class Algorithm(nn.Module):
         """
         return {}
 
+    def register_optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """Declare ``optimizer`` one the method owns: :meth:`minimize` steps it and the trainer checkpoints it."""
+        self._optimizers.append(optimizer)
+        return optimizer
+
     def optimizers(self) -> list[torch.optim.Optimizer]:
-        """The optimizers the algorithm owns, so the trainer can checkpoint their state."""
-        return [value for value in vars(self).values() if isinstance(value, torch.optim.Optimizer)]
+        """The optimizers the method registered, in registration order: the order a checkpoint stores their states in."""
+        return list(self._optimizers)
+
+    def minimize(self, loss: torch.Tensor) -> None:
+        """One gradient step on ``loss``: clear every registered optimizer's gradients, backpropagate, step each.
+
+        Runs inside ``update``, so under the run's autocast like the loss itself;
+        bf16 needs no loss scaling, so there is none (:mod:`dgfas.precision`).
+        A method whose optimizers step on different losses steps them itself;
+        registering them still has the trainer checkpoint them.
+        """
+        if not self._optimizers:
+            raise DgfasError(f"{type(self).__name__} has no optimizer to step: register it with register_optimizer()")
+        for optimizer in self._optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in self._optimizers:
+            optimizer.step()
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:

@@ -100,6 +100,7 @@ from dgfas.config import setting
 from dgfas.errors import DgfasError
 from dgfas.hparams import LogUniform
 from dgfas.models import MODELS, get_model
+from dgfas.models.registry import StagedBackbone
 
 #: Values of ``BasnConfig.auxiliary``: the paper's baseline, models A, B, C and D (BASN).
 AUXILIARY = ("none", "depth", "reflection", "added", "subtracted")
@@ -131,6 +132,11 @@ class BasnConfig:
     reflection_weight: float = setting(5e-5, at_least=0)
     lr: float = setting(5e-5, above=0)
     weight_decay: float = setting(0.0, at_least=0)
+
+
+def predicted_maps(auxiliary: str) -> tuple[str, ...]:
+    """The auxiliary maps a variant predicts and trains on: depth, reflection, both, or none for the baseline."""
+    return tuple(name for name in ("depth", "reflection") if auxiliary in (name, "added", "subtracted"))
 
 
 def rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
@@ -232,18 +238,17 @@ class BasnNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, auxiliary: str) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or len(getattr(backbone, "stage_channels", ())) != 5:
+        if not isinstance(backbone, StagedBackbone) or len(backbone.stage_channels) != 5:
             name = type(backbone).__name__
             raise DgfasError(f"basn needs a backbone with five stages (conv1..conv5), such as vgg16; got {name}")
         c1, c2, c3, c4, c5 = backbone.stage_channels
-        uses_depth = auxiliary in ("depth", "added", "subtracted")
-        uses_reflection = auxiliary in ("reflection", "added", "subtracted")
+        predicted = predicted_maps(auxiliary)
         self.auxiliary = auxiliary
         self.input_conv = nn.Conv2d(6, 3, 3, padding=1)
         self.backbone = backbone
         self.backbone_conv = nn.Sequential(*_conv_bn_relu(c2 + c3 + c4 + c5, c3))
-        self.depth_extractor = AuxiliaryExtractor(c2 + c3 + c4, c1, 1) if uses_depth else None
-        self.reflection_extractor = AuxiliaryExtractor(c2 + c3 + c4, c1, 3) if uses_reflection else None
+        self.depth_extractor = AuxiliaryExtractor(c2 + c3 + c4, c1, 1) if "depth" in predicted else None
+        self.reflection_extractor = AuxiliaryExtractor(c2 + c3 + c4, c1, 3) if "reflection" in predicted else None
         # No activations on the enrichment path: the feature difference keeps its sign.
         self.enrichment = (
             nn.Sequential(*_conv_bn(c1, c3), nn.MaxPool2d(2), *_conv_bn(c3, c3), nn.MaxPool2d(2))
@@ -294,10 +299,14 @@ class Basn(Algorithm):
     }
     maps = ("depth", "reflection")
 
+    @classmethod
+    def maps_for(cls, config: BasnConfig) -> tuple[str, ...]:
+        return predicted_maps(config.auxiliary)
+
     def __init__(self, config: BasnConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
         self.net = BasnNet(get_model(config.model).build(model_config), config.auxiliary)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.register_optimizer(torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay))
 
     def task_losses(self, out: dict[str, torch.Tensor], batch: Batch) -> dict[str, torch.Tensor]:
         """Unweighted cross-entropy and, for the maps this variant predicts, the paper's L_depth and L_ref."""
@@ -321,9 +330,7 @@ class Basn(Algorithm):
         out = self.net(joined.image)
         losses = self.task_losses(out, joined)
         total = self.weighted(losses, out)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
+        self.minimize(total)
         return {"loss": total.item(), **{k: v.item() for k, v in losses.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:

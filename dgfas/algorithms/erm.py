@@ -46,7 +46,7 @@ class Erm(Algorithm):
         super().__init__(config, model_config, domains)
         self.backbone = get_model(config.model).build(model_config)
         self.classifier = nn.Linear(self.backbone.out_features, 1)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.register_optimizer(torch.optim.Adam(self.parameters(), lr=config.lr, weight_decay=config.weight_decay))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.backbone(x)).squeeze(1)
@@ -54,9 +54,7 @@ class Erm(Algorithm):
     def update(self, batches_by_domain: dict[str, Batch]) -> dict[str, float]:
         joined = Batch.join(list(batches_by_domain.values()))
         loss = F.binary_cross_entropy_with_logits(self.logits(joined.image), joined.label)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
+        self.minimize(loss)
         return {"loss": loss.item()}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:

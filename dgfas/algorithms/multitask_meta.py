@@ -38,8 +38,8 @@ Choices the paper's description leaves open, made here:
       and the test score is sigmoid(logit); the depth map is not fused into it.
     * BatchNorm follows :mod:`dgfas.algorithms.inner_step`: batch statistics in
       every pass, running statistics updated by the meta-train pass only. The
-      model's convolutions and batch norms are that module's meta layers, whose
-      second derivatives are exact and cheap, so the second-order term costs
+      model's convolutions and batch norms are :mod:`dgfas.algorithms.meta_layers`,
+      whose second derivatives are exact and cheap, so the second-order term costs
       arithmetic rather than kernel launches; the meta-gradient is the native
       layers' own.
     * Defaults: λ_d = 10 (as in RFM's depth term), λ_p = 1, λ_t = 1, margin
@@ -57,7 +57,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from dgfas.algorithms.base import Algorithm, Batch
-from dgfas.algorithms.inner_step import INNER_STEPS, get_inner_step, with_meta_layers
+from dgfas.algorithms.inner_step import INNER_STEPS, get_inner_step
+from dgfas.algorithms.meta_layers import with_meta_layers
 from dgfas.algorithms.registry import register_algorithm
 from dgfas.algorithms.triplet import TRIPLET_MINING, one_side_triplet_loss
 from dgfas.config import setting
@@ -66,6 +67,7 @@ from dgfas.errors import DgfasError, UnsupportedSetting
 from dgfas.hparams import LogUniform
 from dgfas.models import MODELS, get_model
 from dgfas.models.heads import DepthHead, ParsingHead
+from dgfas.models.registry import StagedBackbone
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ class MultiTaskNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, depth: bool, parsing: bool) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
+        if not isinstance(backbone, StagedBackbone):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the depth and parsing heads")
         if len(backbone.stage_channels) != 4:
             raise DgfasError(
@@ -126,7 +128,7 @@ class MultiTaskNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         stages = self.backbone.stages(x)
-        embedding = torch.flatten(self.backbone.avgpool(stages[-1]), 1)  # (B, D)
+        embedding = torch.flatten(F.adaptive_avg_pool2d(stages[-1], 1), 1)  # (B, D), pooled as the backbone pools
         out = {"embedding": embedding, "logit": self.classifier(embedding).squeeze(1)}
         if self.depth_head is not None:
             out["depth"] = self.depth_head(stages)  # (B, 1, H/8, W/8)
@@ -156,6 +158,11 @@ class MultitaskMeta(Algorithm):
     }
     maps = ("depth", "parsing")
 
+    @classmethod
+    def maps_for(cls, config: MultitaskMetaConfig) -> tuple[str, ...]:
+        # the ablation switches turn each map's head and loss off
+        return tuple(name for name, trained in (("depth", config.depth), ("parsing", config.parsing)) if trained)
+
     def __init__(self, config: MultitaskMetaConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
         self.inner_step = get_inner_step(config.engine)
@@ -163,7 +170,9 @@ class MultitaskMeta(Algorithm):
         self.net = with_meta_layers(MultiTaskNet(get_model(config.model).build(model_config), config.depth, config.parsing))
         # Fused: one kernel for all ~80 parameters instead of a Python loop over them
         # (the same update; half the optimizer's time on the CPU).
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        self.register_optimizer(
+            torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        )
 
     @classmethod
     def check_sources(cls, config: MultitaskMetaConfig, domains: list[str]) -> None:
@@ -241,9 +250,7 @@ class MultitaskMeta(Algorithm):
                 losses["triplet"] = self.triplet_loss(out["embedding"], joined.batch.label, joined.domain)
             logged.update(losses)
             total = self.weighted(losses)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
+        self.minimize(total)
         return {"loss": total.item(), **{k: v.item() for k, v in logged.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:

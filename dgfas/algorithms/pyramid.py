@@ -78,9 +78,11 @@ from dgfas.errors import DgfasError
 from dgfas.hparams import Choice, LogUniform
 from dgfas.models import MODELS, get_model
 from dgfas.models.heads import DepthHead
+from dgfas.models.registry import MapHeadBackbone, StagedBackbone
 
-#: What the predicted map is trained to be.
-TARGETS = ("depth", "mask")
+#: What the predicted map is trained to be, and the ground-truth map each target is made from.
+TARGET_MAPS = {"depth": "depth", "mask": "parsing"}
+TARGETS = tuple(TARGET_MAPS)
 
 #: (dy, dx) of the 8 neighbours in the contrastive depth loss.
 _NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
@@ -153,10 +155,10 @@ class PyramidNet(nn.Module):
 
     def __init__(self, backbone: nn.Module) -> None:
         super().__init__()
-        if not hasattr(backbone, "stages") or not hasattr(backbone, "stage_channels"):
+        if not isinstance(backbone, StagedBackbone):
             raise DgfasError(f"backbone {type(backbone).__name__} has no stages() for the pyramid map head")
         self.backbone = backbone
-        self.head = backbone.map_head() if hasattr(backbone, "map_head") else DepthHead(backbone.stage_channels)
+        self.head = backbone.map_head() if isinstance(backbone, MapHeadBackbone) else DepthHead(backbone.stage_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.stages(x))
@@ -180,13 +182,16 @@ class Pyramid(Algorithm):
         "weight_decay": LogUniform(1e-5, 1e-2),
         "contrastive_weight": Choice((0.0, 1.0)),
     }
-    # A class attribute, read before the config is known: both maps, whichever the target.
-    maps = ("depth", "parsing")
+    maps = tuple(TARGET_MAPS.values())
+
+    @classmethod
+    def maps_for(cls, config: PyramidConfig) -> tuple[str, ...]:
+        return (TARGET_MAPS[config.target],)
 
     def __init__(self, config: PyramidConfig, model_config, domains: list[str]) -> None:
         super().__init__(config, model_config, domains)
         self.net = PyramidNet(get_model(config.model).build(model_config))
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.register_optimizer(torch.optim.Adam(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay))
 
     def losses(self, prediction: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Unweighted losses by name: ``mse_{h}x{w}`` per pyramid level, and ``contrastive`` if used.
@@ -208,9 +213,7 @@ class Pyramid(Algorithm):
         losses = self.losses(self.net(joined.image), target_map(joined, self.config.target))
         weights = {"contrastive": self.config.contrastive_weight}
         total = sum(weights.get(name, 1.0) * value for name, value in losses.items())
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
+        self.minimize(total)
         return {"loss": total.item(), **{name: value.item() for name, value in losses.items()}}
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:

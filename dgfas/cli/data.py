@@ -77,7 +77,7 @@ def cmd_data_index(args: argparse.Namespace) -> int:
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
     from dgfas.data.corpora import index_corpus
-    from dgfas.data.corpora.cache import PrepareConfig
+    from dgfas.data.corpora.cache_identity import PrepareConfig
     from dgfas.data.corpora.prepare import prepare_corpus
 
     config = PrepareConfig(frames_per_video=args.frames_per_video, size=args.size, margin=args.margin)
@@ -126,7 +126,7 @@ def index_options(parser: argparse.ArgumentParser) -> None:
 
 def prepare_options(parser: argparse.ArgumentParser) -> None:
     from dgfas.data.corpora.faces import MARGIN
-    from dgfas.data.corpora.prepare import DEFAULT_NO_FACE, NO_FACE_POLICIES
+    from dgfas.data.corpora.video_preparer import DEFAULT_NO_FACE, NO_FACE_POLICIES
     from dgfas.paths import default_cache_dir
 
     parser.add_argument("dataset", help="corpus adapter: casia, msu, oulu, replay, siw")

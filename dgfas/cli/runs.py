@@ -45,7 +45,7 @@ def _split_overrides(items: list[str]) -> dict[str, dict[str, str]]:
 
 def job_specs(args: argparse.Namespace, protocols: list[str], methods: list[str], seeds: list[int]) -> list:
     """The jobs, each one's settings resolved and checked before the first builds data or logs a run."""
-    from dgfas.trainer import RunSpec, resolve_settings
+    from dgfas.run import RunSpec, resolve_settings
 
     overrides = _split_overrides(args.set)
     specs = [
@@ -107,11 +107,11 @@ def run_data_options(args: argparse.Namespace):
 def grid(args: argparse.Namespace) -> tuple[list[str], list[str], list[int]]:
     """Protocols, methods and seeds of ``benchmark`` and ``sweep``; by default leave-one-out, every method, seed 0."""
     from dgfas.algorithms import ALGORITHMS
-    from dgfas.protocols import LEAVE_ONE_OUT, expand_folds
+    from dgfas.protocols import expand_folds, protocol_names
 
     # a fold protocol named without its fold runs every fold (OULU-P3 -> OULU-P3@1, ..., OULU-P3@6)
     protocols = [name for given in _csv_list(args.protocols) for name in expand_folds(given)] if args.protocols \
-        else list(LEAVE_ONE_OUT)
+        else list(protocol_names("leave-one-out"))
     methods = _csv_list(args.methods) if args.methods else ALGORITHMS.names()
     seeds = _seeds(args.seeds)
     validate_names(protocols, methods, args.preset, args.data)

@@ -11,7 +11,9 @@ from dgfas.cli.runs import add_data_options, run_data_options
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from dgfas.submission import SubmissionRejected, submit
+    from dgfas.metric_names import TARGET_AUC, TARGET_HTER
+    from dgfas.submission import submit
+    from dgfas.submitted_scores import SubmissionRejected
 
     try:
         runs = submit(args.name, args.scores, preset=args.preset, data_source=args.data,
@@ -22,8 +24,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         raise
     for run in runs:
         m = run.metrics
-        print(f"{args.name} on {run.protocol}: HTER {100 * m['target_test.video.hter.dev_eer']:.1f}% "
-              f"(dev_eer threshold), AUC {100 * m['target_test.video.auc']:.1f}%, MLflow run {run.run_id}")
+        print(f"{args.name} on {run.protocol}: HTER {100 * m[TARGET_HTER]:.1f}% "
+              f"(dev_eer threshold), AUC {100 * m[TARGET_AUC]:.1f}%, MLflow run {run.run_id}")
     print(f"see it with: dgfas leaderboard --suite {args.data}-{args.preset}")
     return 0
 

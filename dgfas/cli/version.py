@@ -30,7 +30,7 @@ def _version_text() -> str:
 
     rows = []
     for method in ALGORITHMS.names():
-        model = getattr(ALGORITHMS.get(method).Config(), "model", None)  # as trainer.ResolvedRun.code_hash reads it
+        model = getattr(ALGORITHMS.get(method).Config(), "model", None)  # as run.ResolvedRun.code_hash reads it
         rows.append((f"{method} ({model})" if model else method, code_hash(method, model)))
     rows.append(("submissions (dgfas submit)", submission_code_hash()))
     width = max(len(name) for name, _ in rows)

@@ -7,9 +7,9 @@ Layout of a cache folder::
     manifest.json                                          written last: format, domain, counts, fingerprint
 
 :class:`FrameCacheWriter` appends frames a video at a time with plain file
-writes (a header first, then rows), so writing holds one video in memory
-however large the cache, and the dirty pages are the page cache's, not the
-process's. It writes into ``<folder>.partial`` and renames that to
+writes (a header first, then rows: :mod:`dgfas.data.npy_files`), so writing
+holds one video in memory however large the cache, and the dirty pages are
+the page cache's, not the process's. It writes into ``<folder>.partial`` and renames that to
 ``<folder>`` after the manifest, so a folder with a manifest of the current
 format is complete; anything else is written again. The fingerprint (sha256
 of every array's bytes) is computed while writing and stored in the
@@ -28,19 +28,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import json
-import math
 import os
 import shutil
 import sys
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from dgfas.atomic import atomic_write, atomic_write_text
 from dgfas.data.frames import PIXEL_FIELDS, FrameSet, Origin, encode_unit_map
+from dgfas.data.npy_files import NpyAppender, data_digest, npy_problem
 from dgfas.errors import DgfasError
 
 #: Bump whenever the layout or an array's encoding changes; folders of another format are written again.
@@ -118,81 +116,9 @@ def array_problems(folder: Path, manifest: dict) -> dict[str, str]:
     return problems
 
 
-_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-
-
-def _read_npy_header(file: BinaryIO) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """(shape, fortran order, dtype) of an open ``.npy`` file, left at its first data byte."""
-    version = np.lib.format.read_magic(file)
-    if version not in _HEADER_READERS:
-        raise ValueError(f".npy format version {version}")
-    return _HEADER_READERS[version](file)
-
-
-def npy_problem(path: Path, dtype: type, shape: tuple[int, ...]) -> str | None:
-    """What keeps ``path`` from being a ``.npy`` array of ``dtype`` and ``shape``, as ``"<path>: <what>"``,
-    or None: the checks every open of a cache makes.
-
-    Only the header is read (the size comes from the file system), so the
-    check costs the same for a 100 GB array: a missing or truncated file, a
-    header that does not parse, a shape, dtype or memory order other than
-    the cache's, or bytes past the array's end. ``dtype`` ``str`` accepts
-    text of any length. A changed byte inside the data passes.
-    """
-    try:
-        with open(path, "rb") as file:
-            found_shape, fortran_order, found_dtype = _read_npy_header(file)
-            data_start, size = file.tell(), os.fstat(file.fileno()).st_size
-    except FileNotFoundError:
-        return f"{path}: missing"
-    except OSError as error:
-        return f"{path}: unreadable ({error.strerror or error})"
-    except (ValueError, TypeError, SyntaxError):  # numpy's header parser raises these for damaged bytes
-        return f"{path}: not a .npy array (its header does not parse)"
-    same_dtype = found_dtype.kind == "U" if dtype is str else found_dtype == np.dtype(dtype)
-    if not same_dtype or tuple(found_shape) != tuple(shape) or fortran_order:
-        wanted = "str" if dtype is str else np.dtype(dtype)
-        return f"{path}: holds {found_dtype} {tuple(found_shape)}, expected {wanted} {tuple(shape)}"
-    expected_size = data_start + math.prod(shape) * found_dtype.itemsize
-    if size != expected_size:
-        truncated = "truncated: " if size < expected_size else ""
-        return f"{path}: {truncated}{size} bytes, its header promises {expected_size}"
-    return None
-
-
 def frame_shapes(size: int) -> dict[str, tuple[int, ...]]:
     """The shape of one frame's row of each pixel array, at crop side ``size``."""
     return {"images": (size, size, 3), "depth": (size, size), "parsing": (size, size), "reflection": (size, size, 3)}
-
-
-def npy_header(dtype: type, shape: tuple[int, ...]) -> bytes:
-    """A ``.npy`` header; numpy pads it so that any row count up to 21 digits gives the same length, which
-    lets a growing array's header be rewritten in place."""
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape})
-    return buffer.getvalue()
-
-
-class _Appender:
-    """One ``.npy`` file whose header promises ``rows`` rows, filled by appending."""
-
-    def __init__(self, path: Path, dtype: type, row_shape: tuple[int, ...], rows: int) -> None:
-        self.dtype, self.row_shape, self.rows, self.written = np.dtype(dtype), row_shape, rows, 0
-        self.digest = hashlib.sha256()
-        self.file: BinaryIO = open(path, "wb")
-        self.file.write(npy_header(self.dtype, (rows, *row_shape)))
-
-    def append(self, values: np.ndarray) -> None:
-        if values.shape[1:] != self.row_shape or values.dtype != self.dtype:
-            raise ValueError(f"{self.file.name}: rows of {values.dtype} {values.shape[1:]}, "
-                             f"expected {self.dtype} {self.row_shape}")
-        if self.written + len(values) > self.rows:
-            raise ValueError(f"{self.file.name}: more than the {self.rows} rows announced")
-        data = np.ascontiguousarray(values)
-        self.digest.update(data)
-        self.file.write(data.data)
-        self.written += len(values)
 
 
 class FrameCacheWriter:
@@ -220,7 +146,7 @@ class FrameCacheWriter:
         self.folder, self.domain, self.frames, self.size, self.maps = folder, domain, frames, size, maps
         self.partial = folder.with_name(folder.name + ".partial")
         self.columns: dict[str, list[np.ndarray]] = {name: [] for name in COLUMNS}
-        self.arrays: dict[str, _Appender] = {}
+        self.arrays: dict[str, NpyAppender] = {}
 
     def __enter__(self) -> "FrameCacheWriter":
         try:
@@ -231,7 +157,7 @@ class FrameCacheWriter:
             for name in ("images", *self.maps):
                 dtype = np.uint8 if name == "images" else MAPS[name]
                 row_shape = {**frame_shapes(self.size), "pulse": ()}[name]
-                self.arrays[name] = _Appender(self.partial / f"{name}.npy", dtype, row_shape, self.frames)
+                self.arrays[name] = NpyAppender(self.partial / f"{name}.npy", dtype, row_shape, self.frames)
         except OSError as error:
             self._close_files()
             raise DgfasError(f"cannot write frame cache {self.folder}: {error.strerror or error}") from None
@@ -338,7 +264,7 @@ def verify_frame_cache(folder: Path) -> list[str]:
             continue
         path = folder / f"{name}.npy"
         try:
-            digest = _text_digest(path) if dtype is str else _data_digest(path)
+            digest = _text_digest(path) if dtype is str else data_digest(path)
         except (OSError, ValueError) as error:
             problems[name] = f"{path}: unreadable ({error})"
             continue
@@ -348,13 +274,6 @@ def verify_frame_cache(folder: Path) -> list[str]:
     if fingerprint != manifest["fingerprint"] or set(recorded) != set(expected_arrays(manifest)):
         problems[MANIFEST] = f"{folder / MANIFEST}: its digests do not make its fingerprint"
     return list(problems.values())
-
-
-def _data_digest(path: Path) -> str:
-    """sha256 of a ``.npy`` file's data (what :class:`_Appender` hashes as it writes), read in blocks."""
-    with open(path, "rb") as file:
-        _read_npy_header(file)
-        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _text_digest(path: Path) -> str:

@@ -1,7 +1,8 @@
 """Run tracking (MLflow) and leaderboards.
 
 ``store`` opens the MLflow store, ``tracked_run`` writes a run to it and
-``stored_runs`` reads runs back, by the names of ``run_contract``; they import
+``stored_runs`` reads runs back, by the names of ``run_contract`` and the tags of
+``record``; they import
 MLflow lazily, as ``figures`` imports matplotlib. ``leaderboard`` writes a
 suite's leaderboards in three steps: ``records`` loads and filters its runs,
 ``aggregation`` aggregates them over seeds and test subjects, and ``markdown``
@@ -21,7 +22,7 @@ from dgfas.tracking.figures import roc_curves_figure, roc_det_figure
 from dgfas.tracking.store import tracking_uri
 from dgfas.tracking.stored_runs import download_artifacts, find_finished_run, load_run_records
 from dgfas.tracking.tracked_run import TrackedRun
-from dgfas.tracking.records import read_records_csv
+from dgfas.tracking.counted_runs import read_records_csv
 from dgfas.tracking.reported import read_reported
 
 __all__ = [

@@ -19,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from dgfas.errors import DgfasError
+from dgfas.metric_names import metric_name, selection_prefix
 from dgfas.scores import LEVELS
 from dgfas.selection import get_threshold_rule
 from dgfas.tracking import intervals
 from dgfas.tracking.header import HeaderInfo
 from dgfas.tracking.intervals import RunScores, Term
-from dgfas.tracking.records import RUN_IDENTITY, ArtifactFetcher, load_run_scores, metric_prefix
+from dgfas.tracking.counted_runs import RUN_IDENTITY, ArtifactFetcher, load_run_scores, metric_prefix
 from dgfas.tracking.table_order import AVERAGE, KIND_ORDER, KINDS_WITHOUT_AVERAGE, protocol_kind, protocol_order
 
 _INTERVAL_COLUMNS = ("hter_lo", "hter_hi", "auc_lo", "auc_hi", "hter_delta_erm", "hter_delta_erm_lo",
@@ -92,8 +93,8 @@ def aggregate(
         raise DgfasError(f"unknown level '{level}'; valid: {list(LEVELS)}")
     get_threshold_rule(threshold_rule)
     prefix = metric_prefix(records, selection_rule)
-    hter_column = f"{prefix}target_test.{level}.hter.{threshold_rule}"
-    auc_column = f"{prefix}target_test.{level}.auc"
+    hter_column = prefix + metric_name("target_test", level, "hter", threshold_rule)
+    auc_column = prefix + metric_name("target_test", level, "auc")
     for column in (hter_column, auc_column):
         if column not in records.columns:
             available = sorted(name for name in records.columns if name.startswith("target_test."))
@@ -240,8 +241,8 @@ def literature_table(records: pd.DataFrame, info: HeaderInfo, *, level: str = "v
     selection_rule, threshold_rule = LITERATURE_RULES
     if (info.selection_rule, info.threshold_rule) == LITERATURE_RULES:
         return None
-    prefix = "" if info.selection_rule == selection_rule else f"selection.{selection_rule}."
-    if f"{prefix}target_test.{level}.hter.{threshold_rule}" not in records.columns:
+    prefix = "" if info.selection_rule == selection_rule else selection_prefix(selection_rule)
+    if prefix + metric_name("target_test", level, "hter", threshold_rule) not in records.columns:
         return None
     scores = None if artifacts is None else load_run_scores(
         records, artifacts, level=level, threshold_rule=threshold_rule, selection_rule=selection_rule)

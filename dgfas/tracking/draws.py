@@ -13,17 +13,21 @@ from __future__ import annotations
 import pandas as pd
 
 from dgfas.errors import DgfasError
+from dgfas.metric_names import SOURCE_EER, TARGET_ORACLE_HTER
 from dgfas.registry import Registry
-from dgfas.tracking.run_contract import RECORD_ID_COLUMNS
+from dgfas.tracking.record import RECORD_ID_COLUMNS
+
+LOSO_SOURCE_EER = f"loso.{SOURCE_EER}"
+"""The record column :func:`with_loso_scores` adds: a draw's mean EER on each source it was trained without."""
 
 DRAW_RULES: Registry[str] = Registry("draw rule")
 """Rule name -> the record column whose lowest value wins."""
-DRAW_RULES.add("source_val", "source_val.video.eer")
+DRAW_RULES.add("source_val", SOURCE_EER)
 # Leave-one-source-domain-out (DomainBed's leave-one-domain-out cross-validation): the mean, over
 # a draw's holdout runs (one per source, trained without it), of the EER on the held-out source.
-DRAW_RULES.add("loso", "loso.source_val.video.eer")
+DRAW_RULES.add("loso", LOSO_SOURCE_EER)
 # Reads target-test labels twice over (HTER at the target's own EER threshold): an oracle.
-DRAW_RULES.add("oracle", "target_test.video.hter.oracle_eer")
+DRAW_RULES.add("oracle", TARGET_ORACLE_HTER)
 
 _DRAW_IDENTITY = [*RECORD_ID_COLUMNS, "variant"]
 
@@ -90,13 +94,13 @@ def with_loso_scores(records: pd.DataFrame) -> pd.DataFrame:
     holdouts = holdouts.sort_values("start_time", kind="stable").drop_duplicates(
         [*_DRAW_IDENTITY, "holdout_source"], keep="last")
     grouped = holdouts.groupby(_DRAW_IDENTITY, dropna=False)
-    scores = grouped["source_val.video.eer"].mean().rename("loso.source_val.video.eer").reset_index()
+    scores = grouped[SOURCE_EER].mean().rename(LOSO_SOURCE_EER).reset_index()
     scores["_held_out"] = grouped["holdout_source"].nunique().to_numpy()
     sources = {name: len(get_protocol(name).sources) for name in scores["protocol"].unique()}
     complete = scores["_held_out"] == scores["protocol"].map(sources)
-    scores.loc[~complete, "loso.source_val.video.eer"] = float("nan")
+    scores.loc[~complete, LOSO_SOURCE_EER] = float("nan")
     normal = records[records["holdout_source"].isna()].assign(variant=lambda r: r["method"].astype(str))
     scored = normal.merge(scores.drop(columns="_held_out"), on=_DRAW_IDENTITY, how="left")
-    if scored["loso.source_val.video.eer"].isna().all():
+    if scored[LOSO_SOURCE_EER].isna().all():
         raise DgfasError("no draw has one holdout run per source of its protocol; run the sweep with --loso to the end")
     return scored.drop(columns="variant").set_axis(normal.index)

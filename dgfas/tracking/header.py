@@ -13,7 +13,7 @@ import pandas as pd
 
 from dgfas.errors import DgfasError
 from dgfas.selection import get_selection_rule, get_threshold_rule
-from dgfas.tracking.records import STALE
+from dgfas.tracking.counted_runs import STALE
 
 
 @dataclass(frozen=True)

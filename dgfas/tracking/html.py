@@ -36,6 +36,7 @@ import pandas as pd
 
 from dgfas.atomic import atomic_write_text
 from dgfas.errors import DgfasError
+from dgfas.metric_names import score_file, table_name
 from dgfas.protocols import get_protocol
 from dgfas.scores import read_scores
 from dgfas.tracking.table_order import protocol_order
@@ -125,7 +126,7 @@ def write_html(path: str | os.PathLike[str], markdown: str, records: pd.DataFram
     from dgfas.tracking.run_contract import MAP_EXAMPLES
     from dgfas.tracking.stored_runs import download_artifacts
 
-    scores_name = f"target_test.{level}.csv"
+    scores_name = score_file(table_name("target_test", level))
     curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     galleries = []
     with tempfile.TemporaryDirectory(prefix="dgfas-html-") as work:

@@ -20,11 +20,10 @@ import re
 import pandas as pd
 
 from dgfas.errors import DgfasError
+from dgfas.metric_names import metric_name
 from dgfas.paths import shipped_data_dir
 from dgfas.protocols import PROTOCOLS, get_protocol, without_fold
-
-#: Rates shown per protocol, in the papers' column order.
-INTRA_METRICS = ("apcer", "bpcer", "acer")
+from dgfas.tracking.run_contract import INTRA_METRICS
 
 #: APCER / BPCER / ACER (%) papers print for the intra protocols, as printed (``±`` over folds).
 REPORTED_INTRA_CSV = shipped_data_dir("leaderboards") / "reported-intra.csv"
@@ -52,7 +51,7 @@ def intra_summary(records: pd.DataFrame, kinds: dict[str, str], *, level: str = 
         ``<metric>_std`` per metric as fractions; the std is NaN with fewer than two folds. Sorted by
         protocol, then method. Empty when no run is of an intra protocol or none logged the rates.
     """
-    columns = {name: f"target_test.{level}.{name}.{threshold_rule}" for name in INTRA_METRICS}
+    columns = {name: metric_name("target_test", level, name, threshold_rule) for name in INTRA_METRICS}
     intra = records[records["protocol"].map(kinds) == "intra"]
     if intra.empty or any(column not in intra.columns for column in columns.values()):
         return pd.DataFrame(columns=["method", "protocol", "n_folds", "folds_of", "n_seeds",

@@ -2,7 +2,7 @@
 
 * load: ``stored_runs.load_run_records(suite)`` (or ``records.read_records_csv``
   for a fixture) gives one row per finished run with its final metrics;
-  :mod:`dgfas.tracking.records` keeps the current runs, one per cell, and
+  :mod:`dgfas.tracking.counted_runs` keeps the current runs, one per cell, and
   fetches their target-test score files;
 * aggregate: :func:`dgfas.tracking.aggregation.aggregate` gives, per method and
   protocol, the mean over seeds with 95% intervals and the paired difference to
@@ -32,7 +32,7 @@ from dgfas.tracking.header import header_info
 from dgfas.tracking.html import write_html
 from dgfas.tracking.intra import read_reported_intra
 from dgfas.tracking.markdown import render_markdown
-from dgfas.tracking.records import (
+from dgfas.tracking.counted_runs import (
     ArtifactFetcher,
     CodeHashes,
     check_one_protocol_file_per_name,
@@ -102,7 +102,7 @@ def write_leaderboard(
             :func:`current_code_hash` for records loaded from the store; records passed in (a
             fixture) are then taken as they are.
         artifacts: Where the runs' score files are, for the cells' intervals
-            (:func:`dgfas.tracking.records.artifacts_in_folder` for a fixture); None: the MLflow store's
+            (:func:`dgfas.tracking.counted_runs.artifacts_in_folder` for a fixture); None: the MLflow store's
             when ``records`` is None, no intervals for records passed in.
 
     Returns:

@@ -18,7 +18,7 @@ from dgfas.tracking import intervals
 from dgfas.tracking.aggregation import BASELINE
 from dgfas.tracking.header import HeaderInfo
 from dgfas.tracking.intra import intra_lines, intra_summary, reported_intra_lines
-from dgfas.tracking.records import STALE
+from dgfas.tracking.counted_runs import STALE
 from dgfas.tracking.reported import reported_present
 from dgfas.tracking.row_setup import setup_lines
 from dgfas.tracking.table_order import (

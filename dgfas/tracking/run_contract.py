@@ -1,23 +1,14 @@
 """The layout of a dgfas run in MLflow: the names the trainer writes a run under and the leaderboard reads it back by.
 
-A run's experiment is its suite; its params and ``dgfas.*`` tags say what ran, and its
-final metrics are named ``{role}.{level}.{name}[.{rule}]`` (the MLflow run contract in the
-project notes). The final metrics go into a table artifact (:data:`METRICS_TABLE`) and only
+A run's experiment is its suite; its params and ``dgfas.*`` tags say what ran
+(:mod:`dgfas.tracking.record`), and its final metrics are named
+``{role}.{level}.{name}[.{rule}]`` (:mod:`dgfas.metric_names`). The final metrics go into a table artifact (:data:`METRICS_TABLE`) and only
 a few headline ones, in percent, are MLflow metrics (:data:`HEADLINE_METRICS`); the jobs of
 one ``dgfas benchmark`` or ``sweep`` command are child runs of a run of that command
 (:data:`INVOCATION_TAG`). Names only: nothing here imports MLflow.
 """
 
-RECORD_ID_COLUMNS = ("method", "protocol", "seed", "data_source", "preset", "selection_rule")
-"""Columns of ``load_run_records`` that identify a run; the rest are its final metrics."""
-
-RECORD_CODE_COLUMNS = ("code_hash", "protocol_hash", "protocol_file", "torch_version", "device_name")
-"""Columns of ``load_run_records`` saying what computed a run: the hash of the code that trained and scored it (param ``code_hash``,
-:mod:`dgfas.code_identity`), the protocol file's content hash and path, torch's version and the
-CPU or GPU it ran on; None where the run did not log it (runs logged before these were)."""
-
-FINAL_METRIC_ROLES = ("source_val", "target_test", "selection")
-"""Metric name prefixes of final (evaluation) metrics; ``train.*`` curves are not records."""
+from dgfas.metric_names import TARGET_AUC, TARGET_HTER, metric_name
 
 MAP_EXAMPLES = "maps.npz"
 """Artifact of a run whose method predicts dense maps: a few target-test inputs and their maps."""
@@ -35,14 +26,15 @@ values with pandas' JSON writer, to 10 decimals: 1e-8 percentage points, far bel
 METRICS_TABLE_TAG = "dgfas.metrics_table"
 """Tag naming a run's :data:`METRICS_TABLE`, so reading an older run costs no artifact listing."""
 
-HEADLINE_METRICS = {"HTER": "target_test.video.hter.dev_eer", "AUC": "target_test.video.auc",
-                    "EER": "target_test.video.eer"}
+HEADLINE_METRICS = {"HTER": TARGET_HTER, "AUC": TARGET_AUC, "EER": metric_name("target_test", "video", "eer")}
 """The MLflow metrics every run shows, in percent: the target test split at video level, under the
 run's own selection rule and the ``dev_eer`` threshold rule. Upper case, as the literature writes
 them, which also sorts them above the ``eval.*``, ``train.*`` and ``system/*`` curves."""
 
-INTRA_HEADLINE_METRICS = {"APCER": "target_test.video.apcer.dev_eer", "BPCER": "target_test.video.bpcer.dev_eer",
-                          "ACER": "target_test.video.acer.dev_eer"}
+INTRA_METRICS = ("apcer", "bpcer", "acer")
+"""The ISO/IEC 30107-3 rates an intra-dataset protocol's tables show, in the papers' column order."""
+
+INTRA_HEADLINE_METRICS = {rate.upper(): metric_name("target_test", "video", rate, "dev_eer") for rate in INTRA_METRICS}
 """Headline metrics an intra-dataset protocol's run adds: the ISO/IEC 30107-3 rates OULU-NPU and SiW report."""
 
 INVOCATION_TAG = "dgfas.invocation"

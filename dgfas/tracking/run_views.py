@@ -19,7 +19,7 @@ TILE = 96
 def map_gallery(examples: dict[str, np.ndarray]) -> np.ndarray:
     """A run's map examples (``run_contract.MAP_EXAMPLES``) as one (H, W, 3) uint8 image for ``log_image``.
 
-    One row per example frame (live ones first, as ``trainer.map_examples``
+    One row per example frame (live ones first, as ``evaluation.map_examples``
     picks them), its input then each predicted map in name order, drawn as the
     HTML leaderboard draws them (:func:`dgfas.tracking.html.map_to_rgb`); a
     2-pixel white gutter between tiles. The caption (which map is which

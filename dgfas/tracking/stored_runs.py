@@ -1,7 +1,8 @@
 """Reading runs back from the MLflow store: a job's finished run by its key, and a suite's runs as leaderboard records.
 
 A run is read by the names :mod:`dgfas.tracking.run_contract` gives its parts
-(:data:`~dgfas.tracking.run_contract.METRICS_TABLE` and the others).
+(:data:`~dgfas.tracking.run_contract.METRICS_TABLE` and the others), its params and tags
+as :mod:`dgfas.tracking.record` reads them and its metrics by :mod:`dgfas.metric_names`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dgfas.errors import DgfasError
-from dgfas.tracking.row_setup import SETUP_COLUMNS
-from dgfas.tracking.run_contract import (
-    FINAL_METRIC_ROLES,
-    INVOCATION_TAG,
-    METRICS_TABLE_TAG,
-    RECORD_CODE_COLUMNS,
-    RECORD_ID_COLUMNS,
-)
+from dgfas.metric_names import FINAL_METRIC_ROLES
+from dgfas.tracking.record import RECORD_COLUMNS, RUN_KEY_TAG, StoredRecord
+from dgfas.tracking.run_contract import INVOCATION_TAG, METRICS_TABLE_TAG
 from dgfas.tracking.store import local_artifacts, mlflow_client, suite_experiment_id
 
 if TYPE_CHECKING:
@@ -44,7 +40,7 @@ def end_orphaned_runs(suite: str, run_key: str) -> None:
     if experiment_id is None:
         return
     orphans = client.search_runs(
-        [experiment_id], filter_string=f"tags.`dgfas.run_key` = '{_checked_key(run_key)}' and attributes.status = 'RUNNING'"
+        [experiment_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{_checked_key(run_key)}' and attributes.status = 'RUNNING'"
     )
     for run in orphans:
         client.set_terminated(run.info.run_id, "KILLED")
@@ -69,7 +65,7 @@ def find_finished_run(suite: str, run_key: str) -> str | None:
         return None
     runs = client.search_runs(
         [experiment_id],
-        filter_string=f"tags.`dgfas.run_key` = '{_checked_key(run_key)}' and attributes.status = 'FINISHED'",
+        filter_string=f"tags.`{RUN_KEY_TAG}` = '{_checked_key(run_key)}' and attributes.status = 'FINISHED'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
@@ -114,8 +110,7 @@ def load_run_records(suite: str) -> pd.DataFrame:
         page_token = page.token
         if not page_token:
             break
-    id_columns = [*RECORD_ID_COLUMNS, "run_id", "run_key", "start_time", "hparam_draw", "holdout_source",
-                  *SETUP_COLUMNS, *RECORD_CODE_COLUMNS]
+    id_columns = list(RECORD_COLUMNS)
     records = pd.DataFrame(rows, columns=None if rows else id_columns)
     metric_columns = sorted(column for column in records.columns if column not in id_columns)
     records = records.reindex(columns=[*id_columns, *metric_columns])
@@ -126,32 +121,8 @@ def load_run_records(suite: str) -> pd.DataFrame:
 
 
 def _record(client: MlflowClient, run: Any) -> dict[str, Any]:
-    params, tags = run.data.params, run.data.tags
-    record: dict[str, Any] = {}
-    for column in RECORD_ID_COLUMNS:
-        value = params.get(column, tags.get(f"dgfas.{column}"))
-        if value is None:
-            raise DgfasError(
-                f"MLflow run {run.info.run_id} has neither param '{column}' nor tag 'dgfas.{column}'"
-            )
-        record[column] = value
-    # A run with overridden hyper-parameters is its own leaderboard row (``ResolvedRun.variant``).
-    record["method"] = params.get("variant", record["method"])
-    record["run_id"] = run.info.run_id
-    record["run_key"] = tags.get("dgfas.run_key", "")
-    record["start_time"] = run.info.start_time
-    draw = tags.get("dgfas.hparam_draw")
-    record["hparam_draw"] = None if draw is None else int(draw)
-    record["holdout_source"] = params.get("holdout_source")
-    record.update({column: params.get(column) for column in SETUP_COLUMNS})  # stated per row in leaderboard headers
-    record["code_hash"] = params.get("code_hash")
-    record["protocol_hash"] = params.get("protocol_hash")
-    record["protocol_file"] = tags.get("dgfas.protocol_file")
-    record["torch_version"] = tags.get("dgfas.torch_version")
-    record["device_name"] = tags.get("dgfas.device_name")
-    record["torch_threads"] = tags.get("dgfas.torch_threads")
-    record.update(logged_final_metrics(client, run))
-    return record
+    stored = StoredRecord.read(run.info.run_id, run.info.start_time, run.data.params, run.data.tags)
+    return {**stored.columns(), **logged_final_metrics(client, run)}
 
 
 def logged_final_metrics(client: MlflowClient, run: Any) -> dict[str, float]:

@@ -2,8 +2,8 @@
 
 Aggregation sorts its rows by it and the Markdown, CSV and HTML renderings lay
 out their tables by it, so all of them list kinds, protocols and methods alike.
-A protocol's kind and the canonical order of protocols come from ``protocols/``
-(:data:`dgfas.protocols.PROTOCOL_ORDER`).
+A protocol's kind and the canonical order of protocols come from the protocol
+files in ``protocols/`` (:func:`dgfas.protocols.protocol_names`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dgfas.errors import DgfasError
-from dgfas.protocols import PROTOCOL_KINDS, PROTOCOL_ORDER, get_protocol
+from dgfas.protocols import PROTOCOL_KINDS, get_protocol, protocol_names
 
 AVERAGE = "Average"
 """Protocol name of the per-method average over one kind's protocols in an aggregated table."""
@@ -31,7 +31,7 @@ KIND_ORDER = (*PROTOCOL_KINDS, OTHER_KIND)
 def protocol_order(protocols: list[str] | pd.Series) -> list[str]:
     """Protocols in canonical order (leave-one-out, limited-source, cross-test), others after."""
     present = set(protocols) - {AVERAGE}
-    canonical = [name for name in PROTOCOL_ORDER if name in present]
+    canonical = [name for name in protocol_names() if name in present]
     return canonical + sorted(present - set(canonical))
 
 

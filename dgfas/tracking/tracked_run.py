@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 
 from dgfas.errors import DgfasError
+from dgfas.tracking.record import tag
 from dgfas.tracking.run_contract import HEADLINE_METRICS, INTRA_HEADLINE_METRICS, METRICS_TABLE, METRICS_TABLE_TAG
 from dgfas.tracking.store import mlflow_client, suite_experiment_id
 
@@ -98,7 +99,7 @@ class TrackedRun:
         client = mlflow_client()
         experiment_id = suite_experiment_id(client, suite, create=True)
         run_tags = {key: str(value) for key, value in tags.items()}
-        run_tags.setdefault("dgfas.suite", suite)
+        run_tags.setdefault(tag("suite"), suite)
         if parent_run_id is not None:
             run_tags["mlflow.parentRunId"] = parent_run_id
         run = client.create_run(experiment_id, run_name=run_name, tags=run_tags)

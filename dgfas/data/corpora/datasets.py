@@ -1,4 +1,4 @@
-"""The real corpora as datasets of the trainer, and the ``real`` data source that binds them to O, C, I, M, S.
+"""The real corpora as datasets of the trainer, which the ``real`` data source binds to O, C, I, M, S.
 
 A corpus is indexed, prepared into the frame cache on first use (the same
 code path as ``dgfas data prepare``, so a corpus prepared beforehand with the
@@ -25,20 +25,15 @@ import numpy as np
 import pandas as pd
 
 from dgfas.data.corpora import casia, msu, oulu, replay, siw  # noqa: F401  (the adapters register themselves)
-from dgfas.data.corpora.cache import PrepareConfig, load_consolidated
+from dgfas.data.corpora.cache import load_consolidated
+from dgfas.data.corpora.cache_identity import PrepareConfig
 from dgfas.data.corpora.index import CORPORA, CorpusIndex, index_corpus
 from dgfas.data.frames import SPLITS, FrameSet
 from dgfas.data.registry import DataOptions, register_dataset, register_video_table
-from dgfas.data.sources import DATA_SOURCES
 from dgfas.errors import DgfasError
-
-#: Domain letter -> corpus adapter, for ``--data real``.
-CORPUS_OF_DOMAIN = {"O": "oulu", "C": "casia", "I": "replay", "M": "msu", "S": "siw"}
 
 #: One train subject in this many becomes dev, for corpora that ship no dev split.
 DEV_HOLDOUT_EVERY = 5
-
-DATA_SOURCES.add("real", CORPUS_OF_DOMAIN)
 
 
 def held_out_split(split: np.ndarray, subject: np.ndarray, corpus: str) -> np.ndarray:

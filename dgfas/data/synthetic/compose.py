@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from dgfas.data.synthetic.render import Lighting
+from dgfas.data.synthetic.face_render import Lighting
 from dgfas.data.synthetic.media import Look, PrintMedium
 from dgfas.data.synthetic.scene import smooth_noise
 from dgfas.data.synthetic.sheet import SheetMap, SheetPose, flat_shading, sample

@@ -1,6 +1,6 @@
 """The committed 3D face asset and per-subject identity (shape and albedo).
 
-``face_asset.npz`` is built once by ``build_face_asset.py`` (which needs
+``face_asset.npz`` is built once by ``tools/build_face_asset.py`` (which needs
 mediapipe); here it is read with numpy alone and cached. Model coordinates:
 x right, y down, z towards the camera, unit = width of the face oval, origin
 at the centre of the oval's bounding box.
@@ -35,7 +35,7 @@ _SHAPE_FIELD_SEED = 20240611  # fixes the basis fields, not any subject
 
 @dataclass(frozen=True)
 class FaceAsset:
-    """Arrays of ``face_asset.npz``; see ``build_face_asset.py`` for their making.
+    """Arrays of ``face_asset.npz``; see ``tools/build_face_asset.py`` for their making.
 
     Attributes:
         vertices: (V, 3) float32 neutral shape, closed mouth.
@@ -83,7 +83,8 @@ def load_asset(path: Path = ASSET_PATH) -> FaceAsset:
     """Read and check the asset once per process."""
     if not path.is_file():
         raise DgfasError(
-            f"face asset {path} is missing; rebuild it with python -m dgfas.data.synthetic.build_face_asset"
+            f"face asset {path} is missing; rebuild it with make face-asset (tools/build_face_asset.py) "
+            "in a dgfas checkout"
         )
     with np.load(path) as data:
         version = int(data["format_version"]) if "format_version" in data.files else None

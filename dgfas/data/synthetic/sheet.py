@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dgfas.data.synthetic.render import Lighting
+from dgfas.data.synthetic.face_render import Lighting
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dgfas.data.synthetic.camera import capture, draw_settings, gaussian_blur, r
 from dgfas.data.synthetic.capture_model import LightSession, PoseRange
 from dgfas.data.synthetic.compose import compose_medium, compose_panel, medium_content
 from dgfas.data.synthetic.domains import DOMAINS
-from dgfas.data.synthetic.render import Lighting, Pose, render_face
+from dgfas.data.synthetic.face_render import Lighting, Pose, render_face
 from dgfas.data.synthetic.media import DisplayMedium, PrintMedium, draw_look
 from dgfas.data.synthetic.mesh import sample_identity
 from dgfas.data.synthetic.pulse import Pulse, draw_pulse, pulse_rng

@@ -1,11 +1,14 @@
 """Rebuild ``face_asset.npz``, the 3D face the synthetic domains render.
 
-Run from a Python that has ``mediapipe==0.10.21`` and ``scikit-image``::
+Run from the repository root, with the checkout's ``dgfas`` on the path, in a
+Python that has ``mediapipe==0.10.21`` and ``scikit-image`` (``make
+face-asset`` sets one up and runs it)::
 
-    python -m dgfas.data.synthetic.build_face_asset
+    PYTHONPATH=. python tools/build_face_asset.py
 
-The runtime never imports this module: it reads the committed npz with numpy
-alone. The asset is built from ``skimage.data.astronaut()`` (public domain):
+It is a build script, not part of the package, so the wheel does not carry
+it: the runtime reads the committed npz with numpy alone. The asset is built
+from ``skimage.data.astronaut()`` (public domain):
 
 1. MediaPipe's face detector finds the face, the crop is upscaled and the face
    mesh gives 478 landmarks (x, y in photo pixels, z relative depth scaled
@@ -21,25 +24,20 @@ alone. The asset is built from ``skimage.data.astronaut()`` (public domain):
 4. Every triangle gets a parsing class id (``dgfas.data.frames.PARSING_CLASSES``)
    and a material (textured face, mouth interior, hair); every vertex gets a UV
    into a 128x128 crop of the photo, and weights for the identity and mouth
-   deformations that ``mesh.py`` applies.
+   deformations that ``dgfas/data/synthetic/mesh.py`` applies.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 
 from dgfas.data.frames import PARSING_CLASSES
+from dgfas.data.synthetic.mesh import ASSET_FORMAT_VERSION, ASSET_PATH, MATERIALS
 
-ASSET_PATH = Path(__file__).with_name("face_asset.npz")
-FORMAT_VERSION = 1
 TEXTURE_SIZE = 128
 HAIR_TEXTURE_SIZE = 64
-
-#: Materials, index = value in ``triangle_material``.
-MATERIALS = ("face", "mouth_interior", "hair")
 
 # Lid and lip contours of the 468-point mesh, corner to corner. The image-left
 # eye is the subject's right eye.
@@ -432,7 +430,7 @@ def build() -> dict[str, np.ndarray]:
     texture_parsing = _rasterize_labels(uvs, triangles_array[:n_mesh_triangles], classes[:n_mesh_triangles])
     keypoints = np.array([_NOSE_TIP, _LEFT_CHEEK, _RIGHT_CHEEK, _FOREHEAD_TOP, _CHIN], dtype=np.int32)
     return {
-        "format_version": np.array(FORMAT_VERSION),
+        "format_version": np.array(ASSET_FORMAT_VERSION),
         "vertices": positions.astype(np.float32),
         "triangles": triangles_array.astype(np.int32),
         "triangle_class": classes,

@@ -23,6 +23,7 @@ from typing import Callable
 import pandas as pd
 
 from dgfas.errors import DgfasError
+from dgfas.metric_names import metric_name, score_file, selection_prefix, table_name
 from dgfas.protocols import PROTOCOLS, get_protocol, same_name_conflict, without_fold
 from dgfas.scores import read_scores
 from dgfas.selection import get_selection_rule
@@ -200,7 +201,7 @@ def metric_prefix(records: pd.DataFrame, selection_rule: str | None) -> str:
         return ""
     get_selection_rule(selection_rule)
     own_rules = set(records["selection_rule"].astype(str)) if "selection_rule" in records else set()
-    return "" if own_rules == {selection_rule} else f"selection.{selection_rule}."
+    return "" if own_rules == {selection_rule} else selection_prefix(selection_rule)
 
 
 def load_run_scores(
@@ -222,8 +223,8 @@ def load_run_scores(
     if "run_id" not in records.columns:
         return {}
     prefix = metric_prefix(records, selection_rule)
-    name = f"{prefix}target_test.{level}.csv"
-    threshold_column = f"{prefix}target_test.{level}.threshold.dev_eer"
+    name = score_file(prefix + table_name("target_test", level))
+    threshold_column = prefix + metric_name("target_test", level, "threshold", "dev_eer")
     scores = {}
     with tempfile.TemporaryDirectory(prefix="dgfas-scores-") as work:
         for index, run in enumerate(records.to_dict("records")):
